@@ -1,0 +1,48 @@
+"""nianbao's storage: one SQLite file, one API (`Store`), plain data in and out.
+
+storage imports neither crawler nor monitor nor config; see storage/SCHEMA.md for the tables.
+"""
+
+from .db import connect, migrate, open_db
+from .migrations import MIGRATIONS
+from .models import (
+    AGENCY_KINDS,
+    FETCH_PURPOSES,
+    FINDING_KINDS,
+    OUTCOMES,
+    REPORT_KINDS,
+    REPORT_STATUSES,
+    AgencyRecord,
+    AgencySummary,
+    Outcome,
+    ReportFetch,
+    content_hash,
+    normalize_text,
+    utc_now,
+)
+from .store import StorageError, Store, UnknownAgency, UnknownCrawl, UnknownVersion
+
+__all__ = [
+    "AGENCY_KINDS",
+    "FETCH_PURPOSES",
+    "FINDING_KINDS",
+    "MIGRATIONS",
+    "OUTCOMES",
+    "REPORT_KINDS",
+    "REPORT_STATUSES",
+    "AgencyRecord",
+    "AgencySummary",
+    "Outcome",
+    "ReportFetch",
+    "StorageError",
+    "Store",
+    "UnknownAgency",
+    "UnknownCrawl",
+    "UnknownVersion",
+    "connect",
+    "content_hash",
+    "migrate",
+    "normalize_text",
+    "open_db",
+    "utc_now",
+]

@@ -1,0 +1,51 @@
+"""CrawlRecorder: one `crawls` row per run, the registry synced, a summary at the end."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from scrapy import signals
+
+from crawler.store_access import close_store, crawl_id_of, set_crawl_id, store_for
+from storage.models import AgencyRecord
+
+logger = logging.getLogger(__name__)
+
+
+class CrawlRecorder:
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        extension = cls(crawler)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_opened(self, spider):
+        store = store_for(self.crawler)
+        agencies = getattr(spider, "agencies", ())
+        store.sync_agencies(
+            AgencyRecord(
+                id=a.id, name=a.name, kind=a.kind, region=a.region,
+                start_year=a.start_year, sources=tuple(a.sources),
+            )
+            for a in agencies
+        )
+        set_crawl_id(self.crawler, store.start_crawl([a.id for a in agencies]))
+
+    def spider_closed(self, spider, reason):
+        crawl_id = crawl_id_of(self.crawler)
+        store = store_for(self.crawler)
+        if crawl_id is not None:
+            stats = json.loads(json.dumps(self.crawler.stats.get_stats(), default=str))
+            store.finish_crawl(crawl_id, finish_reason=reason, stats=stats)
+            for row in store.crawl_summary(crawl_id):
+                logger.info(
+                    "%s: %d reports found, %d new, %d changed, %d removed, %d fetch errors",
+                    row.agency_id, row.reports_found, row.new, row.changed, row.removed,
+                    row.fetch_errors,
+                )
+        close_store(self.crawler)

@@ -1,0 +1,34 @@
+"""What the spider hands to the pipelines: plain dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """A fetched report page (or attachment), before extraction.
+
+    `html` is the page decoded by Scrapy (header, BOM, meta, then crawler.encoding's repair);
+    None when the report is a binary document (PDF, DOC...) that cannot be read as text.
+    """
+
+    agency_id: str
+    url: str
+    final_url: str
+    html: str | None
+    body: bytes
+    encoding: str
+    fetched_at: str
+    listing_title: str | None = None
+    listing_date: str | None = None
+    known_kind: str | None = None  # the kind stored for this URL before this crawl, if any
+
+
+@dataclass(frozen=True)
+class ReportGone:
+    """A report URL that now answers 404 or 410."""
+
+    agency_id: str
+    url: str
+    http_status: int

@@ -1,0 +1,110 @@
+"""Item pipelines: extract the text of a fetched report, then store it.
+
+Small classes with `from_crawler`; a rejected item raises DropItem with a reason a person can
+read, and the reason also goes to the fetch log so `nianbao crawl` shows it per agency.
+"""
+
+from __future__ import annotations
+
+from scrapy.exceptions import DropItem
+
+from crawler.classify import ANNUAL_REPORT, classify_title, report_year
+from crawler.cleanup import to_simplified
+from crawler.extract import ExtractionError, extract_report
+from crawler.items import ReportGone, ReportPage
+from crawler.store_access import crawl_id_of, store_for
+from storage.models import ReportFetch
+
+
+class ExtractPipeline:
+    """ReportPage -> storage.ReportFetch (clean simplified text, title, year, date, kind)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        if not isinstance(item, ReportPage):
+            return item
+        if item.html is None:
+            return self._attachment_report(item)
+        try:
+            extracted = extract_report(
+                item.html, item.final_url,
+                listing_title=item.listing_title, listing_date=item.listing_date,
+            )
+        except ExtractionError as exc:
+            self._reject(item, f"extraction failed: {exc}")
+        if item.known_kind == ANNUAL_REPORT and extracted.kind != ANNUAL_REPORT and item.final_url != item.url:
+            # A known report URL that now redirects to something else (often the home page) is
+            # not a new version of the report; it is a site problem until it answers 404/410.
+            self._reject(item, f"redirected to a page that is not the report: {item.final_url}")
+        self.stats.inc_value(f"nianbao/extracted/{extracted.method}")
+        return ReportFetch(
+            agency_id=item.agency_id,
+            url=item.url,
+            title=extracted.title,
+            text=extracted.text,
+            kind=extracted.kind,
+            year=extracted.year,
+            published_date=extracted.published_date,
+            raw_page=item.body,
+            raw_encoding=item.encoding,
+            fetched_at=item.fetched_at,
+            crawl_id=crawl_id_of(self.crawler),
+            final_url=item.final_url,
+            attachments=extracted.attachments,
+        )
+
+    def _attachment_report(self, item: ReportPage) -> ReportFetch:
+        """A report published only as a PDF/DOC: keep the file and the listing's metadata.
+
+        Its text stays empty until document extraction exists; the raw file is stored, so it
+        can be extracted later without a re-crawl.
+        """
+        title = to_simplified(item.listing_title or item.url.rsplit("/", 1)[-1])
+        self.stats.inc_value("nianbao/attachment_reports")
+        return ReportFetch(
+            agency_id=item.agency_id, url=item.url, title=title, text="",
+            kind=classify_title(title), year=report_year(title),
+            published_date=item.listing_date, raw_page=item.body, raw_encoding="binary",
+            fetched_at=item.fetched_at, crawl_id=crawl_id_of(self.crawler),
+            final_url=item.final_url,
+        )
+
+    def _reject(self, item: ReportPage, reason: str):
+        self.stats.inc_value("nianbao/rejected_pages")
+        store_for(self.crawler).log_fetch(
+            crawl_id=crawl_id_of(self.crawler), agency_id=item.agency_id, url=item.url,
+            status=None, error=reason, purpose="extract",
+        )
+        raise DropItem(reason)
+
+
+class StorePipeline:
+    """Write reports (new / changed / unchanged / restored) and removals to the store."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        store = store_for(self.crawler)
+        if isinstance(item, ReportFetch):
+            outcome = store.record_report(item)
+            self.stats.inc_value(f"nianbao/reports/{outcome}")
+        elif isinstance(item, ReportGone):
+            removed = store.mark_removed(
+                agency_id=item.agency_id, url=item.url, http_status=item.http_status,
+                crawl_id=crawl_id_of(self.crawler),
+            )
+            self.stats.inc_value("nianbao/reports/removed" if removed else "nianbao/reports/gone_unknown")
+        return item

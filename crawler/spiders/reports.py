@@ -1,0 +1,159 @@
+"""The one spider: start from every agency's listing pages, follow pagination, fetch reports.
+
+Agency differences are data (config/agencies.yaml); portal families are code
+(crawler/listings/). The spider only decides what to follow:
+
+- listing pages: pagination of any family, on the agency's own hosts, at most
+  NIANBAO_MAX_LISTING_PAGES per source;
+- report pages: links whose listed title looks like a report (crawler.classify.is_report_link),
+  on the agency's own hosts, plus every report already in the store (to notice removals).
+
+A report URL answering 404/410 becomes a ReportGone item; any other failure (timeout, 5xx,
+connection refused, anti-bot answer) is only logged, so it can never mark a report removed.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from config.registry import Agency, load_registry
+from crawler.classify import is_report_link
+from crawler.items import ReportGone, ReportPage
+from crawler.listings import Entry, PageRequest, parse_listing
+from crawler.store_access import store_for
+from storage.models import utc_now
+
+GONE_STATUSES = (404, 410)
+
+
+class ReportsSpider(scrapy.Spider):
+    name = "reports"
+
+    def __init__(self, agency: str | None = None, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # `-a agency=a,b` or `nianbao crawl --agency a --agency b`
+        self.agency_ids = [part.strip() for part in (agency or "").split(",") if part.strip()]
+        self.agencies: tuple[Agency, ...] = ()
+        self._listing_pages: dict[tuple[str, str], int] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        registry = load_registry(crawler.settings.get("NIANBAO_CONFIG"))
+        spider.agencies = registry.select(spider.agency_ids)
+        spider.by_id = {agency.id: agency for agency in spider.agencies}
+        # Offsite filtering for requests Scrapy itself makes (redirects): the union of all
+        # agencies' hosts. Per-agency hosts are enforced below before anything is yielded.
+        spider.allowed_domains = sorted({host for a in spider.agencies for host in a.hosts})
+        spider.max_listing_pages = crawler.settings.getint("NIANBAO_MAX_LISTING_PAGES")
+        spider.recheck_known = crawler.settings.getbool("NIANBAO_RECHECK_KNOWN_REPORTS")
+        return spider
+
+    async def start(self):
+        store = store_for(self.crawler)
+        for agency in self.agencies:
+            for source in agency.sources:
+                yield self._listing_request(agency, source, PageRequest(source))
+            if self.recheck_known:
+                for known in store.known_reports(agency.id):
+                    entry = Entry(known["url"], known["title"], known["published_date"])
+                    yield self._report_request(agency, entry, known_kind=known["kind"])
+
+    # --- listings -------------------------------------------------------------------------
+    def parse_listing(self, response, agency_id: str, source: str):
+        agency = self.by_id[agency_id]
+        if not isinstance(response, TextResponse):
+            self.logger.warning("Listing %s is not a text page; skipped", response.url)
+            return
+        listing = parse_listing(response)
+        for entry in listing.entries:
+            if entry.url == response.url or not is_report_link(entry.title):
+                continue
+            if not self._on_agency_host(agency, entry.url):
+                self.crawler.stats.inc_value("nianbao/offsite_report_links")
+                continue
+            yield self._report_request(agency, entry)
+        for page in listing.pages:
+            if self._on_agency_host(agency, page.url):
+                request = self._listing_request(agency, source, page)
+                if request is not None:
+                    yield request
+
+    def _listing_request(self, agency: Agency, source: str, page: PageRequest):
+        key = (agency.id, source)
+        if self._listing_pages.get(key, 0) >= self.max_listing_pages:
+            self.crawler.stats.inc_value("nianbao/listing_page_cap_reached")
+            return None
+        self._listing_pages[key] = self._listing_pages.get(key, 0) + 1
+        meta = {"agency_id": agency.id, "purpose": "listing"}
+        kwargs = dict(
+            callback=self.parse_listing,
+            errback=self.listing_failed,
+            cb_kwargs={"agency_id": agency.id, "source": source},
+            meta=meta,
+        )
+        if page.method == "POST":
+            meta["hanweb_form"] = page.formdata
+            return scrapy.FormRequest(page.url, formdata=dict(page.formdata), **kwargs)
+        return scrapy.Request(page.url, **kwargs)
+
+    def listing_failed(self, failure):
+        # The fetch log already has the row; count it so the summary and stats show it.
+        self.crawler.stats.inc_value("nianbao/listing_failures")
+        self.logger.warning("Listing failed: %s (%s)", failure.request.url, failure.getErrorMessage())
+
+    # --- reports --------------------------------------------------------------------------
+    def _report_request(self, agency: Agency, entry: Entry, known_kind: str | None = None):
+        return scrapy.Request(
+            entry.url,
+            callback=self.parse_report,
+            errback=self.report_failed,
+            cb_kwargs={
+                "agency_id": agency.id,
+                "listing_title": entry.title,
+                "listing_date": entry.date,
+                "known_kind": known_kind,
+            },
+            meta={"agency_id": agency.id, "purpose": "report"},
+        )
+
+    def parse_report(self, response, agency_id, listing_title, listing_date, known_kind):
+        is_text = isinstance(response, TextResponse)
+        yield ReportPage(
+            agency_id=agency_id,
+            url=_requested_url(response),
+            final_url=response.url,
+            html=response.text if is_text else None,
+            body=response.body,
+            encoding=response.encoding if is_text else "binary",
+            fetched_at=utc_now(),
+            listing_title=listing_title,
+            listing_date=listing_date,
+            known_kind=known_kind,
+        )
+
+    def report_failed(self, failure):
+        request = failure.request
+        if failure.check(HttpError) and failure.value.response.status in GONE_STATUSES:
+            yield ReportGone(
+                agency_id=request.meta["agency_id"],
+                url=request.meta.get("redirect_urls", [request.url])[0],
+                http_status=failure.value.response.status,
+            )
+            return
+        self.crawler.stats.inc_value("nianbao/report_failures")
+        self.logger.warning("Report failed: %s (%s)", request.url, failure.getErrorMessage())
+
+    @staticmethod
+    def _on_agency_host(agency: Agency, url: str) -> bool:
+        host = urlsplit(url).hostname or ""
+        return any(host == allowed or host.endswith("." + allowed) for allowed in agency.hosts)
+
+
+def _requested_url(response) -> str:
+    """The URL we asked for (a report's identity), not where redirects ended."""
+    return response.request.meta.get("redirect_urls", [response.url])[0]

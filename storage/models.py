@@ -1,0 +1,186 @@
+"""Plain data that goes in and out of the store, the closed vocabularies, and text hashing.
+
+Nothing here touches the database; the crawler and the monitor build these objects and the
+store takes them. Every vocabulary is a set of constants plus a tuple of allowed values, and
+the tuple is what validation uses.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import hashlib
+import re
+from dataclasses import dataclass
+
+# -- Vocabularies ----------------------------------------------------------------------------
+
+AGENCY_DEPARTMENT = "department"
+AGENCY_GOVERNMENT = "government"
+AGENCY_KINDS = (AGENCY_DEPARTMENT, AGENCY_GOVERNMENT)
+
+REPORT_ANNUAL = "annual_report"
+REPORT_OTHER = "other"
+REPORT_KINDS = (REPORT_ANNUAL, REPORT_OTHER)
+
+STATUS_LIVE = "live"
+STATUS_REMOVED = "removed"
+REPORT_STATUSES = (STATUS_LIVE, STATUS_REMOVED)
+
+FINDING_NEW = "new"
+FINDING_CHANGED = "changed"
+FINDING_REMOVED = "removed"
+FINDING_RESTORED = "restored"
+# The kinds this module writes. The column has no CHECK constraint: a later change adds kinds
+# (missing, late, ...) by extending this tuple, with no table rebuild.
+FINDING_KINDS = (FINDING_NEW, FINDING_CHANGED, FINDING_REMOVED, FINDING_RESTORED)
+
+# Known values of fetch_log.purpose; the column accepts others.
+PURPOSE_LISTING = "listing"
+PURPOSE_REPORT = "report"
+PURPOSE_ROBOTS = "robots"
+PURPOSE_ATTACHMENT = "attachment"
+FETCH_PURPOSES = (PURPOSE_LISTING, PURPOSE_REPORT, PURPOSE_ROBOTS, PURPOSE_ATTACHMENT)
+
+
+class Outcome(enum.StrEnum):
+    """What `Store.record_report` did with a fetched report. Members compare equal to strings."""
+
+    NEW = "new"  # first sight: report row, version 1, a `new` finding
+    CHANGED = "changed"  # text hash differs: version n+1, a `changed` finding
+    UNCHANGED = "unchanged"  # same text hash: nothing but last_seen and blank metadata
+    RESTORED = "restored"  # was removed, is back: a `restored` finding (and `changed` if edited)
+
+
+OUTCOMES = tuple(o.value for o in Outcome)
+
+
+# -- Time and text ---------------------------------------------------------------------------
+
+
+def utc_now() -> str:
+    """The current time as an ISO-8601 UTC string, e.g. '2026-11-21T21:30:05Z'."""
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Characters that are not str.isspace() but render as nothing or as a space.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+
+
+def normalize_text(text: str) -> str:
+    """`text` with whitespace normalised: the form that is hashed and diffed.
+
+    Each line has its runs of whitespace (including U+3000 and no-break spaces) collapsed to
+    one space and is stripped; zero-width characters are dropped; blank lines are dropped.
+    So trailing spaces, indentation, CRLF and blank-line changes are not changes.
+    """
+    lines = (" ".join(_INVISIBLE.sub("", line).split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def content_hash(text: str) -> str:
+    """sha256 hex digest of `normalize_text(text)`, UTF-8 encoded."""
+    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+
+
+# -- Records ---------------------------------------------------------------------------------
+
+
+def _check_choice(owner: str, field: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{owner}.{field} is {value!r}; expected one of {', '.join(allowed)}")
+
+
+def _check_iso_date(owner: str, field: str, value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        ok = len(value) == 10 and _dt.date.fromisoformat(value).isoformat() == value
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{owner}.{field} is {value!r}; expected 'YYYY-MM-DD' or None")
+
+
+@dataclass(frozen=True)
+class AgencyRecord:
+    """An agency as the registry declares it; `Store.sync_agencies` writes these.
+
+    id: stable slug, the primary key (e.g. 'mof'). name: official Chinese name.
+    kind: one of AGENCY_KINDS. region: administrative region, None for central departments.
+    start_year: first report year expected from this agency.
+    sources: listing-page URLs the crawler starts from (a list is accepted and made a tuple).
+    """
+
+    id: str
+    name: str
+    kind: str
+    region: str | None
+    start_year: int
+    sources: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("AgencyRecord.id is empty")
+        _check_choice(f"AgencyRecord({self.id})", "kind", self.kind, AGENCY_KINDS)
+        object.__setattr__(self, "sources", tuple(self.sources))
+        object.__setattr__(self, "start_year", int(self.start_year))
+
+
+@dataclass(frozen=True)
+class ReportFetch:
+    """One successfully fetched and extracted report page; `Store.record_report` takes these.
+
+    agency_id: id of a synced agency. url: the report URL as listed (the identity of the report
+    within its agency). title: extracted title. text: cleaned text (hashed after whitespace
+    normalisation). kind: one of REPORT_KINDS. year: report year, None if unknown.
+    published_date: 'YYYY-MM-DD' or None. raw_page: the bytes exactly as served (stored
+    zlib-compressed). raw_encoding: the encoding used to decode raw_page. fetched_at: ISO-8601
+    UTC time of the fetch. crawl_id: from `Store.start_crawl`, None outside a crawl.
+    final_url: URL after redirects, if different. attachments: URLs of attached files.
+    """
+
+    agency_id: str
+    url: str
+    title: str
+    text: str
+    kind: str
+    year: int | None
+    published_date: str | None
+    raw_page: bytes
+    raw_encoding: str
+    fetched_at: str
+    crawl_id: int | None = None
+    final_url: str | None = None
+    attachments: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        owner = f"ReportFetch({self.url})"
+        if not self.agency_id or not self.url:
+            raise ValueError(f"{owner}: agency_id and url must not be empty")
+        _check_choice(owner, "kind", self.kind, REPORT_KINDS)
+        _check_iso_date(owner, "published_date", self.published_date)
+        if not isinstance(self.raw_page, (bytes, bytearray, memoryview)):
+            raise ValueError(f"{owner}.raw_page is {type(self.raw_page).__name__}, not bytes")
+        if self.year is not None:
+            object.__setattr__(self, "year", int(self.year))
+        object.__setattr__(self, "attachments", tuple(self.attachments))
+
+
+@dataclass(frozen=True)
+class AgencySummary:
+    """What one crawl did for one agency (`Store.crawl_summary`).
+
+    reports_found: reports recorded in the crawl, whatever the outcome. new, changed, removed,
+    restored: findings of that kind written in the crawl. fetch_errors: fetch_log rows of the
+    crawl with an error or an HTTP status >= 400.
+    """
+
+    agency_id: str
+    name: str
+    reports_found: int
+    new: int
+    changed: int
+    removed: int
+    restored: int
+    fetch_errors: int
