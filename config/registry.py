@@ -165,7 +165,9 @@ def _entry_label(entry: object, index: int) -> str:
 
 
 def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors()[0]
+    errors = exc.errors()
+    # A misspelt field also makes the right one "missing": name the misspelling first.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     location = [str(part) for part in error["loc"]]
     field = location[0] if location else "?"
     if error["type"] == "missing":

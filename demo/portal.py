@@ -39,6 +39,7 @@ class DemoPortal:
         self.dead_url = f"http://127.0.0.1:{closed_port()}/xxgk/index.html"
         self.site = build_site(self.base_url, self.dead_url)
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request served
+        self.user_agents: list[str] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -81,9 +82,10 @@ class DemoPortal:
         return path
 
     # --- serving ------------------------------------------------------------------------------
-    def resolve(self, method: str, raw_path: str, form: dict[str, list[str]]) -> Page:
+    def resolve(self, method: str, raw_path: str, form: dict[str, list[str]], user_agent: str = "") -> Page:
         with self._lock:
             self.requests.append((method, raw_path))
+            self.user_agents.append(user_agent)
         parts = urlsplit(raw_path)
         if parts.path.endswith("/dataproxy.jsp"):
             query = parse_qs(parts.query)
@@ -109,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer("POST", form)
 
     def _answer(self, method: str, form: dict) -> None:
-        page = self.server.portal.resolve(method, self.path, form)
+        page = self.server.portal.resolve(method, self.path, form, self.headers.get("User-Agent", ""))
         if page.delay:
             time.sleep(page.delay)
         try:

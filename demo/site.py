@@ -159,12 +159,17 @@ def build_trs(site: Site, base: str) -> None:
         site.add(f"{prefix}/{path}", Page(trs_article(title, date, body).encode("utf-8")))
     pdf = b"%PDF-1.4\n% demo attachment: 2016 annual report\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     site.add(f"{prefix}/201703/P020170331_4001.pdf", Page(pdf, content_type="application/pdf"))
+    site.add(f"{prefix}/202101/t20210120_9.html",
+             Page(trs_article(f"{agency}2020年政府信息公开工作年度报告", "2021-01-20", "<p>转载</p>").encode()))
     site.add(f"{prefix}/drafts/t20990101_1.html",
              Page(trs_article(f"{agency}2099年政府信息公开工作年度报告", "2099-01-01", "<p>草稿</p>").encode()))
     pages = [
         [("./202001/t20200120_3001.html", reports["202001/t20200120_3001.html"][0], "2020-01-20"),
          ("./202003/t20200305_3002.html", reports["202003/t20200305_3002.html"][0], "2020-03-05"),
-         ("./drafts/t20990101_1.html", f"{agency}2099年政府信息公开工作年度报告", "2099-01-01")],
+         ("./drafts/t20990101_1.html", f"{agency}2099年政府信息公开工作年度报告", "2099-01-01"),
+         # a repost on another host: not this agency's site, never followed
+         (f"{base.replace('127.0.0.1', 'localhost')}{prefix}/202101/t20210120_9.html",
+          f"转载：{agency}2020年政府信息公开工作年度报告", "2021-01-20")],
         [("./201703/P020170331_4001.pdf", f"{agency}2016年政府信息公开工作年度报告", "2017-03-31"),
          ("./201603/t20160320_2001.html", reports["201603/t20160320_2001.html"][0], "2016-03-20"),
          ("./201412/t20141225_1001.html", reports["201412/t20141225_1001.html"][0], "2014-12-25")],

@@ -126,14 +126,15 @@ class Store:
 
     # -- agencies and crawls ---------------------------------------------------------------
 
-    def sync_agencies(self, agencies: Iterable[AgencyRecord], *, prune: bool = True) -> None:
-        """Make the agencies table match the registry, in one transaction.
+    def sync_agencies(self, agencies: Iterable[AgencyRecord], *, prune: bool = False) -> None:
+        """Insert or update agencies from the registry, in one transaction.
 
-        agencies: every agency of the registry. Rows are inserted or updated (updated_at
-        changes only when a field does).
-        prune: delete agencies that are not in `agencies` and that nothing refers to (no
-        report, finding or fetch_log row); agencies with data are always kept. Pass
-        prune=False when syncing only part of the registry.
+        agencies: agencies of the registry (all of them, or the subset a crawl covers). Rows
+        are inserted or updated; updated_at changes only when a field does.
+        prune: also delete agencies that are not in `agencies` and that nothing refers to (no
+        report, finding or fetch_log row). Off by default because a crawl may sync only the
+        agencies it covers; pass prune=True with the whole registry. Agencies with data are
+        never deleted.
         """
         now = utc_now()
         records = list(agencies)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import json
 import os
 import signal
@@ -139,7 +140,8 @@ def test_records_coerce_lists_to_tuples():
 
 def test_first_sight_writes_report_version_1_and_one_new_finding(store):
     crawl = store.start_crawl(["mof"])
-    assert store.record_report(fetch(crawl_id=crawl, attachments=("https://x/a.pdf",))) == Outcome.NEW
+    outcome = store.record_report(fetch(crawl_id=crawl, attachments=("https://x/a.pdf",)))
+    assert outcome == Outcome.NEW
 
     [report] = rows(store, "reports")
     assert report["status"] == "live"
@@ -159,7 +161,8 @@ def test_first_sight_writes_report_version_1_and_one_new_finding(store):
 
     [finding] = rows(store, "findings")
     assert finding["kind"] == "new"
-    assert (finding["agency_id"], finding["year"], finding["report_id"]) == ("mof", 2023, report["id"])
+    assert (finding["agency_id"], finding["year"]) == ("mof", 2023)
+    assert finding["report_id"] == report["id"]
     assert finding["crawl_id"] == crawl
     assert json.loads(finding["details"]) == {"title": fetch().title, "url": fetch().url}
 
@@ -333,19 +336,21 @@ def test_sync_agencies_upserts_and_prunes_only_agencies_without_data(store):
     store.db.execute("UPDATE agencies SET updated_at = 'old'")
     renamed = dataclasses.replace(MOF, name="中华人民共和国财政部")
     sh = AgencyRecord("sh", "上海市人民政府", "government", "上海市", 2009, ())
-    store.sync_agencies([renamed, sh])  # bj is gone from the registry and has no data
+    store.sync_agencies([renamed])  # a partial sync deletes nothing
+    assert {a["id"] for a in rows(store, "agencies")} == {"mof", "bj"}
+    store.sync_agencies([renamed, sh], prune=True)  # bj is gone from the registry, no data
     agencies = {a["id"]: a for a in rows(store, "agencies")}
     assert set(agencies) == {"mof", "sh"}
     assert agencies["mof"]["name"] == "中华人民共和国财政部"
     assert agencies["mof"]["updated_at"] != "old"
 
     store.db.execute("UPDATE agencies SET updated_at = 'old'")
-    store.sync_agencies([sh])  # mof has a report: kept
+    store.sync_agencies([sh], prune=True)  # mof has a report: kept
     agencies = {a["id"]: a for a in rows(store, "agencies")}
     assert set(agencies) == {"mof", "sh"}
     assert agencies["sh"]["updated_at"] == "old"  # unchanged row not touched
 
-    store.sync_agencies([BJ], prune=False)
+    store.sync_agencies([BJ])
     assert {a["id"] for a in rows(store, "agencies")} == {"mof", "sh", "bj"}
     with pytest.raises(ValueError, match="duplicate agency ids: bj"):
         store.sync_agencies([BJ, BJ])
@@ -354,7 +359,8 @@ def test_sync_agencies_upserts_and_prunes_only_agencies_without_data(store):
 def test_crawl_lifecycle_and_summary(store):
     old = store.start_crawl(["mof"])
     store.record_report(fetch(crawl_id=old))
-    store.log_fetch(crawl_id=old, agency_id="mof", url="https://x/old", status=500, error="HTTP 500")
+    store.log_fetch(crawl_id=old, agency_id="mof", url="https://x/old", status=500,
+                    error="HTTP 500")
 
     crawl = store.start_crawl(["mof", "bj"], at="2024-08-01T00:00:00Z")
     store.log_fetch(crawl_id=crawl, agency_id=None, url="https://www.mof.gov.cn/robots.txt",
@@ -369,8 +375,8 @@ def test_crawl_lifecycle_and_summary(store):
     store.record_report(fetch(crawl_id=crawl, url="https://x/2.htm"))  # new
     store.record_report(fetch(crawl_id=crawl, url="https://x/2.htm", text="变了"))  # changed
     store.mark_removed(agency_id="mof", url="https://x/2.htm", http_status=404, crawl_id=crawl)
-    store.finish_crawl(crawl, finish_reason="finished",
-                       stats={"item_scraped_count": 3, "start_time": __import__("datetime").datetime(2024, 8, 1)})
+    stats = {"item_scraped_count": 3, "start_time": datetime.datetime(2024, 8, 1)}
+    store.finish_crawl(crawl, finish_reason="finished", stats=stats)
 
     assert store.crawl_summary(crawl) == [
         AgencySummary("mof", "财政部", reports_found=2, new=1, changed=1, removed=1, restored=0,
@@ -379,7 +385,7 @@ def test_crawl_lifecycle_and_summary(store):
     ]
     [row] = rows(store, "crawls", "id = ?", [crawl])
     assert row["finish_reason"] == "finished" and row["finished_at"]
-    assert json.loads(row["stats"]) == {"item_scraped_count": 3, "start_time": "2024-08-01 00:00:00"}
+    assert json.loads(row["stats"]) == {**stats, "start_time": "2024-08-01 00:00:00"}
     assert json.loads(row["agency_ids"]) == ["mof", "bj"]
 
     with pytest.raises(UnknownCrawl):
@@ -390,7 +396,8 @@ def test_crawl_lifecycle_and_summary(store):
 
 def test_views(store):
     first = store.start_crawl(["mof"])
-    store.log_fetch(crawl_id=first, agency_id="mof", url="https://x/a", status=503, error="HTTP 503")
+    store.log_fetch(crawl_id=first, agency_id="mof", url="https://x/a", status=503,
+                    error="HTTP 503")
     store.record_report(fetch())
     store.record_report(fetch(url="https://x/notice.htm", kind="other"))
     last = store.start_crawl(["mof"])
@@ -500,7 +507,8 @@ def test_datasette_loads_metadata_and_runs_canned_queries(tmp_path):
         store.sync_agencies([MOF, BJ])
         crawl = store.start_crawl(["mof", "bj"])
         store.record_report(fetch(crawl_id=crawl))
-        store.log_fetch(crawl_id=crawl, agency_id="bj", url="https://x", status=None, error="timeout")
+        store.log_fetch(crawl_id=crawl, agency_id="bj", url="https://x", status=None,
+                        error="timeout")
     metadata = yaml.safe_load(METADATA.read_text(encoding="utf-8"))
     queries = metadata["databases"]["nianbao"]["queries"]
     params = {"agency_id": "mof", "kind": "", "year": "2024", "report_id": "1"}
@@ -511,7 +519,8 @@ def test_datasette_loads_metadata_and_runs_canned_queries(tmp_path):
         results = {}
         for name, query in queries.items():
             wanted = {k: v for k, v in params.items() if f":{k}" in query["sql"]}
-            response = await ds.client.get(f"/nianbao/{name}.json", params={**wanted, "_shape": "array"})
+            response = await ds.client.get(f"/nianbao/{name}.json",
+                                           params={**wanted, "_shape": "array"})
             assert response.status_code == 200, (name, response.text)
             results[name] = response.json()
         response = await ds.client.get("/nianbao/annual_reports.json")
@@ -580,10 +589,12 @@ def test_sigkill_during_record_report_leaves_a_consistent_store(tmp_path):
             assert reports, "the writer recorded nothing before it was killed"
             for report in reports:
                 versions = rows(store, "versions", "report_id = ?", [report["id"]])
-                assert [v["version"] for v in versions] == list(range(1, report["current_version"] + 1))
+                numbers = [v["version"] for v in versions]
+                assert numbers == list(range(1, report["current_version"] + 1))
                 assert versions[-1]["text"] == report["text"]
                 assert versions[-1]["content_hash"] == content_hash(report["text"])
-                kinds = [f["kind"] for f in rows(store, "findings", "report_id = ?", [report["id"]])]
+                findings = rows(store, "findings", "report_id = ?", [report["id"]])
+                kinds = [f["kind"] for f in findings]
                 assert kinds.count("new") == 1
                 assert kinds.count("changed") == report["current_version"] - 1
                 assert kinds.count("removed") - kinds.count("restored") == (

@@ -28,6 +28,9 @@ from crawler.store_access import store_for
 from storage.models import utc_now
 
 GONE_STATUSES = (404, 410)
+DOCUMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps", ".ofd", ".xls", ".xlsx", ".rar", ".zip")
+DOCUMENT_TYPES = ("application/pdf", "application/msword", "application/vnd.", "application/ofd",
+                  "application/octet-stream", "application/zip", "application/x-rar")
 
 
 class ReportsSpider(scrapy.Spider):
@@ -122,7 +125,7 @@ class ReportsSpider(scrapy.Spider):
         )
 
     def parse_report(self, response, agency_id, listing_title, listing_date, known_kind):
-        is_text = isinstance(response, TextResponse)
+        is_text = isinstance(response, TextResponse) and not _is_document(response)
         yield ReportPage(
             agency_id=agency_id,
             url=_requested_url(response),
@@ -152,6 +155,14 @@ class ReportsSpider(scrapy.Spider):
     def _on_agency_host(agency: Agency, url: str) -> bool:
         host = urlsplit(url).hostname or ""
         return any(host == allowed or host.endswith("." + allowed) for allowed in agency.hosts)
+
+
+def _is_document(response) -> bool:
+    """A PDF/DOC/... attachment, whatever Scrapy guessed from its first bytes."""
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+    if content_type.startswith(DOCUMENT_TYPES):
+        return True
+    return urlsplit(response.url).path.lower().endswith(DOCUMENT_EXTENSIONS) and not content_type.startswith("text/")
 
 
 def _requested_url(response) -> str:

@@ -1,0 +1,58 @@
+"""Shared fixtures: the demo portal on 127.0.0.1, temporary databases, crawl runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from demo.portal import DemoPortal
+
+REPO = Path(__file__).resolve().parent.parent
+FILES = Path(__file__).resolve().parent / "files"
+
+# One loopback host: no politeness delays, short timeouts, quick retries.
+FAST_SETTINGS = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+    "DOWNLOAD_TIMEOUT": "2",
+    "RETRY_TIMES": "1",
+    "NIANBAO_RETRY_BACKOFF_BASE": "0.05",
+}
+
+
+@pytest.fixture
+def portal():
+    with DemoPortal() as running:
+        yield running
+
+
+@pytest.fixture
+def demo_config(portal, tmp_path) -> Path:
+    return portal.write_registry(tmp_path / "agencies.yaml")
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "nianbao.db"
+
+
+def run_nianbao(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the `nianbao` command in a child process (one Twisted reactor per crawl)."""
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        cwd=REPO, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+        timeout=timeout,
+    )
+
+
+def crawl(config: Path, db: Path, *extra: str, settings: dict | None = None) -> subprocess.CompletedProcess:
+    overrides = {**FAST_SETTINGS, "LOG_LEVEL": "INFO", **(settings or {})}
+    flags = [f"-s{name}={value}" for name, value in overrides.items()]
+    result = run_nianbao("crawl", "--config", str(config), "--db", str(db), *flags, *extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result

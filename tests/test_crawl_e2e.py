@@ -1,0 +1,212 @@
+"""End to end: real Scrapy crawls (child processes) of the demo portal on 127.0.0.1, real SQLite.
+
+The portal (demo/site.py) has a TRS column with a createPageHTML pager, a Hanweb column with
+records in a <datastore> script and a POSTed data proxy, GBK pages (one declaring gb2312 with
+GBK-only characters, one declaring nothing), a traditional-Chinese page with ruby debris
+behind plain 下一页 links, non-report documents, a PDF-only report, a robots.txt-forbidden
+link, and a dead agency.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from demo.site import with_body
+from tests.conftest import FAST_SETTINGS, REPO, crawl
+
+TRS = "/trs/xxgk/ndbg"
+TRS_2015 = f"{TRS}/201603/t20160320_2001.html"
+HANWEB_2019 = "/art/2020/1/20/art_1422_5003.html"
+GBK_2019 = "/gbk/2019/t20200115_71.html"
+
+EXPECTED_REPORTS = {
+    # (agency, year, kind)
+    ("demo-trs", 2019, "annual_report"),
+    ("demo-trs", 2020, "other"),  # 2020年政务公开工作要点: stored, never counted as a report
+    ("demo-trs", 2016, "annual_report"),  # only a PDF
+    ("demo-trs", 2015, "annual_report"),
+    ("demo-trs", 2014, "annual_report"),  # the real seed page 000
+    ("demo-trs", 2012, "annual_report"),  # 政务公开年报, on the last TRS page
+    ("demo-hanweb", 2020, "annual_report"),
+    ("demo-hanweb", 2019, "annual_report"),
+    ("demo-hanweb", 2018, "annual_report"),  # behind the data proxy
+    ("demo-hanweb", 2017, "annual_report"),  # behind the data proxy
+    ("demo-gbk", 2019, "annual_report"),
+    ("demo-gbk", 2018, "annual_report"),
+    ("demo-trad", 2019, "annual_report"),  # traditional, ruby debris
+    ("demo-trad", 2018, "annual_report"),  # on listing page 2 (下一頁)
+}
+
+
+def query(db, sql, params=()):
+    connection = sqlite3.connect(db)
+    connection.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in connection.execute(sql, params)]
+    finally:
+        connection.close()
+
+
+def report(db, url_suffix):
+    rows = query(db, "SELECT * FROM reports WHERE url LIKE ?", [f"%{url_suffix}"])
+    assert len(rows) == 1, url_suffix
+    return rows[0]
+
+
+@pytest.fixture
+def first_crawl(portal, demo_config, db_path):
+    result = crawl(demo_config, db_path)
+    return result
+
+
+def test_first_crawl_finds_every_report_of_every_portal_style(portal, first_crawl, db_path):
+    rows = query(db_path, "SELECT agency_id, year, kind, status, text, title FROM reports")
+    assert {(r["agency_id"], r["year"], r["kind"]) for r in rows} == EXPECTED_REPORTS
+    assert all(r["status"] == "live" for r in rows)
+    for row in rows:
+        assert "\ufffd" not in row["text"] and "\ufffd" not in row["title"]
+    # one version and one `new` finding per report
+    assert query(db_path, "SELECT count(*) n FROM versions")[0]["n"] == len(EXPECTED_REPORTS)
+    findings = query(db_path, "SELECT kind, count(*) n FROM findings GROUP BY kind")
+    assert findings == [{"kind": "new", "n": len(EXPECTED_REPORTS)}]
+    # the summary names every agency, including the dead one
+    for agency in ("demo-trs", "demo-hanweb", "demo-gbk", "demo-trad", "demo-dead"):
+        assert agency in first_crawl.stdout
+
+
+def test_pagination_of_each_family_was_followed(portal, first_crawl):
+    served = set(portal.requests)
+    assert ("GET", f"{TRS}/index_2.html") in served  # createPageHTML
+    proxy_posts = [path for method, path in served if method == "POST" and "dataproxy.jsp" in path]
+    assert proxy_posts == ["/module/web/jpage/dataproxy.jsp?startrecord=4&endrecord=5&perpage=3"]
+    assert ("GET", "/trad/list.html?page=2") in served  # 下一頁 / numbered links
+
+
+def test_robots_txt_and_non_reports_are_respected(portal, first_crawl, db_path):
+    paths = {path for _, path in portal.requests}
+    assert "/robots.txt" in paths
+    assert not any("/drafts/" in path for path in paths)
+    assert f"{TRS}/202101/t20210120_9.html" not in paths  # linked on host "localhost": offsite
+    # the notice and the work plan are not report links: never fetched
+    assert "/art/2021/1/10/art_1422_5004.html" not in paths
+    assert "/trad/art/2020/2/10/art_99_2.html" not in paths
+    other = report(db_path, "t20200305_3002.html")
+    assert other["kind"] == "other" and "工作要点" in other["title"]
+
+
+def test_metadata_title_year_date(first_crawl, db_path):
+    trs_2019 = report(db_path, "t20200120_3001.html")
+    assert trs_2019["title"] == "示例市人民政府办公室2019年政府信息公开工作年度报告"
+    assert trs_2019["published_date"] == "2020-01-20"
+    # the statistics table survives extraction, one row per line
+    assert "行政规范性文件" in trs_2019["text"] and "41" in trs_2019["text"]
+    seed = report(db_path, "t20141225_1001.html")
+    assert (seed["year"], seed["published_date"]) == (2014, "2014-12-25")
+    assert seed["title"] == "明光市住建局政府信息公开2014年度工作报告"
+    for noise in ("发布时间", "字体", "扫一扫", "相关阅读", "您现在所在的位置", "网站标识码"):
+        assert noise not in seed["text"], noise
+    pdf = report(db_path, "P020170331_4001.pdf")
+    assert (pdf["year"], pdf["published_date"], pdf["text"]) == (2016, "2017-03-31", "")
+
+
+def test_encodings_and_traditional_chinese(first_crawl, db_path):
+    declared_gb2312 = report(db_path, GBK_2019)
+    undeclared = report(db_path, "/gbk/2018/t20190320_52.html")
+    for row in (declared_gb2312, undeclared):
+        assert "局长王堃、副局长李镕同志" in row["text"]
+        assert "示例县住房和城乡建设局" in row["title"]
+    trad = report(db_path, "/trad/art/2020/1/21/art_99_1.html")
+    assert trad["title"] == "2019年如东县住房和城乡建设局政府信息公开工作年度报告"
+    assert trad["text"].startswith("根据《中华人民共和国政府信息公开条例》规定")
+    for debris in ("(jù)", "(guó)", "據", "開", "報"):
+        assert debris not in trad["text"]
+    raw = query(db_path, "SELECT raw_page, raw_encoding FROM versions v JOIN reports r ON r.id = v.report_id "
+                         "WHERE r.url LIKE ?", [f"%{GBK_2019}"])[0]
+    import zlib
+    assert zlib.decompress(raw["raw_page"]).decode("gb18030").count("王堃") == 1
+    assert raw["raw_encoding"] == "gb18030"
+
+
+def test_fetch_log_explains_the_dead_site(portal, first_crawl, db_path):
+    dead = query(db_path, "SELECT * FROM fetch_log WHERE url = ?", [portal.dead_url])
+    assert dead and all(row["status"] is None and row["error"] for row in dead)
+    assert dead[0]["agency_id"] == "demo-dead"
+    ok = query(db_path, "SELECT count(*) n FROM fetch_log WHERE status = 200")[0]["n"]
+    assert ok >= len(EXPECTED_REPORTS)
+    crawls = query(db_path, "SELECT * FROM crawls")
+    assert len(crawls) == 1 and crawls[0]["finish_reason"] == "finished"
+    assert "Fetch errors at demo-dead" in first_crawl.stdout
+
+
+def test_recrawl_of_unchanged_portal_adds_nothing(portal, first_crawl, demo_config, db_path):
+    before = query(db_path, "SELECT (SELECT count(*) FROM versions) v, (SELECT count(*) FROM findings) f")
+    second = crawl(demo_config, db_path)
+    after = query(db_path, "SELECT (SELECT count(*) FROM versions) v, (SELECT count(*) FROM findings) f")
+    assert before == after
+    crawls = query(db_path, "SELECT id FROM crawls ORDER BY id")
+    assert len(crawls) == 2
+    seen = query(db_path, "SELECT count(*) n FROM reports WHERE last_crawl_id = ?", [crawls[1]["id"]])
+    assert seen[0]["n"] == len(EXPECTED_REPORTS)
+    assert "demo-trs" in second.stdout
+
+
+def test_changed_report_gets_a_version_and_one_finding(portal, first_crawl, demo_config, db_path):
+    page = portal.page(TRS_2015)
+    portal.set_page(TRS_2015, with_body(page, "无。", "本报告于发布后更正了第三部分的数据。"))
+    crawl(demo_config, db_path)
+    row = report(db_path, TRS_2015)
+    assert "本报告于发布后更正了第三部分的数据" in row["text"]
+    versions = query(db_path, "SELECT version FROM versions WHERE report_id = ? ORDER BY version", [row["id"]])
+    assert [v["version"] for v in versions] == [1, 2]
+    changed = query(db_path, "SELECT * FROM findings WHERE kind = 'changed'")
+    assert len(changed) == 1 and changed[0]["report_id"] == row["id"]
+    # a third crawl of the same text: nothing more
+    crawl(demo_config, db_path)
+    assert len(query(db_path, "SELECT * FROM findings WHERE kind = 'changed'")) == 1
+
+
+def test_404_removes_but_timeout_and_5xx_do_not(portal, first_crawl, demo_config, db_path):
+    portal.set_status(TRS_2015, 404)
+    portal.set_delay(HANWEB_2019, float(FAST_SETTINGS["DOWNLOAD_TIMEOUT"]) + 3)
+    portal.set_status(GBK_2019, 503)
+    crawl(demo_config, db_path)
+    assert report(db_path, TRS_2015)["status"] == "removed"
+    assert report(db_path, HANWEB_2019)["status"] == "live"
+    assert report(db_path, GBK_2019)["status"] == "live"
+    findings = query(db_path, "SELECT kind, report_id FROM findings WHERE kind != 'new'")
+    assert findings == [{"kind": "removed", "report_id": report(db_path, TRS_2015)["id"]}]
+    timeouts = query(db_path, "SELECT error FROM fetch_log WHERE url LIKE ? AND error IS NOT NULL", [f"%{HANWEB_2019}"])
+    assert timeouts and "Timeout" in timeouts[0]["error"]
+    # the same 404 on the next crawl raises nothing new; the page coming back is a `restored`
+    crawl(demo_config, db_path)
+    assert len(query(db_path, "SELECT * FROM findings WHERE kind = 'removed'")) == 1
+    portal.set_status(TRS_2015, 200)
+    crawl(demo_config, db_path)
+    assert report(db_path, TRS_2015)["status"] == "live"
+    assert len(query(db_path, "SELECT * FROM findings WHERE kind = 'restored'")) == 1
+
+
+def test_report_dropped_from_listing_is_still_rechecked(portal, first_crawl, demo_config, db_path):
+    listing = portal.page(f"{TRS}/index_1.html")
+    portal.set_page(f"{TRS}/index_1.html", with_body(listing, "./201603/t20160320_2001.html", "./gone.html"))
+    portal.set_status(TRS_2015, 410)
+    crawl(demo_config, db_path)
+    assert report(db_path, TRS_2015)["status"] == "removed"
+
+
+def test_scrapy_crawl_command_uses_the_same_settings_and_store(portal, demo_config, db_path):
+    env = {**os.environ, "NIANBAO_CONFIG": str(demo_config), "NIANBAO_DB": str(db_path)}
+    flags = [arg for name, value in FAST_SETTINGS.items() for arg in ("-s", f"{name}={value}")]
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "reports", "-a", "agency=demo-trad", *flags],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = query(db_path, "SELECT agency_id, year FROM reports ORDER BY year")
+    assert rows == [{"agency_id": "demo-trad", "year": 2018}, {"agency_id": "demo-trad", "year": 2019}]
+    assert portal.user_agents and all(ua.startswith("nianbao/") for ua in portal.user_agents)
