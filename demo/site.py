@@ -4,7 +4,7 @@ Everything a real crawl meets on a small scale:
 
 - ``demo-trs``: a TRS WCM column whose pager is written by `createPageHTML(3, 0, ...)`, article
   pages in `.TRS_Editor` with a PubDate meta tag, a report table with rowspan/colspan, a
-  "工作要点" document that is not an annual report, a report that exists only as a PDF, and a
+  "工作要点落实情况报告" that is not an annual report, a report that exists only as a PDF, and a
   link under a path that robots.txt forbids.
 - ``demo-hanweb``: a Hanweb JCMS column whose list sits as CDATA inside
   `<script type="text/xml"><datastore>`, with later records behind a POSTed data proxy, and
@@ -147,8 +147,8 @@ def build_trs(site: Site, base: str) -> None:
     reports = {
         "202001/t20200120_3001.html": (f"{agency}2019年政府信息公开工作年度报告", "2020-01-20",
                                        paragraphs(report_text(agency, 2019)) + STATS_TABLE),
-        "202003/t20200305_3002.html": ("示例市2020年政务公开工作要点", "2020-03-05",
-                                       paragraphs("为深入贯彻落实党中央、国务院关于全面推进政务公开工作的决策部署，现提出2020年政务公开工作要点如下。\n一、围绕做好“六稳”工作加强信息公开。")),
+        "202003/t20200305_3002.html": ("示例市2020年政务公开工作要点落实情况报告", "2020-03-05",
+                                       paragraphs("按照《示例市2020年政务公开工作要点》要求，现将落实情况报告如下。\n一、围绕做好“六稳”工作加强信息公开。")),
         "201603/t20160320_2001.html": (f"{agency}2015年度政府信息公开工作年度报告", "2016-03-20",
                                        paragraphs(report_text(agency, 2015))),
         "201412/t20141225_1001.html": (seed_title.strip(), "2014-12-25", paragraphs(seed_body)),

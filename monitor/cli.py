@@ -73,26 +73,37 @@ def fail_config(exc: ConfigError) -> None:
 
 
 def print_crawl_summary(db_path: Path, crawl_id: int) -> None:
+    """One line per agency: a table on a terminal, plain aligned text when piped."""
     from storage import Store
 
     with Store(db_path) as store:
         rows = store.crawl_summary(crawl_id)
-    table = Table(title=f"Crawl {crawl_id}", title_justify="left")
-    for column in ("agency", "name", "reports found", "new", "changed", "removed", "fetch errors"):
-        table.add_column(column, justify="right" if column not in ("agency", "name") else "left")
-    for row in rows:
-        errors = f"[red]{row.fetch_errors}[/red]" if row.fetch_errors else "0"
-        table.add_row(row.agency_id, row.name, str(row.reports_found), str(row.new),
-                      str(row.changed), str(row.removed), errors)
+    headers = ("agency", "name", "reports found", "new", "changed", "removed", "fetch errors")
+    cells = [
+        (row.agency_id, row.name, row.reports_found, row.new, row.changed, row.removed, row.fetch_errors)
+        for row in rows
+    ]
     console = Console()
-    console.print(table)
+    if console.is_terminal:
+        table = Table(title=f"Crawl {crawl_id}", title_justify="left")
+        for header in headers:
+            table.add_column(header, justify="left" if header in ("agency", "name") else "right")
+        for cell in cells:
+            errors = f"[red]{cell[-1]}[/red]" if cell[-1] else "0"
+            table.add_row(*map(str, cell[:-1]), errors)
+        console.print(table)
+    else:
+        click.echo(f"Crawl {crawl_id}")
+        click.echo("\t".join(headers))
+        for cell in cells:
+            click.echo("\t".join(map(str, cell)))
     failing = [row.agency_id for row in rows if row.fetch_errors]
     if failing:
-        console.print(
+        click.echo(
             f"Fetch errors at {', '.join(failing)}: see "
-            f"[bold]SELECT * FROM fetch_log WHERE crawl_id = {crawl_id} AND error IS NOT NULL[/bold]"
+            f"SELECT * FROM fetch_log WHERE crawl_id = {crawl_id} AND error IS NOT NULL"
         )
-    console.print(f"Database: {db_path}")
+    click.echo(f"Database: {db_path}")
 
 
 if __name__ == "__main__":

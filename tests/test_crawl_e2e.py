@@ -27,7 +27,7 @@ GBK_2019 = "/gbk/2019/t20200115_71.html"
 EXPECTED_REPORTS = {
     # (agency, year, kind)
     ("demo-trs", 2019, "annual_report"),
-    ("demo-trs", 2020, "other"),  # 2020年政务公开工作要点: stored, never counted as a report
+    ("demo-trs", 2020, "other"),  # 工作要点落实情况报告: stored, never counted as a report
     ("demo-trs", 2016, "annual_report"),  # only a PDF
     ("demo-trs", 2015, "annual_report"),
     ("demo-trs", 2014, "annual_report"),  # the real seed page 000
@@ -96,7 +96,7 @@ def test_robots_txt_and_non_reports_are_respected(portal, first_crawl, db_path):
     assert "/art/2021/1/10/art_1422_5004.html" not in paths
     assert "/trad/art/2020/2/10/art_99_2.html" not in paths
     other = report(db_path, "t20200305_3002.html")
-    assert other["kind"] == "other" and "工作要点" in other["title"]
+    assert other["kind"] == "other" and "工作要点落实情况报告" in other["title"]
 
 
 def test_metadata_title_year_date(first_crawl, db_path):
@@ -140,7 +140,11 @@ def test_fetch_log_explains_the_dead_site(portal, first_crawl, db_path):
     assert ok >= len(EXPECTED_REPORTS)
     crawls = query(db_path, "SELECT * FROM crawls")
     assert len(crawls) == 1 and crawls[0]["finish_reason"] == "finished"
-    assert "Fetch errors at demo-dead" in first_crawl.stdout
+    errors_line = next(line for line in first_crawl.stdout.splitlines() if line.startswith("Fetch errors at"))
+    assert "demo-dead" in errors_line and "demo-hanweb" not in errors_line
+    # the robots.txt refusal is recorded with its reason, as a request that was not made
+    refused = query(db_path, "SELECT error FROM fetch_log WHERE url LIKE '%/drafts/%'")
+    assert refused == [{"error": "IgnoreRequest: Forbidden by robots.txt"}]
 
 
 def test_recrawl_of_unchanged_portal_adds_nothing(portal, first_crawl, demo_config, db_path):

@@ -1,0 +1,275 @@
+"""Is it a report, which kind, which year, which date: pure functions on titles and pages.
+
+Why: listings on government portals mix the annual reports on open government information
+(政府信息公开工作年度报告, the thing nianbao monitors) with look-alikes (工作要点, 落实情况报告,
+解读, 统计表, 企业年度报告公示 ...) and navigation links (政府信息公开年报 as a column name).
+Titles are the cheapest signal, so the rules work on titles first and on the opening of the
+text only where a title says nothing.  Traditional titles are converted with OpenCC first.
+
+Dates: a page's own publication date comes from meta tags, then from a visible
+"发布时间: ..." line; never from the URL (a TRS page named t20181102 was published
+2018-03-26).  ``Maketime`` is the weakest meta: Hanweb writes the page-generation time there
+(a 2016 article carries Maketime 2019-03-22), so a visible date line beats it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+import lxml.etree
+import lxml.html
+
+from crawler.cleanup import to_simplified
+
+__all__ = [
+    "ANNUAL_REPORT",
+    "OTHER",
+    "REPORT_KINDS",
+    "is_report_link",
+    "classify_title",
+    "report_year",
+    "parse_date",
+    "page_published_date",
+    "published_date_from_tree",
+]
+
+ANNUAL_REPORT = "annual_report"
+OTHER = "other"
+REPORT_KINDS = (ANNUAL_REPORT, OTHER)
+
+FIRST_YEAR = 2000
+
+# --------------------------------------------------------------------------- normalizing
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_CN_DIGITS = {"〇": "0", "○": "0", "零": "0", "Ｏ": "0", "O": "0", "o": "0", "◯": "0",
+              "一": "1", "二": "2", "三": "3", "四": "4", "五": "5",
+              "六": "6", "七": "7", "八": "8", "九": "9"}
+# '二〇一九年' / '二○一九年度' / '二零一九年': four Chinese digits right before 年
+_CN_YEAR = re.compile(r"([二一][〇○零Ｏ◯O一二三四五六七八九]{3})(?=年)")
+_SPACES = re.compile(r"\s+")
+
+
+def _cn_year_to_digits(match: re.Match[str]) -> str:
+    return "".join(_CN_DIGITS[ch] for ch in match.group(1))
+
+
+def _normalize(title: str) -> str:
+    """Simplified, half-width digits, Chinese-numeral years as digits, no spaces."""
+    text = to_simplified(title or "").translate(_FULLWIDTH_DIGITS)
+    text = _CN_YEAR.sub(_cn_year_to_digits, text)
+    return _SPACES.sub("", text)
+
+
+def _max_year() -> int:
+    return _dt.date.today().year
+
+
+def _plausible(year: int) -> bool:
+    return FIRST_YEAR <= year <= _max_year()
+
+
+# --------------------------------------------------------------------------- titles
+
+_YEAR_IN_TITLE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_OPEN_GOV = re.compile(r"政府信息公开|政务信息公开|政务公开|信息公开|政府信息")
+_REPORTISH = re.compile(r"报告|年报")
+_TRUNCATED = re.compile(r"(?:\.{2,}|…+|。。+)$")
+# an agency name before the phrase, for titles without a year ('XX局政府信息公开工作年度报告')
+_AGENCY_PREFIX = re.compile(
+    r"[\u4e00-\u9fff]{2,}(?:局|委|委员会|办|办公室|厅|部|署|院|府|政府|会|县|市|区|州|盟|旗|镇|乡|街道|中心|所|站|队|馆|处|公司)"
+    r"(?:关于)?(?:政府信息公开|政务公开|信息公开)"
+)
+
+_OTHER_TITLE = re.compile(
+    r"要点|落实情况|工作计划|实施方案|工作方案|工作总结|通知|通报|解读|图解|一图读懂|问答|答记者问"
+    r"|统计表|报表|企业.{0,8}?(?:年度报告|年报)|年度报告公示|年报公示|评估|考核|测评|征求.{0,40}?意见|意见稿"
+)
+_ANNUAL_TITLE = re.compile(
+    r"(?:政府信息公开|政务信息公开|政务公开|信息公开).{0,16}?(?:年度报告|年报|年度工作报告)"
+    r"|年度(?:政府信息公开|政务公开|信息公开).{0,8}?报告"
+)
+# '政府信息公开工作报告' / '政府信息公开工作情况报告' count only with a year
+_WORK_REPORT = re.compile(r"(?:政府信息公开|政务公开|信息公开)(?:工作)?(?:情况)?报告")
+
+
+def is_report_link(anchor_text: str) -> bool:
+    """Listing level: is a link with this text worth fetching as a (possible) report?
+
+    True for anything that looks like a report on open government information for a given
+    year, including ones later classified OTHER; False for column links without a year
+    ('政府信息公开年报'), navigation ('首页', '更多>>').
+    """
+    text = _normalize(anchor_text)
+    if not text or not _OPEN_GOV.search(text):
+        return False
+    has_year = any(_plausible(int(y)) for y in _YEAR_IN_TITLE.findall(text))
+    if _REPORTISH.search(text):
+        return has_year or _AGENCY_PREFIX.search(text) is not None
+    # a truncated listing title: '2019年如东县住房和城乡建设局政府信息...'
+    return has_year and _TRUNCATED.search(text) is not None
+
+
+def classify_title(title: str) -> str:
+    """ANNUAL_REPORT for the yearly report on open government information, else OTHER."""
+    text = _normalize(title)
+    if not text or _OTHER_TITLE.search(text):
+        return OTHER
+    if _ANNUAL_TITLE.search(text):
+        return ANNUAL_REPORT
+    if _WORK_REPORT.search(text) and _YEAR_IN_TITLE.search(text):
+        return ANNUAL_REPORT
+    return OTHER
+
+
+# --------------------------------------------------------------------------- years
+
+# year followed by 年度 (strongest), by 年, or standing alone ('年报（2019）')
+_YEAR_CANDIDATE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)(年度|年)?")
+_REPORT_WORD = re.compile(r"政府信息公开|政务公开|信息公开|年度报告|年报|工作报告")
+_TEXT_WINDOW = 300
+_TEXT_YEAR_STATEMENTS = (
+    re.compile(r"((?:19|20)\d\d)年度?[^。；;，,]{0,30}?(?:政府信息公开|政务公开|信息公开)[^。]{0,16}?(?:报告|年报)"),
+    re.compile(r"现将((?:19|20)\d\d)年度?[^。]{0,24}?(?:报告|公布|如下)"),
+    re.compile(r"统计期限?(?:为|是|自|从)?((?:19|20)\d\d)年1月1日"),
+    re.compile(r"本(?:年度)?报告[^。]{0,30}?((?:19|20)\d\d)年"),
+)
+
+
+def _year_from_title(title: str) -> int | None:
+    text = _normalize(title)
+    found = [(int(m.group(1)), m.group(2) or "", m.start()) for m in _YEAR_CANDIDATE.finditer(text)]
+    found = [f for f in found if _plausible(f[0])]
+    if not found:
+        return None
+    for year, suffix, _ in found:
+        if suffix == "年度":
+            return year
+    report_at = _REPORT_WORD.search(text)
+    if report_at:
+        before = [f for f in found if f[2] < report_at.start()]
+        if before:
+            return before[-1][0]  # the year closest before the report phrase
+    with_nian = [f for f in found if f[1]]
+    return (with_nian or found)[0][0]
+
+
+def _year_from_text(text: str) -> int | None:
+    head = _normalize(text[: _TEXT_WINDOW * 2])[:_TEXT_WINDOW]
+    for pattern in _TEXT_YEAR_STATEMENTS:
+        match = pattern.search(head)
+        if match and _plausible(int(match.group(1))):
+            return int(match.group(1))
+    return None
+
+
+def report_year(title: str, text: str | None = None) -> int | None:
+    """The year a report covers, from its title, else from a clear statement in the text."""
+    year = _year_from_title(title or "")
+    if year is None and text:
+        year = _year_from_text(text)
+    return year
+
+
+# --------------------------------------------------------------------------- dates
+
+_DATE = re.compile(
+    r"(?<!\d)((?:19|20)\d\d)\s*[-/.－／．年]\s*(\d{1,2})\s*[-/.－／．月]\s*(\d{1,2})(?!\d)\s*日?"
+)
+_COMPACT_DATE = re.compile(r"((?:19|20)\d\d)(\d\d)(\d\d)(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+def _iso(year: str, month: str, day: str) -> str | None:
+    try:
+        return _dt.date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_date(value: str) -> str | None:
+    """Any date string seen on portals -> 'YYYY-MM-DD'; None when absent or impossible.
+
+    '2014-12-25 00:00', '2020年01月15日', '2020/1/5', '2020.01.05', '2019-09-18T06:23:00+08:00';
+    a bare '20200105' only when it is the whole value.
+    """
+    if not value:
+        return None
+    text = value.strip().translate(_FULLWIDTH_DIGITS)
+    match = _DATE.search(text)
+    if match:
+        return _iso(*match.groups())
+    match = _COMPACT_DATE.fullmatch(text)
+    if match:
+        return _iso(*match.groups())
+    return None
+
+
+# meta names in order of trust; compared lower-cased, on name= / property= / itemprop=
+_STRONG_META = (
+    "pubdate", "publishdate", "publish_date", "publishtime", "firstpublishedtime",
+    "article:published_time", "og:published_time", "datepublished",
+    "dc.date.issued", "dc.date.created", "dc.date", "dcterms.issued", "dcterms.created",
+    "dcterms.date", "date", "lastmodifiedtime",
+)
+_WEAK_META = ("maketime", "article:modified_time", "dc.date.modified")
+_META_XPATH = "//meta[@content][@name or @property or @itemprop or @http-equiv]"
+_META_ATTRS = ("name", "property", "itemprop", "http-equiv")
+
+_DATE_LABELS = (
+    re.compile(r"(?:发布|发表|公开|公布)(?:时间|日期)\s*[:：]?\s*(" + r"(?:19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})"),
+    re.compile(r"成文日期\s*[:：]?\s*((?:19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})"),
+    re.compile(r"(?<![\u4e00-\u9fff])(?:时间|日期)\s*[:：]\s*((?:19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})"),
+)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_VISIBLE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
+
+
+def _meta_dates(tree: lxml.html.HtmlElement) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for meta in tree.xpath(_META_XPATH):
+        for attr in _META_ATTRS:
+            key = (meta.get(attr) or "").strip().lower()
+            if key and key not in found:
+                date = parse_date(meta.get("content", ""))
+                if date:
+                    found[key] = date
+    return found
+
+
+def _visible_date(tree: lxml.html.HtmlElement) -> str | None:
+    text = " ".join(t.strip() for t in tree.xpath(_VISIBLE_TEXT) if t.strip())
+    text = to_simplified(text)
+    for pattern in _DATE_LABELS:
+        for match in pattern.finditer(text):
+            date = parse_date(match.group(1))
+            if date:
+                return date
+    return None
+
+
+def published_date_from_tree(tree: lxml.html.HtmlElement) -> str | None:
+    """``page_published_date`` on an already parsed page (the extractor shares its tree)."""
+    metas = _meta_dates(tree)
+    for name in _STRONG_META:
+        if name in metas:
+            return metas[name]
+    visible = _visible_date(tree)
+    if visible:
+        return visible
+    for name in _WEAK_META:
+        if name in metas:
+            return metas[name]
+    return None
+
+
+def page_published_date(html: str) -> str | None:
+    """The page's own publication date (meta tags, then a visible date line), never the URL's."""
+    if not html or not html.strip():
+        return None
+    try:
+        tree = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
+    except (ValueError, lxml.etree.ParserError):
+        return None
+    return published_date_from_tree(tree)
+

@@ -1,0 +1,253 @@
+"""Text cleanup for what extractors pull out of Chinese government portals.
+
+Why this exists: generic extractors (trafilatura, a CMS body container) hand back the article
+*plus* the portal's chrome that lives inside or right next to the body: the
+"发布时间: ... 来源: ..." line, the 【字体:大 中 小】【打印】【关闭】 widget (often mangled to
+"【字体:打印"), breadcrumbs, QR-code prompts, related-reading and attachment blocks, repost
+disclaimers, leftover markup (``</p>``, ``&amp;nbsp;``), odd spaces, and the pinyin ruby
+debris that a traditional-Chinese toggle leaves behind ("根據(jù)").
+
+The rules are *general* and line based: a line is dropped only when the whole line looks
+like chrome (short, made of meta labels or widget words), never because a body sentence
+mentions 来源 or 时间.  Everything ends up in simplified Chinese (OpenCC t2s), one paragraph
+per line, lines stripped, no blank lines.
+
+Order inside ``clean_text``: markup remnants -> spaces -> ruby -> t2s -> line rules.  t2s
+runs before the line rules (not literally last) so that traditional chrome such as
+"發佈時間：" or "【列印】" is caught by the same simplified vocabulary; the output is the
+same simplified text either way.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+
+import opencc
+
+__all__ = ["strip_ruby", "to_simplified", "clean_text"]
+
+# --------------------------------------------------------------------------- OpenCC
+
+_CONVERTER: opencc.OpenCC | None = None
+_CONVERTER_LOCK = threading.Lock()
+
+
+def _converter() -> opencc.OpenCC:
+    """The one t2s converter of the process (building one costs milliseconds)."""
+    global _CONVERTER
+    if _CONVERTER is None:
+        with _CONVERTER_LOCK:
+            if _CONVERTER is None:
+                _CONVERTER = opencc.OpenCC("t2s")
+    return _CONVERTER
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified Chinese with OpenCC ``t2s`` (idempotent on simplified)."""
+    if not text:
+        return text
+    return _converter().convert(text)
+
+
+# --------------------------------------------------------------------------- ruby
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TONE_MARKS = str.maketrans(
+    "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ",
+    "aaaaeeeeiiiioooouuuuvvvvvnnnm",
+)
+_HAS_TONE_MARK = re.compile("[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ]")
+_SYLLABLE = (
+    r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+    r"(?:iang|iong|uang|ueng|ang|eng|ing|ong|ian|iao|uai|uan|van|ai|ei|ao|ou|an|en|in|un|vn"
+    r"|ia|ie|iu|ua|uo|ue|ve|ui|er|ng|a|o|e|i|u|v|n|m)[1-5]?"
+)
+_PINYIN = re.compile(rf"{_SYLLABLE}(?:[ '’]?{_SYLLABLE})*")
+# a parenthesised letter group right after a CJK character, ASCII or full-width parens
+_RUBY_CANDIDATE = re.compile(
+    rf"(?<=[{_CJK}])[(（]\s*([A-Za-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ][A-Za-z0-9 '’"
+    r"āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]{0,24}?)\s*[)）]"
+)
+
+
+def _is_pinyin(letters: str) -> bool:
+    """Tone-marked letters are pinyin if they spell syllables; plain ones only in lowercase."""
+    if not _HAS_TONE_MARK.search(letters) and letters != letters.lower():
+        return False  # (GDP), (PDF), (Ofd): abbreviations, not ruby
+    base = letters.lower().translate(_TONE_MARKS)
+    return _PINYIN.fullmatch(base) is not None
+
+
+def _ruby_sub(match: re.Match[str]) -> str:
+    return "" if _is_pinyin(match.group(1)) else match.group(0)
+
+
+def strip_ruby(text: str) -> str:
+    """Remove pinyin ruby debris: '根據(jù)《中華人民共和國(guó)' -> '根據《中華人民共和國'.
+
+    Only a parenthesised group directly after a CJK character whose letters spell pinyin
+    syllables is removed; '(GDP)', '(PDF)', '(2019)' and '(doc)' stay.
+    """
+    if "(" not in text and "（" not in text:
+        return text
+    return _RUBY_CANDIDATE.sub(_ruby_sub, text)
+
+
+# --------------------------------------------------------------------------- markup, spaces
+
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_STRAY_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:]*(?:\s[^<>]*)?/?>")
+_ENTITY = re.compile(r"&(?:amp;)*(#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,30});")
+_SPACE_LIKE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\t\f\v\r]")
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
+_MULTI_SPACE = re.compile(r" {2,}")
+
+
+def _unescape_entity(match: re.Match[str]) -> str:
+    return html.unescape("&" + match.group(1) + ";")
+
+
+def _strip_markup(text: str) -> str:
+    text = _HTML_COMMENT.sub("", text)
+    text = _STRAY_TAG.sub("", text)
+    return _ENTITY.sub(_unescape_entity, text)
+
+
+def _normalize_spaces(text: str) -> str:
+    text = _ZERO_WIDTH.sub("", text)
+    return _SPACE_LIKE.sub(" ", text)
+
+
+# --------------------------------------------------------------------------- line rules
+
+_MAX_META_LINE = 120
+
+_META_LABEL = (
+    r"(?:发布|发表|发文|成文|印发|更新|生成|上传|录入|公开)?(?:时间|日期)"
+    r"|(?:信息|文章|稿件|新闻|资料|内容)?来源|作者|撰稿人?|供稿(?:单位)?|(?:责任)?编辑|责编|编审|审核|审校|校对"
+    r"|摄影|发布(?:者|人|机构|单位)|(?:浏览|点击|阅读|访问)(?:次数|数|量|人次)|阅读|字号|文号"
+)
+_DATE_TOKEN = r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+# '发布时间:2014-12-25 00:00 来源:明光市住建局', '【发布日期：2020-01-15】', '作者：  来源：'
+_META_LINE = re.compile(rf"^[\[【(（]?\s*(?:{_META_LABEL})\s*[:：]")
+# '2014-12-25 00:00 来源:明光市住建局' (date first, then a label)
+_DATE_THEN_META = re.compile(rf"^{_DATE_TOKEN}\s*[\]】]?\s*(?:{_META_LABEL})\s*[:：]")
+# a lone '2019-09-18 06:23' (a time makes it a stamp; a bare '2020年1月15日' may be a signature)
+_LONE_DATETIME = re.compile(r"^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s*\d{1,2}:\d{2}(?::\d{2})?$")
+_SENTENCE_END = re.compile(r"[。！？；!?]\s*$")
+
+_WIDGET_WORDS = re.compile(
+    r"字体|字号|默认|放大|缩小|正常|大|中|小|打印本页|打印|列印|关闭窗口|关闭视窗|关闭|返回顶部|返回|顶部|收藏|保存"
+    r"|分享到|分享|微信|微博|朋友圈|QQ空间|QQ|我要纠错|纠错|背景色|护眼|阅读模式|视力保护色|语音播报|播报|简体|繁体|繁|简"
+)
+_WIDGET_PUNCT = re.compile(r"[\s\[\]【】()（）:：|/｜,，、·•>»<«-]+")
+_BRACKET_WIDGET = re.compile(
+    r"【\s*(?:字体|字号)\s*[:：]?[^】]{0,12}】|[【\[]\s*(?:打印(?:本页)?|列印|关闭(?:窗口|视窗)?|收藏|返回顶部|我要纠错|纠错)\s*[】\]]"
+)
+
+_BREADCRUMB = re.compile(
+    r"^(?:您|你)?(?:现在|当前)?(?:所在|所处|的)?(?:的)?位置\s*[:：]|^当前(?:所在)?(?:位置|页面)\s*[:：]"
+)
+_NAV_TRAIL = re.compile(r"^首页\s*(?:[>»＞›/]|&gt;)")
+
+_QR_PROMPT = re.compile(r"扫一扫|二维码|扫码|用手机(?:看|浏览|打开)|手机(?:浏览|阅读|打开)(?:本页|当前页)")
+_FOLLOW_US = re.compile(r"关注我们|关注(?:本站|本网)?(?:官方)?(?:微信|微博)|(?:官方)?微信公众号|官方微博")
+_DISCLAIMER = re.compile(r"本文转载自|转载请注明|免责声明|版权归原作者|如有侵权|本网(?:站)?转载|不代表本(?:网|站)观点")
+_FOOTER = re.compile(r"版权所有|ICP备|ICP证|网站标识码|公网安备|网站地图|主办单位|承办单位|技术支持|联系我们")
+_PREV_NEXT = re.compile(r"^(?:上一篇|下一篇|上一条|下一条|上篇|下篇)\s*[:：]?")
+_SHORT_CHROME = 40
+
+# headings of blocks that follow the article: the heading and the lines after it are dropped
+_BLOCK_HEADING = re.compile(
+    r"^[\[【]?\s*(?:附件下载|相关附件|附件列表|下载附件|相关解读|政策解读|相关阅读|热门推荐|推荐阅读|相关链接|相关文章"
+    r"|延伸阅读|相关新闻|相关信息|相关稿件|相关文件|相关政策|热点推荐|猜你喜欢|更多阅读|相关报道)\s*[\]】]?\s*[:：]?\s*$"
+)
+# a line that clearly belongs to the body again after such a block
+_BODY_SENTENCE = re.compile(r"[。！？]\s*$")
+_BODY_MIN = 30
+
+_ONLY_PUNCT = re.compile(r"^[\s\W_]*$")
+_TABLE_ROW = re.compile(r"^\|.*\|$")
+
+
+def _is_meta_line(line: str) -> bool:
+    if len(line) > _MAX_META_LINE or _SENTENCE_END.search(line):
+        return False
+    return bool(_META_LINE.match(line) or _DATE_THEN_META.match(line) or _LONE_DATETIME.match(line))
+
+
+def _is_widget_line(line: str) -> bool:
+    if len(line) > _SHORT_CHROME:
+        return False
+    rest = _WIDGET_PUNCT.sub("", _WIDGET_WORDS.sub("", line))
+    return rest == "" and _WIDGET_WORDS.search(line) is not None
+
+
+def _is_short_chrome(line: str) -> bool:
+    if _BREADCRUMB.match(line) or _PREV_NEXT.match(line):
+        return True
+    if _NAV_TRAIL.match(line) and len(line) <= 100:
+        return True
+    if len(line) > _SHORT_CHROME or _SENTENCE_END.search(line):
+        return False
+    return bool(
+        _QR_PROMPT.search(line)
+        or _FOLLOW_US.search(line)
+        or _DISCLAIMER.search(line)
+        or _FOOTER.search(line)
+    )
+
+
+def _is_noise(line: str) -> bool:
+    return (
+        _ONLY_PUNCT.match(line) is not None
+        or _is_meta_line(line)
+        or _is_widget_line(line)
+        or _is_short_chrome(line)
+    )
+
+
+def _normalize_table_row(line: str) -> str:
+    """'| 规章 | 0 |  | 12 |  |' -> '规章 | 0 |  | 12' (outer pipes and trailing empties go)."""
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    while cells and not cells[-1]:
+        cells.pop()
+    return " | ".join(cells)
+
+
+def _drop_blocks(lines: list[str]) -> list[str]:
+    """Drop related-reading / attachment blocks: the heading and what follows it, until a
+    line that reads like a body sentence again."""
+    kept: list[str] = []
+    in_block = False
+    for line in lines:
+        if _BLOCK_HEADING.match(line):
+            in_block = True
+            continue
+        if in_block:
+            if len(line) >= _BODY_MIN and _BODY_SENTENCE.search(line):
+                in_block = False
+            else:
+                continue
+        kept.append(line)
+    return kept
+
+
+def _clean_line(line: str) -> str:
+    line = _BRACKET_WIDGET.sub("", line).strip()
+    if _TABLE_ROW.match(line):
+        line = _normalize_table_row(line)
+    return _MULTI_SPACE.sub(" ", line)
+
+
+def clean_text(text: str) -> str:
+    """Full cleanup of extractor output: simplified text, one paragraph per line."""
+    if not text:
+        return ""
+    text = _normalize_spaces(_strip_markup(text))
+    text = to_simplified(strip_ruby(text))
+    lines = [_clean_line(line) for line in text.split("\n")]
+    lines = [line for line in lines if line and not _is_noise(line)]
+    return "\n".join(_drop_blocks(lines))

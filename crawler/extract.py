@@ -1,0 +1,502 @@
+"""Article page (decoded HTML text) -> the report's text, title, year, date, kind, attachments.
+
+Strategy, and why:
+
+1. Parse once with lxml (input is already-decoded ``str``: trafilatura's own byte decoding
+   turned real GB18030 pages into mojibake) and drop ``<rt>``/``<rp>`` ruby annotations.
+2. **CMS body container first.**  Government CMSs say where the body is: Hanweb's
+   ``<!--ZJEG_RSS.content.begin-->``...``end`` markers, TRS ``.TRS_Editor`` and friends
+   (``CONTAINERS`` below).  When one holds real text it wins: its boundaries are exact and
+   our own DOM renderer keeps every statistics table row on one line (``a | b | c``, spanned
+   cells padded so columns stay aligned), which generic extractors do not (trafilatura puts
+   one cell per line on some pages and keeps chrome such as the Hanweb title line).
+3. **trafilatura** (``include_tables=True``, comments off, recall-leaning) runs when there is
+   no container, or when the container is so short that it may be a stub; it replaces a short
+   container only if it contains the container's text and is much longer.  Its output is
+   checked: if it is mostly link texts (the header-nav failure: '首页 | 简 | 繁 | EN | 登录')
+   or tiny next to the page's densest text block, it is rejected.
+4. **Text density** (the GNE idea, no dependency): the element whose ``<p>``/text children
+   carry the most non-link text, rendered with our renderer.
+5. ``cleanup.clean_text`` removes portal chrome and converts to simplified; the title line is
+   removed from the top/bottom; U+FFFD anywhere in the result is a decoding defect and raises
+   ``ExtractionError``, as does an empty result without attachments.
+
+Metadata comes from the same tree: title from ``ArticleTitle``-like metas, a real ``<h1>``,
+then ``<title>`` without the site-name part; the date via ``classify.published_date_from_tree``
+(metas, then a visible date line, never the URL); year and kind via ``classify``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urljoin, urlsplit
+
+import lxml.etree
+import lxml.html
+import trafilatura
+from lxml.cssselect import CSSSelector
+
+from crawler import classify
+from crawler.cleanup import clean_text, to_simplified
+
+__all__ = ["Extracted", "ExtractionError", "extract_report", "CONTAINERS", "ATTACHMENT_EXTENSIONS"]
+
+
+@dataclass(frozen=True)
+class Extracted:
+    title: str
+    text: str
+    year: int | None
+    published_date: str | None
+    kind: str
+    attachments: tuple[str, ...]
+    method: str
+
+
+class ExtractionError(Exception):
+    """No usable text could be extracted; the message says why."""
+
+
+# --------------------------------------------------------------------------- constants
+
+# known CMS body containers, most specific first
+CONTAINERS = (
+    ".TRS_Editor",
+    ".TRS_UEDITOR",
+    ".trs_editor_view",
+    "#UCAP-CONTENT",
+    ".xxgk_content",
+    ".Article_content",
+    "#zoom",
+    ".main-txt",
+)
+_CONTAINER_SELECTORS = tuple((css, CSSSelector(css)) for css in CONTAINERS)
+HANWEB_BEGIN = "ZJEG_RSS.content.begin"
+HANWEB_END = "ZJEG_RSS.content.end"
+_HANWEB_BEGIN_XPATH = lxml.etree.XPath(f"//comment()[contains(., '{HANWEB_BEGIN}')]")
+
+ATTACHMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps", ".ofd", ".xls", ".xlsx", ".zip", ".rar")
+# links inside page chrome (header, navigation, menus, footer) are not the report's attachments
+_CHROME_ANCESTOR = lxml.etree.XPath(
+    "ancestor::nav or ancestor::header or ancestor::footer or ancestor::*["
+    + " or ".join(
+        f"contains(translate(@{attr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), '{word}')"
+        for attr in ("class", "id")
+        for word in ("header", "footer", "nav", "menu")
+    )
+    + "]"
+)
+
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "rt", "rp", "select", "option",
+                        "textarea", "button", "input", "iframe", "object", "embed", "head", "title"})
+_BLOCK_TAGS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5",
+                         "h6", "tr", "table", "tbody", "thead", "tfoot", "section", "article", "main",
+                         "aside", "blockquote", "pre", "center", "form", "hr", "address", "figure",
+                         "figcaption", "caption", "header", "footer", "nav", "td", "th", "body"})
+
+_CONTENT_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff0-9A-Za-z]")
+_WS = re.compile(r"[ \t\r\n\f\v]+")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+SHORT_CONTAINER = 200      # content chars below which a container may be a stub
+TRAFILATURA_GAIN = 3.0     # trafilatura must be this many times longer to beat a short container
+NAV_LINK_SHARE = 0.5       # share of link text above which a text is navigation
+DENSITY_MIN = 30           # content chars a density block needs
+MAX_SPAN = 50
+
+
+def _content_len(text: str) -> int:
+    return len(_CONTENT_CHAR.findall(text))
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _render_children(el: lxml.html.HtmlElement, out: list[str]) -> None:
+    if el.text:
+        out.append(_WS.sub(" ", el.text))
+    for child in el:
+        _render(child, out)
+        if child.tail:
+            out.append(_WS.sub(" ", child.tail))
+
+
+def _render(el, out: list[str]) -> None:
+    """Append the element's text (not its tail) to ``out``, with '\n' at block edges."""
+    tag = el.tag
+    if not isinstance(tag, str):  # comment or processing instruction
+        return
+    tag = tag.lower()
+    if tag in _SKIP_TAGS:
+        return
+    if tag == "br":
+        out.append("\n")
+        return
+    if tag == "table" and _is_data_table(el):
+        out.append("\n")
+        for row in _table_rows(el):
+            out.append(row)
+            out.append("\n")
+        return
+    block = tag in _BLOCK_TAGS
+    if block:
+        out.append("\n")
+    _render_children(el, out)
+    if block:
+        out.append("\n")
+
+
+def _render_element(el) -> str:
+    out: list[str] = []
+    _render(el, out)
+    return "".join(out)
+
+
+def _cell_text(cell) -> str:
+    out: list[str] = []
+    _render_children(cell, out)
+    return _WS.sub(" ", " ".join("".join(out).split("\n"))).strip()
+
+
+def _rows(table) -> list:
+    return table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
+
+
+def _is_data_table(table) -> bool:
+    """A grid of short cells (statistics), not a layout table holding blocks or tables."""
+    if table.xpath(".//table"):
+        return False
+    rows = _rows(table)
+    if not rows:
+        return False
+    widest = max(len(row.xpath("./td|./th")) for row in rows)
+    if widest < 2:
+        return False
+    return all(len(cell.text_content()) <= 300 for cell in table.xpath(".//td|.//th"))
+
+
+def _span(cell, name: str) -> int:
+    try:
+        return max(1, min(MAX_SPAN, int((cell.get(name) or "1").strip())))
+    except ValueError:
+        return 1
+
+
+def _table_rows(table) -> list[str]:
+    """One line per row, cells joined by ' | '; spanned positions are empty cells."""
+    pending: dict[int, int] = {}  # column -> rows still covered by a rowspan from above
+    lines: list[str] = []
+    for row in _rows(table):
+        cells: list[str] = []
+        col = 0
+
+        def fill_spanned() -> None:
+            nonlocal col
+            while pending.get(col, 0) > 0:
+                pending[col] -= 1
+                cells.append("")
+                col += 1
+
+        for cell in row.xpath("./td|./th"):
+            fill_spanned()
+            colspan, rowspan = _span(cell, "colspan"), _span(cell, "rowspan")
+            cells.append(_cell_text(cell))
+            cells.extend([""] * (colspan - 1))
+            for c in range(col, col + colspan):
+                pending[c] = rowspan - 1
+            col += colspan
+        fill_spanned()
+        for c in pending:
+            if c >= col and pending[c] > 0:
+                pending[c] -= 1
+        while cells and not cells[-1]:
+            cells.pop()
+        if cells:
+            lines.append(" | ".join(cells))
+    return lines
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+def _hanweb_text(tree) -> str | None:
+    """Text between the Hanweb ZJEG_RSS markers (siblings of the begin comment)."""
+    begins = _HANWEB_BEGIN_XPATH(tree)
+    if not begins:
+        return None
+    begin = begins[0]
+    out: list[str] = []
+    if begin.tail:
+        out.append(_WS.sub(" ", begin.tail))
+    node = begin.getnext()
+    while node is not None:
+        if not isinstance(node.tag, str) and HANWEB_END in (node.text or ""):
+            break
+        _render(node, out)
+        if node.tail:
+            out.append(_WS.sub(" ", node.tail))
+        node = node.getnext()
+    return "".join(out)
+
+
+def _container_text(tree) -> tuple[str, str] | None:
+    """(method, raw text) of the best known container, or None."""
+    hanweb = _hanweb_text(tree)
+    if hanweb is not None and _content_len(hanweb) > 0:
+        return "container:ZJEG_RSS", hanweb
+    found: list[tuple[str, str, int]] = []
+    for css, selector in _CONTAINER_SELECTORS:
+        best = None
+        for el in selector(tree):
+            text = _render_element(el)
+            size = _content_len(text)
+            if size and (best is None or size > best[2]):
+                best = (f"container:{css}", text, size)
+        if best:
+            found.append(best)
+    if not found:
+        return None
+    largest = max(size for _, _, size in found)
+    # the most specific container unless it is only a fragment of a bigger one
+    for method, text, size in found:
+        if size >= 0.5 * largest:
+            return method, text
+    return None  # pragma: no cover
+
+
+def _trafilatura_text(tree, url: str) -> str | None:
+    return trafilatura.extract(
+        tree,
+        url=url,
+        output_format="txt",
+        include_tables=True,
+        include_comments=False,
+        include_images=False,
+        include_links=False,
+        favor_recall=True,
+        deduplicate=False,
+        with_metadata=False,
+    )
+
+
+def _link_texts(tree) -> set[str]:
+    return {_squash(a.text_content()) for a in tree.iter("a") if a.text_content().strip()}
+
+
+def _squash(text: str) -> str:
+    return _WS.sub("", text)
+
+
+def _link_share(text: str, links: set[str]) -> float:
+    total = linked = 0
+    for line in text.split("\n"):
+        for piece in line.split("|"):
+            size = _content_len(piece)
+            total += size
+            if _squash(piece) in links:
+                linked += size
+    return linked / total if total else 1.0
+
+
+def _density_block(tree):
+    """The element whose own paragraphs and text carry the most non-link text."""
+    scores: dict = {}
+    for p in tree.iter("p", "br"):
+        parent = p.getparent()
+        if parent is None:
+            continue
+        if p.tag == "p":
+            size = _content_len(p.text_content()) - sum(_content_len(a.text_content()) for a in p.iter("a"))
+        else:
+            size = _content_len(p.tail or "")
+        scores[parent] = scores.get(parent, 0) + max(size, 0)
+    for el, _ in list(scores.items()):
+        scores[el] += _content_len(el.text or "")
+    if not scores:
+        return None, 0
+    best = max(scores, key=scores.get)
+    return best, scores[best]
+
+
+def _looks_like_nav(text: str, links: set[str], density_size: int) -> bool:
+    size = _content_len(text)
+    if _link_share(text, links) >= NAV_LINK_SHARE:
+        return True
+    return size < DENSITY_MIN and density_size > 4 * max(size, 1)
+
+
+def _choose_text(tree, url: str) -> tuple[str, str]:
+    """(method, raw text) following the module strategy."""
+    container = _container_text(tree)
+    if container and _content_len(container[1]) >= SHORT_CONTAINER:
+        return container
+    links = _link_texts(tree)
+    density_el, density_size = _density_block(tree)
+    extracted = _trafilatura_text(tree, url)
+    if extracted and not _looks_like_nav(extracted, links, density_size):
+        if container is None:
+            return "trafilatura", extracted
+        if _squash(clean_text(container[1])) in _squash(clean_text(extracted)) and (
+            _content_len(extracted) >= TRAFILATURA_GAIN * _content_len(container[1])
+        ):
+            return "trafilatura", extracted
+    if container:
+        return container
+    if density_el is not None and density_size >= DENSITY_MIN:
+        return "density", _render_element(density_el)
+    return "none", extracted or ""
+
+
+# --------------------------------------------------------------------------- metadata
+
+_TITLE_METAS = ("articletitle", "og:title", "dc.title", "title")
+_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—+|\s-\s|\s－\s)\s*")
+_HYPHEN_SUFFIX = re.compile(r"[-－]\s*([^-－]{2,40})$")
+_SITE_WORDS = re.compile(r"(?:人民政府|政府网|门户网站?|网站|官网|政务网|信息公开网?|首页)$")
+
+
+def _clean_title(text: str) -> str:
+    return _WS.sub(" ", to_simplified(text or "")).strip()
+
+
+def _meta_title(tree) -> str | None:
+    metas = {}
+    for meta in tree.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or "").strip().lower()
+        if key in _TITLE_METAS and key not in metas and (meta.get("content") or "").strip():
+            metas[key] = meta.get("content")
+    for key in _TITLE_METAS:
+        if key in metas:
+            return metas[key]
+    return None
+
+
+def _site_name(tree) -> str:
+    for meta in tree.iter("meta"):
+        if (meta.get("name") or "").lower() == "sitename":
+            return _clean_title(meta.get("content") or "")
+    return ""
+
+
+def _h1_title(tree, site: str) -> str | None:
+    for h1 in tree.iter("h1"):
+        if h1.xpath("ancestor::a") or h1.xpath(".//a[@href='/' or @href='./' or @href='index.html']"):
+            continue  # a logo
+        text = _clean_title(h1.text_content())
+        if len(text) >= 4 and text != site and not _SITE_WORDS.search(text):
+            return text
+    return None
+
+
+def _document_title(tree, site: str) -> str | None:
+    node = tree.find(".//title")
+    if node is None or not (node.text_content() or "").strip():
+        return None
+    text = _clean_title(node.text_content())
+    pieces = [p for p in _TITLE_SEPARATORS.split(text) if p]
+    kept = [p for p in pieces if not _is_site_name(p, site)]
+    best = max(kept or pieces, key=len)
+    # '标题-某某县人民政府': a bare hyphen is split off only when a site name follows it
+    suffix = _HYPHEN_SUFFIX.search(best)
+    if suffix and _is_site_name(suffix.group(1), site):
+        best = best[: suffix.start()].strip()
+    return best or None
+
+
+def _is_site_name(piece: str, site: str) -> bool:
+    return piece == site or bool(site and piece in site) or _SITE_WORDS.search(piece) is not None
+
+
+def _title(tree, listing_title: str | None) -> str:
+    site = _site_name(tree)
+    for candidate in (_meta_title(tree), _h1_title(tree, site), _document_title(tree, site), listing_title):
+        text = _clean_title(candidate or "")
+        if text and text != site:
+            return text
+    return ""
+
+
+def _attachments(tree, url: str) -> tuple[str, ...]:
+    base = url
+    base_el = tree.find(".//base[@href]")
+    if base_el is not None:
+        base = urljoin(url, base_el.get("href").strip())
+    seen: dict[str, None] = {}
+    for a in tree.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href or href.lower().startswith(("javascript:", "mailto:", "#")):
+            continue
+        if not _is_document(href) or _CHROME_ANCESTOR(a):
+            continue
+        seen.setdefault(urljoin(base, href), None)
+    return tuple(seen)
+
+
+_DOCUMENT_HINT = re.compile(r"\.(?:pdf|docx?|wps|ofd|xlsx?|zip|rar)(?![a-z0-9])", re.I)
+
+
+def _is_document(href: str) -> bool:
+    if not _DOCUMENT_HINT.search(href):  # cheap test first: portals have hundreds of links
+        return False
+    parts = urlsplit(href)
+    if parts.path.lower().endswith(ATTACHMENT_EXTENSIONS):
+        return True
+    return any(v.lower().endswith(ATTACHMENT_EXTENSIONS) for _, v in parse_qsl(parts.query))
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _parse(html: str):
+    if not isinstance(html, str):
+        raise TypeError("extract_report takes decoded text, not bytes")
+    if not html.strip():
+        raise ExtractionError("empty page")
+    try:
+        tree = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
+    except (ValueError, lxml.etree.ParserError) as err:
+        raise ExtractionError(f"unparsable HTML: {err}") from err
+    lxml.etree.strip_elements(tree, "rt", "rp", with_tail=False)
+    return tree
+
+
+def _drop_title_lines(text: str, title: str) -> str:
+    if not title:
+        return text
+    key = _squash(title)
+    lines = text.split("\n")
+    while lines and _squash(lines[0]) == key:
+        lines.pop(0)
+    while lines and _squash(lines[-1]) == key:
+        lines.pop()
+    return "\n".join(lines)
+
+
+def extract_report(
+    html: str,
+    url: str,
+    *,
+    listing_title: str | None = None,
+    listing_date: str | None = None,
+) -> Extracted:
+    """Extract one report page; raise ExtractionError with a reason when nothing usable."""
+    tree = _parse(html)
+    title = _title(tree, listing_title)
+    method, raw = _choose_text(tree, url)
+    text = _drop_title_lines(clean_text(raw), title)
+    if "\ufffd" in text:
+        raise ExtractionError(f"U+FFFD in extracted text ({method}): the page was decoded wrongly")
+    attachments = _attachments(tree, url)
+    if not text and not attachments:
+        raise ExtractionError(f"no body text and no attachments ({method})")
+    published = classify.published_date_from_tree(tree) or classify.parse_date(listing_date or "")
+    return Extracted(
+        title=title,
+        text=text,
+        year=classify.report_year(title, text),
+        published_date=published,
+        kind=classify.classify_title(title),
+        attachments=attachments,
+        method=method,
+    )
