@@ -12,6 +12,17 @@ from storage.models import AgencyRecord
 
 logger = logging.getLogger(__name__)
 
+# Scrapy logs a full traceback when robots.txt cannot be downloaded. For a dead site that is
+# noise (one per agency, thousands in a big crawl); the fetch log already has the reason.
+ROBOTS_LOGGER = "scrapy.downloadermiddlewares.robotstxt"
+
+
+class _NoTraceback(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
 
 class CrawlRecorder:
     def __init__(self, crawler):
@@ -20,6 +31,9 @@ class CrawlRecorder:
     @classmethod
     def from_crawler(cls, crawler):
         extension = cls(crawler)
+        robots_logger = logging.getLogger(ROBOTS_LOGGER)
+        if not any(isinstance(f, _NoTraceback) for f in robots_logger.filters):
+            robots_logger.addFilter(_NoTraceback())
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension

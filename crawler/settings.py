@@ -34,7 +34,7 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # each delay is DOWNLOAD_DELAY ±50%
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -45,6 +45,8 @@ DOWNLOAD_TIMEOUT = 30
 DNS_TIMEOUT = 20
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# A dead site is an expected event, reported in the fetch log and the summary.
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
 # Anti-bot answers (412, 521, ...) are not retried: repeating them only looks more like a bot.
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # Annual reports are small; attachments can be large PDFs. Anything bigger is not a report.

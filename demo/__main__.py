@@ -29,6 +29,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="demo-output", help="folder for the registry and database")
     parser.add_argument("--fresh", action="store_true", help="delete the demo database first")
+    # A fixed port: reports are identified by URL, so a second run must see the same URLs.
+    parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
     args = parser.parse_args()
 
     out = Path(args.out)
@@ -41,7 +43,11 @@ def main() -> None:
     from monitor.cli import print_crawl_summary
     from storage import Store
 
-    with DemoPortal() as portal:
+    try:
+        portal = DemoPortal(port=args.port)
+    except OSError as exc:
+        raise SystemExit(f"demo: cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); try --port N")
+    with portal:
         config = portal.write_registry(out / "agencies.yaml")
         print(f"Demo portal serving {len(portal.site.pages)} pages at {portal.base_url} "
               f"({len(portal.site.agencies)} agencies); registry: {config}")

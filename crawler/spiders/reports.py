@@ -17,6 +17,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
@@ -147,6 +148,9 @@ class ReportsSpider(scrapy.Spider):
                 url=request.meta.get("redirect_urls", [request.url])[0],
                 http_status=failure.value.response.status,
             )
+            return
+        if failure.check(IgnoreRequest):  # robots.txt or offsite: recorded, not a failure
+            self.logger.info("Not fetched: %s (%s)", request.url, failure.getErrorMessage())
             return
         self.crawler.stats.inc_value("nianbao/report_failures")
         self.logger.warning("Report failed: %s (%s)", request.url, failure.getErrorMessage())
