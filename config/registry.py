@@ -11,8 +11,11 @@ The YAML shape is a public interface (other tools write it)::
         sources:                    # listing pages where the agency publishes its reports
           - https://example.gov.cn/col/col1422/index.html
 
-Optional fields may be added; unknown fields are rejected so that a typo such as
-``start_yaer`` is caught at load time instead of silently ignored. Every problem is reported
+Optional fields: per agency `domains` (extra hosts of its reports), `deadline: "MM-DD"`
+(overrides the legal deadline, a day of year Y+1), `notify` (apprise URLs) and `schedule`
+(crawl intervals); at the top, `notify` and `schedule` for every agency. Unknown fields are
+rejected so that a typo such as ``start_yaer`` is caught at load time instead of silently
+ignored. Every problem is reported
 as one line naming the file, the agency (id, else its position in the list) and the field.
 """
 
@@ -28,14 +31,66 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from config.deadlines import FIRST_REPORT_YEAR, parse_month_day
+
 DEFAULT_CONFIG_PATH = Path("config") / "agencies.yaml"
 CONFIG_ENV_VAR = "NIANBAO_CONFIG"
 
 AGENCY_KINDS = ("department", "government")
 ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-# The Regulations on Open Government Information took effect in 2008; a start year far
-# outside that range is a typo, not a plan.
-EARLIEST_START_YEAR = 2007
+# The Regulations on Open Government Information took effect in 2008: no earlier report.
+EARLIEST_START_YEAR = FIRST_REPORT_YEAR
+DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
+DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(value: object) -> datetime.timedelta:
+    """'30m', '12h', '1d', '2w' (or a number of seconds) -> timedelta."""
+    if isinstance(value, datetime.timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.timedelta(seconds=value)
+    match = DURATION_RE.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration such as 30m, 12h, 1d or 2w")
+    return datetime.timedelta(seconds=float(match.group(1)) * DURATION_UNITS[match.group(2)])
+
+
+def check_apprise_urls(urls: tuple[str, ...]) -> tuple[str, ...]:
+    import apprise  # only when a config has notifications
+
+    for index, url in enumerate(urls):
+        if not apprise.Apprise().add(url):
+            raise ValueError(f"item {index + 1}: not a notification URL apprise understands")
+    return urls
+
+
+class Schedule(BaseModel):
+    """How often an agency is crawled: more often in the reporting season (Jan-Apr)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    season_months: tuple[int, ...] = (1, 2, 3, 4)
+    season_every: datetime.timedelta = datetime.timedelta(days=1)
+    off_season_every: datetime.timedelta = datetime.timedelta(days=7)
+    # Each next crawl moves by a random amount up to this, so that agencies on one host are
+    # not all due at the same moment.
+    jitter: datetime.timedelta = datetime.timedelta(hours=2)
+
+    @field_validator("season_every", "off_season_every", "jitter", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> datetime.timedelta:
+        return parse_duration(value)
+
+    @field_validator("season_months")
+    @classmethod
+    def _months(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 1 <= month <= 12 for month in value):
+            raise ValueError("months are 1..12")
+        return value
+
+    def interval(self, month: int) -> datetime.timedelta:
+        return self.season_every if month in self.season_months else self.off_season_every
 
 
 class ConfigError(Exception):
@@ -56,6 +111,29 @@ class Agency(BaseModel):
     # Extra hosts (besides the hosts of `sources`) on which this agency's reports live,
     # e.g. a separate xxgk.* disclosure host.
     domains: tuple[str, ...] = ()
+    # Overrides the legal deadline: the report for year Y is due on this day of year Y+1.
+    deadline: str | None = None
+    # Apprise URLs notified of this agency's findings, besides the global ones.
+    notify: tuple[str, ...] = ()
+    # Overrides the global crawl schedule (fields not given keep the global values).
+    schedule: dict | None = None
+
+    @field_validator("deadline")
+    @classmethod
+    def _check_deadline(cls, value: str | None) -> str | None:
+        return parse_month_day(value) if value is not None else None
+
+    @field_validator("notify")
+    @classmethod
+    def _check_notify(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_apprise_urls(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _check_schedule(cls, value: dict | None) -> dict | None:
+        if value is not None:
+            Schedule.model_validate(value)  # same fields and checks as the global schedule
+        return value
 
     @field_validator("id")
     @classmethod
@@ -95,6 +173,23 @@ class Registry(BaseModel):
 
     path: str
     agencies: tuple[Agency, ...]
+    notify: tuple[str, ...] = ()
+    schedule: Schedule = Schedule()
+
+    def schedule_for(self, agency: Agency) -> Schedule:
+        """The global schedule with the agency's overrides applied."""
+        if not agency.schedule:
+            return self.schedule
+        return Schedule.model_validate({**self.schedule.model_dump(), **agency.schedule})
+
+    def notify_for(self, agency_id: str | None) -> tuple[str, ...]:
+        """Global notification URLs plus the agency's own (no duplicates, in order)."""
+        urls = list(self.notify)
+        if agency_id is not None:
+            for agency in self.agencies:
+                if agency.id == agency_id:
+                    urls.extend(url for url in agency.notify if url not in urls)
+        return tuple(urls)
 
     def get(self, agency_id: str) -> Agency:
         for agency in self.agencies:
@@ -131,9 +226,16 @@ def load_registry(path: str | os.PathLike) -> Registry:
 
     if not isinstance(raw, dict) or "agencies" not in raw:
         raise ConfigError(f"{path}: expected a mapping with an 'agencies' list at the top")
-    unknown = sorted(set(raw) - {"agencies"})
+    unknown = sorted(set(raw) - {"agencies", "notify", "schedule"})
     if unknown:
         raise ConfigError(f"{path}: unknown top-level field {unknown[0]!r}")
+    try:
+        notify = check_apprise_urls(tuple(_as_list(raw.get("notify"), "notify")))
+        schedule = Schedule.model_validate(raw.get("schedule") or {})
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: top level: field 'schedule': {_first_problem(exc)}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path}: top level: field 'notify': {exc}") from None
     entries = raw["agencies"]
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: field 'agencies' must be a list")
@@ -154,7 +256,15 @@ def load_registry(path: str | os.PathLike) -> Registry:
             )
         seen[agency.id] = index
         agencies.append(agency)
-    return Registry(path=str(path), agencies=tuple(agencies))
+    return Registry(path=str(path), agencies=tuple(agencies), notify=notify, schedule=schedule)
+
+
+def _as_list(value: object, field: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError("must be a list")
+    return value
 
 
 def _entry_label(entry: object, index: int) -> str:

@@ -106,5 +106,15 @@ def print_crawl_summary(db_path: Path, crawl_id: int) -> None:
     click.echo(f"Database: {db_path}")
 
 
+def _register_commands() -> None:
+    from monitor.check_cmd import check
+    from monitor.daemon_cmd import daemon, status
+
+    for command in (check, daemon, status):
+        main.add_command(command)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()

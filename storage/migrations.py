@@ -158,3 +158,118 @@ def m003_views(db: Database) -> None:
         WHERE f.crawl_id = (SELECT max(id) FROM crawls)
           AND (f.error IS NOT NULL OR f.status >= 400)""",
     )
+
+
+@MIGRATIONS()
+def m004_monitor(db: Database) -> None:
+    """The monitor: deadlines, year evidence, findings raised once, schedule, deliveries.
+
+    - agencies.deadline: the registry's "MM-DD" override of the legal deadline.
+    - reports.title_year / text_year / year_basis: the year a report's title names, the year
+      its text's statistics cover, and which of them `year` was taken from ('title'|'text').
+    - findings.dedup_key: a finding that must be raised once (e.g. 'missing:agency:2019')
+      carries a key; the unique index makes a second insert a no-op, whoever runs it.
+    - deadline_rules: the legal table of config/deadlines.py, synced on every crawl/check, so
+      the `coverage` view can compute due dates in SQL.
+    - agency_schedule: when each agency was last and will next be crawled (survives restarts).
+    - deliveries: one row per finding and notification target; delivered once, retried on
+      failure.
+    - daemon_heartbeat: the running daemon's pid and last beat (one row).
+    """
+    _run(
+        db,
+        "ALTER TABLE agencies ADD COLUMN deadline TEXT",
+        "ALTER TABLE reports ADD COLUMN title_year INTEGER",
+        "ALTER TABLE reports ADD COLUMN text_year INTEGER",
+        "ALTER TABLE reports ADD COLUMN year_basis TEXT",
+        "ALTER TABLE findings ADD COLUMN dedup_key TEXT",
+        "CREATE UNIQUE INDEX idx_findings_dedup ON findings (dedup_key) WHERE dedup_key IS NOT NULL",
+        "CREATE INDEX idx_findings_kind ON findings (kind)",
+        """
+        CREATE TABLE deadline_rules (
+            first_year   INTEGER NOT NULL,
+            last_year    INTEGER,
+            agency_kind  TEXT,
+            month        INTEGER NOT NULL,
+            day          INTEGER NOT NULL,
+            basis        TEXT NOT NULL
+        )""",
+        """
+        CREATE TABLE agency_schedule (
+            agency_id          TEXT PRIMARY KEY REFERENCES agencies(id),
+            last_crawl_at      TEXT,
+            last_crawl_id      INTEGER REFERENCES crawls(id),
+            last_outcome       TEXT,
+            next_crawl_at      TEXT NOT NULL,
+            running_since      TEXT,
+            running_pid        INTEGER,
+            failures_in_a_row  INTEGER NOT NULL DEFAULT 0,
+            last_error         TEXT
+        )""",
+        "CREATE INDEX idx_agency_schedule_next ON agency_schedule (next_crawl_at)",
+        """
+        CREATE TABLE deliveries (
+            id               INTEGER PRIMARY KEY,
+            finding_id       INTEGER NOT NULL REFERENCES findings(id),
+            target_key       TEXT NOT NULL,
+            target           TEXT NOT NULL,
+            status           TEXT NOT NULL CHECK (status IN ('delivered', 'failed')),
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            first_attempt_at TEXT NOT NULL,
+            last_attempt_at  TEXT NOT NULL,
+            delivered_at     TEXT,
+            error            TEXT,
+            UNIQUE (finding_id, target_key)
+        )""",
+        """
+        CREATE TABLE daemon_heartbeat (
+            id          INTEGER PRIMARY KEY CHECK (id = 1),
+            pid         INTEGER NOT NULL,
+            hostname    TEXT NOT NULL,
+            started_at  TEXT NOT NULL,
+            beat_at     TEXT NOT NULL,
+            state       TEXT NOT NULL
+        )""",
+        # One row per agency and year from start_year through the latest year whose report is
+        # due or has already appeared, as of today; same rules as `nianbao check`.
+        """
+        CREATE VIEW coverage AS
+        WITH RECURSIVE
+          years (agency_id, kind, deadline_override, year) AS (
+            SELECT id, kind, deadline, start_year FROM agencies
+            UNION ALL
+            SELECT agency_id, kind, deadline_override, year + 1 FROM years
+            WHERE year + 1 <= CAST(strftime('%Y', 'now') AS INTEGER)
+          ),
+          firsts AS (
+            SELECT agency_id, year, id AS report_id,
+                   coalesce(published_date, date(first_seen)) AS published_date,
+                   row_number() OVER (
+                     PARTITION BY agency_id, year
+                     ORDER BY coalesce(published_date, date(first_seen)), id
+                   ) AS rank
+            FROM reports WHERE kind = 'annual_report' AND year IS NOT NULL
+          ),
+          due AS (
+            SELECT y.agency_id, y.year, f.report_id, f.published_date,
+                   CASE WHEN y.deadline_override IS NOT NULL
+                        THEN printf('%04d-', y.year + 1) || y.deadline_override
+                        ELSE (SELECT printf('%04d-%02d-%02d', y.year + 1, r.month, r.day)
+                              FROM deadline_rules r
+                              WHERE y.year >= r.first_year
+                                AND (r.last_year IS NULL OR y.year <= r.last_year)
+                                AND (r.agency_kind IS NULL OR r.agency_kind = y.kind)
+                              ORDER BY r.agency_kind IS NULL LIMIT 1)
+                   END AS deadline
+            FROM years y
+            LEFT JOIN firsts f ON f.agency_id = y.agency_id AND f.year = y.year AND f.rank = 1
+          )
+        SELECT agency_id, year,
+               CASE WHEN published_date IS NOT NULL AND published_date <= deadline THEN 'on_time'
+                    WHEN published_date IS NOT NULL THEN 'late'
+                    WHEN date('now') > deadline THEN 'missing'
+                    ELSE 'not_due' END AS status,
+               deadline, report_id, published_date
+        FROM due
+        WHERE year < CAST(strftime('%Y', 'now') AS INTEGER) OR report_id IS NOT NULL""",
+    )

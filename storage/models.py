@@ -110,6 +110,7 @@ class AgencyRecord:
     kind: one of AGENCY_KINDS. region: administrative region, None for central departments.
     start_year: first report year expected from this agency.
     sources: listing-page URLs the crawler starts from (a list is accepted and made a tuple).
+    deadline: the registry's "MM-DD" override of the legal deadline (a day of year Y+1), or None.
     """
 
     id: str
@@ -118,6 +119,7 @@ class AgencyRecord:
     region: str | None
     start_year: int
     sources: tuple[str, ...]
+    deadline: str | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -138,6 +140,8 @@ class ReportFetch:
     zlib-compressed). raw_encoding: the encoding used to decode raw_page. fetched_at: ISO-8601
     UTC time of the fetch. crawl_id: from `Store.start_crawl`, None outside a crawl.
     final_url: URL after redirects, if different. attachments: URLs of attached files.
+    title_year / text_year: the year the title names and the year the text's statistics cover
+    (None when absent); year_basis: which one `year` was taken from, 'title' or 'text'.
     """
 
     agency_id: str
@@ -153,6 +157,9 @@ class ReportFetch:
     crawl_id: int | None = None
     final_url: str | None = None
     attachments: tuple[str, ...] = ()
+    title_year: int | None = None
+    text_year: int | None = None
+    year_basis: str | None = None
 
     def __post_init__(self) -> None:
         owner = f"ReportFetch({self.url})"

@@ -22,7 +22,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .daemon_api import DaemonMixin
 from .db import connect, migrate
+from .findings_api import FindingsMixin
 from .models import (
     FINDING_CHANGED,
     FINDING_NEW,
@@ -84,7 +86,7 @@ def diff_details(old_text: str, new_text: str) -> dict[str, Any]:
     }
 
 
-class Store:
+class Store(FindingsMixin, DaemonMixin):
     """nianbao's SQLite store. `Store(path)` opens the file (creating it and its parent
     directory), sets WAL and the other pragmas, and applies pending migrations.
 
@@ -148,19 +150,19 @@ class Store:
             }
             for agency in records:
                 values = (agency.name, agency.kind, agency.region, agency.start_year,
-                          _json(list(agency.sources)))
+                          _json(list(agency.sources)), agency.deadline)
                 old = existing.get(agency.id)
                 if old is None:
                     self.db.execute(
                         "INSERT INTO agencies (name, kind, region, start_year, sources, "
-                        "updated_at, id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        "deadline, updated_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (*values, now, agency.id),
                     )
                 elif tuple(old[k] for k in ("name", "kind", "region", "start_year",
-                                            "sources")) != values:
+                                            "sources", "deadline")) != values:
                     self.db.execute(
                         "UPDATE agencies SET name = ?, kind = ?, region = ?, start_year = ?, "
-                        "sources = ?, updated_at = ? WHERE id = ?",
+                        "sources = ?, deadline = ?, updated_at = ? WHERE id = ?",
                         (*values, now, agency.id),
                     )
             if prune:
@@ -302,11 +304,12 @@ class Store:
                 report_id = self.db.execute(
                     "INSERT INTO reports (agency_id, year, kind, title, url, published_date, "
                     "status, first_seen, last_seen, text, current_version, content_hash, "
-                    "last_crawl_id, attachments, final_url) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 'live', ?, ?, ?, 1, ?, ?, ?, ?)",
+                    "last_crawl_id, attachments, final_url, title_year, text_year, year_basis) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 'live', ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
                     (fetch.agency_id, fetch.year, fetch.kind, fetch.title, fetch.url,
                      fetch.published_date, at, at, fetch.text, digest, fetch.crawl_id,
-                     _json(list(fetch.attachments)), fetch.final_url),
+                     _json(list(fetch.attachments)), fetch.final_url, fetch.title_year,
+                     fetch.text_year, fetch.year_basis),
                 ).lastrowid
                 self._version(report_id, 1, fetch, digest)
                 report = {"id": report_id, "agency_id": fetch.agency_id, "year": fetch.year}
@@ -349,12 +352,16 @@ class Store:
                        title = CASE WHEN title = '' THEN :title ELSE title END,
                        attachments = CASE WHEN attachments = '[]' THEN :attachments
                                           ELSE attachments END,
-                       final_url = coalesce(final_url, :final_url)
+                       final_url = coalesce(final_url, :final_url),
+                       title_year = coalesce(title_year, :title_year),
+                       text_year = coalesce(text_year, :text_year),
+                       year_basis = coalesce(year_basis, :year_basis)
                    WHERE id = :id""",
                 {"at": at, "crawl_id": fetch.crawl_id, "year": fetch.year,
                  "published_date": fetch.published_date, "title": fetch.title,
                  "attachments": _json(list(fetch.attachments)),
-                 "final_url": fetch.final_url, "id": row["id"]},
+                 "final_url": fetch.final_url, "title_year": fetch.title_year,
+                 "text_year": fetch.text_year, "year_basis": fetch.year_basis, "id": row["id"]},
             )
             outcome = (Outcome.RESTORED if restored
                        else Outcome.CHANGED if changed else Outcome.UNCHANGED)
