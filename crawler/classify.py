@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from dataclasses import dataclass
 
 import lxml.etree
 import lxml.html
@@ -170,6 +171,60 @@ def report_year(title: str, text: str | None = None) -> int | None:
     if year is None and text:
         year = _year_from_text(text)
     return year
+
+
+# --------------------------------------------------------------------------- year attribution
+#
+# A title's year is what a report claims to cover, and it usually is. But reports exist whose
+# title names the year of publication: "2009年度政府信息公开工作报告", published in early 2009,
+# reporting figures "截至2008年12月31日". Counting it for 2009 would mark 2008 missing and 2009
+# on time, both wrongly. The rule:
+#   - the title's year counts;
+#   - unless the text states its statistics period as one single other year P ("截至P年12月31日",
+#     "P年1月1日至P年12月31日", "统计期限自P年1月1日...") AND the report was published in P+1
+#     (what the law requires of a report for P) AND the title names P+1. Then P counts.
+# Both years are kept (reports.title_year, reports.text_year) with year_basis saying which won,
+# so a person can always see and overrule the attribution.
+
+_PERIOD_STATEMENTS = (
+    re.compile(r"截(?:至|止)(?:到)?\s*((?:19|20)\d\d)\s*年\s*(?:12\s*月\s*31\s*日|底|末)"),
+    re.compile(r"((?:19|20)\d\d)\s*年\s*1\s*月\s*1\s*日\s*(?:起)?\s*(?:至|到|—|－|-)\s*(?:\1\s*年\s*)?12\s*月\s*31\s*日"),
+    re.compile(r"统计期限?(?:为|是|自|从)?\s*((?:19|20)\d\d)\s*年\s*1\s*月\s*1\s*日"),
+)
+
+
+@dataclass(frozen=True)
+class YearAttribution:
+    year: int | None  # the year the report is counted for
+    title_year: int | None  # the year its title names
+    text_year: int | None  # the single year its text's statistics period names
+    basis: str | None  # 'title' or 'text': where `year` came from
+
+
+def period_year(text: str) -> int | None:
+    """The one year the text says its statistics cover; None if it names none or several."""
+    normalized = _normalize(text or "")
+    years = {int(m.group(1)) for pattern in _PERIOD_STATEMENTS for m in pattern.finditer(normalized)}
+    years = {year for year in years if _plausible(year)}
+    return years.pop() if len(years) == 1 else None
+
+
+def attribute_year(title: str, text: str | None, published_date: str | None) -> YearAttribution:
+    """Decide the year a report counts for (the rule above)."""
+    title_year = _year_from_title(title or "")
+    text_year = period_year(text or "")
+    if title_year is None:
+        year = report_year("", text) if text else None
+        return YearAttribution(year or text_year, None, text_year, "text" if (year or text_year) else None)
+    published_year = int(published_date[:4]) if published_date else None
+    if (
+        text_year is not None
+        and text_year != title_year
+        and title_year == text_year + 1
+        and published_year == text_year + 1
+    ):
+        return YearAttribution(text_year, title_year, text_year, "text")
+    return YearAttribution(title_year, title_year, text_year, "title")
 
 
 # --------------------------------------------------------------------------- dates

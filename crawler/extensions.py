@@ -44,7 +44,7 @@ class CrawlRecorder:
         store.sync_agencies(
             AgencyRecord(
                 id=a.id, name=a.name, kind=a.kind, region=a.region,
-                start_year=a.start_year, sources=tuple(a.sources),
+                start_year=a.start_year, sources=tuple(a.sources), deadline=a.deadline,
             )
             for a in agencies
         )

@@ -52,6 +52,11 @@ class Extracted:
     kind: str
     attachments: tuple[str, ...]
     method: str
+    # year attribution evidence (see classify.attribute_year): the title's year, the text's
+    # statistics-period year, and which one `year` was taken from
+    title_year: int | None = None
+    text_year: int | None = None
+    year_basis: str | None = None
 
 
 class ExtractionError(Exception):
@@ -491,10 +496,14 @@ def extract_report(
     if not text and not attachments:
         raise ExtractionError(f"no body text and no attachments ({method})")
     published = classify.published_date_from_tree(tree) or classify.parse_date(listing_date or "")
+    attribution = classify.attribute_year(title, text, published)
     return Extracted(
         title=title,
         text=text,
-        year=classify.report_year(title, text),
+        year=attribution.year,
+        title_year=attribution.title_year,
+        text_year=attribution.text_year,
+        year_basis=attribution.basis,
         published_date=published,
         kind=classify.classify_title(title),
         attachments=attachments,

@@ -51,6 +51,9 @@ class ExtractPipeline:
             text=extracted.text,
             kind=extracted.kind,
             year=extracted.year,
+            title_year=extracted.title_year,
+            text_year=extracted.text_year,
+            year_basis=extracted.year_basis,
             published_date=extracted.published_date,
             raw_page=item.body,
             raw_encoding=item.encoding,
@@ -68,9 +71,11 @@ class ExtractPipeline:
         """
         title = to_simplified(item.listing_title or item.url.rsplit("/", 1)[-1])
         self.stats.inc_value("nianbao/attachment_reports")
+        year = report_year(title)
         return ReportFetch(
             agency_id=item.agency_id, url=item.url, title=title, text="",
-            kind=classify_title(title), year=report_year(title),
+            kind=classify_title(title), year=year, title_year=year,
+            year_basis="title" if year else None,
             published_date=item.listing_date, raw_page=item.body, raw_encoding="binary",
             fetched_at=item.fetched_at, crawl_id=crawl_id_of(self.crawler),
             final_url=item.final_url,

@@ -255,12 +255,14 @@ def build_gbk(site: Site, base: str) -> None:
     # 堃 and 镕 are in GBK but not in GB2312: a strict gb2312 decoder fails on them.
     extra = "局长王堃、副局长李镕同志分别带队督查政务公开工作。"
     reports = [
-        ("/gbk/2019/t20200115_71.html", f"{agency}2019年政府信息公开工作年度报告", "2020-01-15", "gb2312"),
-        ("/gbk/2018/t20190320_52.html", f"{agency}2018年政府信息公开工作年度报告", "2019-03-20", None),
+        ("/gbk/2019/t20200115_71.html", f"{agency}2019年政府信息公开工作年度报告", "2020-01-15", "gb2312", 2019),
+        ("/gbk/2018/t20190320_52.html", f"{agency}2018年政府信息公开工作年度报告", "2019-03-20", None, 2018),
+        # Named after the year it was published in, reporting on the year before (seen in the
+        # wild: "2009年度..." with figures "截至2008年12月31日"): counts for 2017, not 2018.
+        ("/gbk/2018/t20180310_33.html", f"{agency}2018年度政府信息公开工作报告", "2018-03-10", "gb2312", 2017),
     ]
     rows = []
-    for path, title, date, declared in reports:
-        year = int(title.split("年")[0][-4:])
+    for path, title, date, declared, year in reports:
         page = trs_article(title, date, paragraphs(report_text(agency, year, extra)), site=agency)
         if declared:
             page = page.replace('<meta charset="utf-8">', f'<meta http-equiv="Content-Type" content="text/html; charset={declared}">')
@@ -274,7 +276,7 @@ def build_gbk(site: Site, base: str) -> None:
 {HEADER}<table class="list">{"".join(rows)}</table>{FOOTER.format(site=agency)}</body></html>"""
     site.add("/gbk/list.html", Page(listing.encode("gbk"), content_type="text/html; charset=gb2312"))
     site.agencies.append(dict(
-        id="demo-gbk", name=agency, kind="department", region="示例省示例县", start_year=2018,
+        id="demo-gbk", name=agency, kind="department", region="示例省示例县", start_year=2017,
         sources=[f"{base}/gbk/list.html"],
     ))
 

@@ -184,3 +184,51 @@ def test_url_date_is_never_used():
 def test_page_published_date_xml_declaration():
     html = '<?xml version="1.0" encoding="gb2312"?>' + _page('<meta name="PubDate" content="2015-03-31">')
     assert page_published_date(html) == "2015-03-31"
+
+
+# --------------------------------------------------------------------------- year attribution
+from crawler.classify import attribute_year, period_year  # noqa: E402
+
+ATTRIBUTION_CASES = [
+    # (id, title, text, published_date, expected (year, title_year, text_year, basis))
+    ("title-named-after-publication-year",
+     "某局2009年度政府信息公开工作报告", "截至2008年12月31日，我局共主动公开政府信息120条。", "2009-02-10",
+     (2008, 2009, 2008, "text")),
+    ("same-but-published-late-keeps-title",
+     "某局2009年度政府信息公开工作报告", "截至2008年12月31日，我局共主动公开政府信息120条。", "2010-03-01",
+     (2009, 2009, 2008, "title")),
+    ("no-publication-date-keeps-title",
+     "某局2009年度政府信息公开工作报告", "截至2008年12月31日，我局共主动公开政府信息120条。", None,
+     (2009, 2009, 2008, "title")),
+    ("consistent-period",
+     "2019年政府信息公开工作年度报告", "本报告中所列数据的统计期限自2019年1月1日起至2019年12月31日止。", "2020-01-20",
+     (2019, 2019, 2019, "title")),
+    ("period-range-form",
+     "某县2016年政府信息公开年报", "本报告统计时段为2016年1月1日至2016年12月31日。", "2017-03-30",
+     (2016, 2016, 2016, "title")),
+    ("two-periods-are-no-evidence",
+     "某局2010年度政府信息公开工作报告", "截至2009年12月31日……截至2010年底，累计公开", "2010-02-01",
+     (2010, 2010, None, "title")),
+    ("far-apart-years-keep-title",
+     "某局2012年度政府信息公开工作报告", "截至2009年12月31日，我局累计公开信息。", "2010-02-01",
+     (2012, 2012, 2009, "title")),
+    ("no-title-year-uses-text",
+     "某局政府信息公开工作年度报告", "现将2018年度政府信息公开工作年度报告公布如下。统计期限自2018年1月1日起至2018年12月31日止。", "2019-01-30",
+     (2018, None, 2018, "text")),
+    ("nothing-known",
+     "某局政府信息公开工作年度报告", "我局认真贯彻落实条例。", None,
+     (None, None, None, None)),
+]
+
+
+@pytest.mark.parametrize("title,text,published,expected", [c[1:] for c in ATTRIBUTION_CASES],
+                         ids=[c[0] for c in ATTRIBUTION_CASES])
+def test_attribute_year(title, text, published, expected):
+    got = attribute_year(title, text, published)
+    assert (got.year, got.title_year, got.text_year, got.basis) == expected
+
+
+def test_period_year_reads_traditional_and_spaced_forms():
+    assert period_year("截至 2015 年 12 月 31 日") == 2015
+    assert period_year("統計期限自2014年1月1日起") == 2014
+    assert period_year("2020年工作计划") is None

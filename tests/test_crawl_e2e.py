@@ -38,6 +38,7 @@ EXPECTED_REPORTS = {
     ("demo-hanweb", 2017, "annual_report"),  # behind the data proxy
     ("demo-gbk", 2019, "annual_report"),
     ("demo-gbk", 2018, "annual_report"),
+    ("demo-gbk", 2017, "annual_report"),  # titled 2018年度, published 2018-03-10, covers 2017
     ("demo-trad", 2019, "annual_report"),  # traditional, ruby debris
     ("demo-trad", 2018, "annual_report"),  # on listing page 2 (下一頁)
 }
@@ -112,6 +113,13 @@ def test_metadata_title_year_date(first_crawl, db_path):
         assert noise not in seed["text"], noise
     pdf = report(db_path, "P020170331_4001.pdf")
     assert (pdf["year"], pdf["published_date"], pdf["text"]) == (2016, "2017-03-31", "")
+
+
+def test_year_attribution_keeps_title_year_and_evidence(first_crawl, db_path):
+    misnamed = report(db_path, "/gbk/2018/t20180310_33.html")
+    assert (misnamed["year"], misnamed["title_year"], misnamed["text_year"], misnamed["year_basis"]) == (2017, 2018, 2017, "text")
+    regular = report(db_path, GBK_2019)
+    assert (regular["year"], regular["title_year"], regular["text_year"], regular["year_basis"]) == (2019, 2019, 2019, "title")
 
 
 def test_encodings_and_traditional_chinese(first_crawl, db_path):
