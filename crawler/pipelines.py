@@ -16,8 +16,8 @@ from crawler.store_access import crawl_id_of, store_for
 from storage.models import ReportFetch
 
 
-class ExtractPipeline:
-    """ReportPage -> storage.ReportFetch (clean simplified text, title, year, date, kind)."""
+class _CrawlerPipeline:
+    """Both pipelines need the crawler (for the shared store and the crawl id) and its stats."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -26,6 +26,10 @@ class ExtractPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
+
+
+class ExtractPipeline(_CrawlerPipeline):
+    """ReportPage -> storage.ReportFetch (clean simplified text, title, year, date, kind)."""
 
     def process_item(self, item):
         if not isinstance(item, ReportPage):
@@ -90,16 +94,8 @@ class ExtractPipeline:
         raise DropItem(reason)
 
 
-class StorePipeline:
+class StorePipeline(_CrawlerPipeline):
     """Write reports (new / changed / unchanged / restored) and removals to the store."""
-
-    def __init__(self, crawler):
-        self.crawler = crawler
-        self.stats = crawler.stats
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_item(self, item):
         store = store_for(self.crawler)
