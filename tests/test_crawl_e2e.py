@@ -222,3 +222,46 @@ def test_scrapy_crawl_command_uses_the_same_settings_and_store(portal, demo_conf
     rows = query(db_path, "SELECT agency_id, year FROM reports ORDER BY year")
     assert rows == [{"agency_id": "demo-trad", "year": 2018}, {"agency_id": "demo-trad", "year": 2019}]
     assert portal.user_agents and all(ua.startswith("nianbao/") for ua in portal.user_agents)
+
+
+def test_crawl_killed_midway_leaves_a_consistent_store(portal, demo_config, db_path):
+    """SIGKILL the crawl while reports are being written; the store stays whole and a re-crawl
+    completes it without duplicates."""
+    import signal
+    import time
+
+    from storage import Store
+
+    slow = [path for path in portal.site.pages if "/art/" in path or "/t20" in path]
+    for path in slow[len(slow) // 3:]:
+        portal.set_delay(path, 1.5)
+    flags = [f"-s{name}={value}" for name, value in {**FAST_SETTINGS, "DOWNLOAD_TIMEOUT": "10",
+                                                     "CONCURRENT_REQUESTS_PER_DOMAIN": "2"}.items()]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "crawl", "--config", str(demo_config), "--db", str(db_path), *flags],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if db_path.exists() and query(db_path, "SELECT count(*) n FROM sqlite_master WHERE name = 'reports'")[0]["n"]:
+                if query(db_path, "SELECT count(*) n FROM reports")[0]["n"] >= 3:
+                    break
+            time.sleep(0.1)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    stored = query(db_path, "SELECT count(*) n FROM reports")[0]["n"]
+    assert 3 <= stored < len(EXPECTED_REPORTS)
+    with Store(db_path) as store:
+        assert store.integrity_problems() == []
+    for path in slow:
+        portal.set_delay(path, 0)
+    crawl(demo_config, db_path)
+    rows = query(db_path, "SELECT agency_id, year, kind FROM reports")
+    assert {(r["agency_id"], r["year"], r["kind"]) for r in rows} == EXPECTED_REPORTS
+    assert len(rows) == len(EXPECTED_REPORTS)
+    with Store(db_path) as store:
+        assert store.integrity_problems() == []
