@@ -23,6 +23,7 @@ class ReportPage:
     listing_title: str | None = None
     listing_date: str | None = None
     known_kind: str | None = None  # the kind stored for this URL before this crawl, if any
+    known_length: int | None = None  # characters of its stored text, if any
 
 
 @dataclass(frozen=True)

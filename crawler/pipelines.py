@@ -16,6 +16,15 @@ from crawler.store_access import crawl_id_of, store_for
 from storage.models import ReportFetch
 
 
+# A known report whose new text is under this share of its stored length is suspect.
+COLLAPSE_RATIO = 0.3
+COLLAPSE_MIN_LENGTH = 200  # short texts vary too much to judge
+
+
+def _collapsed(known_length: int | None, new_length: int) -> bool:
+    return bool(known_length) and known_length >= COLLAPSE_MIN_LENGTH and new_length < known_length * COLLAPSE_RATIO
+
+
 class _CrawlerPipeline:
     """Both pipelines need the crawler (for the shared store and the crawl id) and its stats."""
 
@@ -47,6 +56,11 @@ class ExtractPipeline(_CrawlerPipeline):
             # A known report URL that now redirects to something else (often the home page) is
             # not a new version of the report; it is a site problem until it answers 404/410.
             self._reject(item, f"redirected to a page that is not the report: {item.final_url}")
+        if _collapsed(item.known_length, len(extracted.text)):
+            # An anti-bot or error page served with 200 looks like a report that lost most of
+            # its text. A real correction rarely does that; keep the stored version and say so.
+            self._reject(item, f"text shrank from {item.known_length} to {len(extracted.text)} "
+                               "characters: not recorded as a new version (check the page)")
         self.stats.inc_value(f"nianbao/extracted/{extracted.method}")
         return ReportFetch(
             agency_id=item.agency_id,

@@ -31,9 +31,17 @@ FINDING_NEW = "new"
 FINDING_CHANGED = "changed"
 FINDING_REMOVED = "removed"
 FINDING_RESTORED = "restored"
-# The kinds this module writes. The column has no CHECK constraint: a later change adds kinds
-# (missing, late, ...) by extending this tuple, with no table rebuild.
-FINDING_KINDS = (FINDING_NEW, FINDING_CHANGED, FINDING_REMOVED, FINDING_RESTORED)
+# Raised by the monitor (monitor/findings.py), each once per dedup_key: a deadline passed with
+# no report; a report appeared after its deadline; a report turned up for a year that had a
+# `missing` finding; an agency's listings failed in several crawls in a row.
+FINDING_MISSING = "missing"
+FINDING_LATE = "late"
+FINDING_TURNED_UP = "turned_up"
+FINDING_SITE_FAILING = "site_failing"
+# The kinds the store accepts. The column has no CHECK constraint: a later change adds kinds
+# by extending this tuple, with no table rebuild.
+FINDING_KINDS = (FINDING_NEW, FINDING_CHANGED, FINDING_REMOVED, FINDING_RESTORED,
+                 FINDING_MISSING, FINDING_LATE, FINDING_TURNED_UP, FINDING_SITE_FAILING)
 
 # Known values of fetch_log.purpose; the column accepts others.
 PURPOSE_LISTING = "listing"

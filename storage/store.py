@@ -420,10 +420,12 @@ class Store(FindingsMixin, DaemonMixin):
         """Live reports of an agency, for the crawler to re-check for removal.
 
         agency_id: the agency. Each dict has id, url, title, published_date, kind, year,
-        current_version and last_seen; ordered by id (first seen first).
+        current_version, last_seen and text_length (characters of the current text); ordered
+        by id (first seen first).
         """
         rows = self._all(
-            "SELECT id, url, title, published_date, kind, year, current_version, last_seen "
+            "SELECT id, url, title, published_date, kind, year, current_version, last_seen, "
+            "length(text) AS text_length "
             "FROM reports WHERE agency_id = ? AND status = 'live' ORDER BY id",
             (agency_id,),
         )

@@ -265,3 +265,18 @@ def test_crawl_killed_midway_leaves_a_consistent_store(portal, demo_config, db_p
     assert len(rows) == len(EXPECTED_REPORTS)
     with Store(db_path) as store:
         assert store.integrity_problems() == []
+
+
+def test_block_page_served_with_200_is_not_a_new_version(portal, first_crawl, demo_config, db_path):
+    """An anti-bot/error page answered with 200 at a known report URL is not a change."""
+    from demo.site import Page
+
+    block_page = ("<html><head><title>访问受限</title><script>var $_ts=window['$_ts'];</script></head>"
+                  "<body><div class='TRS_Editor'><p>您的访问过于频繁，请稍后再试。</p></div></body></html>")
+    portal.set_page(TRS_2015, Page(block_page.encode("utf-8")))
+    crawl(demo_config, db_path)
+    row = report(db_path, TRS_2015)
+    assert row["current_version"] == 1 and row["status"] == "live"
+    assert query(db_path, "SELECT count(*) n FROM findings WHERE kind != 'new'")[0]["n"] == 0
+    logged = query(db_path, "SELECT error FROM fetch_log WHERE purpose = 'extract' AND url LIKE ?", [f"%{TRS_2015}"])
+    assert logged and "not recorded as a new version" in logged[0]["error"]

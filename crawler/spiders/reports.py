@@ -65,7 +65,9 @@ class ReportsSpider(scrapy.Spider):
             if self.recheck_known:
                 for known in store.known_reports(agency.id):
                     entry = Entry(known["url"], known["title"], known["published_date"])
-                    yield self._report_request(agency, entry, known_kind=known["kind"])
+                    yield self._report_request(
+                        agency, entry, known_kind=known["kind"], known_length=known["text_length"]
+                    )
 
     # --- listings -------------------------------------------------------------------------
     def parse_listing(self, response, agency_id: str, source: str):
@@ -111,7 +113,8 @@ class ReportsSpider(scrapy.Spider):
         self.logger.warning("Listing failed: %s (%s)", failure.request.url, failure.getErrorMessage())
 
     # --- reports --------------------------------------------------------------------------
-    def _report_request(self, agency: Agency, entry: Entry, known_kind: str | None = None):
+    def _report_request(self, agency: Agency, entry: Entry, known_kind: str | None = None,
+                        known_length: int | None = None):
         return scrapy.Request(
             entry.url,
             callback=self.parse_report,
@@ -121,11 +124,12 @@ class ReportsSpider(scrapy.Spider):
                 "listing_title": entry.title,
                 "listing_date": entry.date,
                 "known_kind": known_kind,
+                "known_length": known_length,
             },
             meta={"agency_id": agency.id, "purpose": "report"},
         )
 
-    def parse_report(self, response, agency_id, listing_title, listing_date, known_kind):
+    def parse_report(self, response, agency_id, listing_title, listing_date, known_kind, known_length):
         is_text = isinstance(response, TextResponse) and not _is_document(response)
         yield ReportPage(
             agency_id=agency_id,
@@ -138,6 +142,7 @@ class ReportsSpider(scrapy.Spider):
             listing_title=listing_title,
             listing_date=listing_date,
             known_kind=known_kind,
+            known_length=known_length,
         )
 
     def report_failed(self, failure):

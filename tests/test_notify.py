@@ -1,0 +1,214 @@
+"""Notifications: real apprise json:// deliveries to an HTTP receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from click.testing import CliRunner
+
+from config.registry import load_registry
+from demo.portal import closed_port
+from monitor.notify import (
+    DIGEST_AFTER,
+    compose,
+    deliver_pending,
+    masked_url,
+    target_key,
+    targets_of,
+)
+from storage import AgencyRecord, ReportFetch, Store
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class Receiver:
+    """Collects the JSON bodies POSTed to it; `status` is what it answers."""
+
+    def __init__(self, port: int = 0):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length).decode("utf-8"))
+                with receiver.lock:
+                    receiver.posts.append((self.path, body))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.posts: list[tuple[str, dict]] = []
+        self.status = 200
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "hook") -> str:
+        return f"json://127.0.0.1:{self.port}/{path}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    running = Receiver()
+    yield running
+    running.close()
+
+
+def write_config(tmp_path, notify=(), agency_notify=None):
+    agencies = [
+        {"id": "shi-mzj", "name": "示例市民政局", "kind": "department", "start_year": 2019,
+         "sources": ["http://127.0.0.1:9/a/index.html"]},
+        {"id": "xian-zf", "name": "示例县人民政府", "kind": "government", "start_year": 2019,
+         "sources": ["http://127.0.0.1:9/b/index.html"]},
+    ]
+    if agency_notify:
+        agencies[1]["notify"] = list(agency_notify)
+    path = tmp_path / "agencies.yaml"
+    path.write_text(json.dumps({"notify": list(notify), "agencies": agencies},
+                               ensure_ascii=False), encoding="utf-8")
+    return load_registry(path)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "nianbao.db") as opened:
+        opened.sync_agencies([
+            AgencyRecord("shi-mzj", "示例市民政局", "department", None, 2019, ("http://x/",)),
+            AgencyRecord("xian-zf", "示例县人民政府", "government", None, 2019, ("http://y/",)),
+        ])
+        yield opened
+
+
+def add_report(store, agency_id, year, n=1):
+    for i in range(n):
+        store.record_report(ReportFetch(
+            agency_id=agency_id, url=f"http://x/{agency_id}/{year}/{i}.html",
+            title=f"{year}年政府信息公开工作年度报告", text=f"正文 {i}", kind="annual_report",
+            year=year, published_date=None, raw_page=b"<html></html>", raw_encoding="utf-8",
+            fetched_at="2021-01-20T00:00:00Z"))
+
+
+def deliveries(store):
+    return [dict(r) for r in store._all("SELECT * FROM deliveries ORDER BY finding_id, target")]
+
+
+def test_each_finding_is_delivered_once_with_a_readable_message(tmp_path, store, receiver):
+    registry = write_config(tmp_path, notify=[receiver.url()])
+    add_report(store, "shi-mzj", 2020)
+    report = deliver_pending(store, registry)
+    assert (report.delivered, report.failed, report.messages) == (1, 0, 1)
+    [(path, body)] = receiver.posts
+    assert path == "/hook"
+    assert body["title"] == "nianbao: new — 示例市民政局 2020年报"
+    assert "agency: 示例市民政局 (shi-mzj)" in body["message"]
+    assert "url: http://x/shi-mzj/2020/0.html" in body["message"]
+    [row] = deliveries(store)
+    assert (row["status"], row["attempts"], row["target_key"]) == (
+        "delivered", 1, target_key(receiver.url()))
+    # Running again delivers nothing more.
+    again = deliver_pending(store, registry)
+    assert (again.delivered, again.failed) == (0, 0)
+    assert len(receiver.posts) == 1
+
+
+def test_receiver_down_then_up_is_retried_and_delivered_once(tmp_path, store):
+    port = closed_port()
+    url = f"json://127.0.0.1:{port}/hook"
+    registry = write_config(tmp_path, notify=[url])
+    add_report(store, "shi-mzj", 2020)
+    add_report(store, "xian-zf", 2020)
+
+    down = deliver_pending(store, registry)
+    # A target that is down is tried once per call, then left for the next cycle.
+    assert (down.delivered, down.failed, down.waiting) == (0, 1, 1)
+    assert down.errors and "127.0.0.1" in down.errors[0]
+    [row] = deliveries(store)
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert row["error"]
+
+    up = Receiver(port)
+    try:
+        report = deliver_pending(store, registry)
+        assert (report.delivered, report.failed) == (2, 0)
+        assert len(up.posts) == 2
+        rows = deliveries(store)
+        assert [(r["status"], r["attempts"]) for r in rows] == [("delivered", 2), ("delivered", 1)]
+        assert all(r["error"] is None and r["delivered_at"] for r in rows)
+        assert deliver_pending(store, registry).delivered == 0
+        assert len(up.posts) == 2
+    finally:
+        up.close()
+
+
+def test_a_failing_target_does_not_block_another(tmp_path, store, receiver):
+    down = f"json://127.0.0.1:{closed_port()}/hook"
+    registry = write_config(tmp_path, notify=[down, receiver.url()])
+    add_report(store, "shi-mzj", 2020)
+    report = deliver_pending(store, registry)
+    assert (report.delivered, report.failed) == (1, 1)
+    assert len(receiver.posts) == 1
+    assert {r["status"] for r in deliveries(store)} == {"delivered", "failed"}
+
+
+def test_agency_targets_get_only_their_agency_and_http_errors_fail(tmp_path, store, receiver):
+    registry = write_config(tmp_path, agency_notify=[receiver.url("xian")])
+    add_report(store, "shi-mzj", 2020)
+    add_report(store, "xian-zf", 2020)
+    receiver.status = 500
+    failed = deliver_pending(store, registry)
+    assert (failed.delivered, failed.failed) == (0, 1)
+    assert "500" in deliveries(store)[0]["error"]
+    receiver.status = 200
+    report = deliver_pending(store, registry)
+    assert report.delivered == 1
+    assert [body["title"] for _, body in receiver.posts][-1] == "nianbao: new — 示例县人民政府 2020年报"
+    assert [t.agency_ids for t in targets_of(registry)] == [frozenset({"xian-zf"})]
+
+
+def test_a_backlog_is_sent_as_digests_capped_per_call(tmp_path, store, receiver):
+    registry = write_config(tmp_path, notify=[receiver.url()])
+    add_report(store, "shi-mzj", 2020, n=DIGEST_AFTER + 5)  # 15 findings
+    report = deliver_pending(store, registry, limit=1, digest_size=10)
+    assert (report.messages, report.delivered, report.waiting) == (1, 10, 5)
+    assert receiver.posts[0][1]["title"] == "nianbao: 10 findings (new 10)"
+    assert receiver.posts[0][1]["message"].count("\n") == 9
+    rest = deliver_pending(store, registry, limit=1, digest_size=10)
+    assert (rest.messages, rest.delivered, rest.waiting) == (1, 5, 0)
+    assert deliver_pending(store, registry).delivered == 0
+
+
+def test_message_for_each_kind_and_masked_targets():
+    finding = {"id": 7, "kind": "missing", "agency_id": "shi-mzj", "agency_name": "示例市民政局",
+               "year": 2020, "detected_at": "2021-02-01T06:00:00Z",
+               "details": {"deadline": "2021-01-31", "diff": None}}
+    title, body = compose([finding])
+    assert title == "nianbao: missing — 示例市民政局 2020年报"
+    assert "逾期未发布 (missing)" in body and "deadline: 2021-01-31" in body
+    failing = {**finding, "kind": "site_failing", "year": None, "details": {"failures": 3}}
+    assert compose([failing])[0] == "nianbao: site_failing — 示例市民政局"
+    secret = "dingtalk://abcdefghijklmnopqrstuvwxyz0123456789/"
+    assert "abcdefghijklmnopqrstuvwxyz0123456789" not in masked_url(secret)
+
+
+def test_notify_command_delivers_pending(tmp_path, store, receiver):
+    from monitor.daemon_cmd import notify
+
+    registry = write_config(tmp_path, notify=[receiver.url()])
+    add_report(store, "shi-mzj", 2020)
+    result = CliRunner().invoke(notify, ["--config", registry.path, "--db", str(store.path)])
+    assert result.exit_code == 0, result.output
+    assert "delivered 1" in result.output
+    assert len(receiver.posts) == 1
