@@ -6,6 +6,8 @@ read, and the reason also goes to the fetch log so `nianbao crawl` shows it per 
 
 from __future__ import annotations
 
+import dataclasses
+
 from scrapy.exceptions import DropItem
 
 from crawler.classify import ANNUAL_REPORT, classify_title, report_year
@@ -50,6 +52,8 @@ class ExtractPipeline(_CrawlerPipeline):
                 item.html, item.final_url,
                 listing_title=item.listing_title, listing_date=item.listing_date,
             )
+            if item.more_parts:
+                extracted = self._with_parts(extracted, item)
         except ExtractionError as exc:
             self._reject(item, f"extraction failed: {exc}")
         if item.known_kind == ANNUAL_REPORT and extracted.kind != ANNUAL_REPORT and item.final_url != item.url:
@@ -79,6 +83,18 @@ class ExtractPipeline(_CrawlerPipeline):
             crawl_id=crawl_id_of(self.crawler),
             final_url=item.final_url,
             attachments=extracted.attachments,
+        )
+
+    @staticmethod
+    def _with_parts(extracted, item: ReportPage):
+        """Append the text (and attachments) of the further parts of a split article."""
+        texts, attachments = [extracted.text], list(extracted.attachments)
+        for part in item.more_parts:
+            more = extract_report(part, item.final_url, listing_title=extracted.title)
+            texts.append(more.text)
+            attachments.extend(a for a in more.attachments if a not in attachments)
+        return dataclasses.replace(
+            extracted, text="\n".join(t for t in texts if t), attachments=tuple(attachments)
         )
 
     def _attachment_report(self, item: ReportPage) -> ReportFetch:

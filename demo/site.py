@@ -97,7 +97,10 @@ STATS_TABLE = """<table border="1" cellspacing="0">
 
 # --- TRS WCM --------------------------------------------------------------------------------
 
-def trs_article(title: str, date: str, body_html: str, site: str = "示例市人民政府") -> str:
+def trs_article(title: str, date: str, body_html: str, site: str = "示例市人民政府",
+                pager: tuple[int, int, str] = (1, 0, "")) -> str:
+    """pager: (parts, this part, file stem) of an article split over pages (TRS style)."""
+    count, current, stem = pager
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8">
 <meta name="SiteName" content="{site}"><meta name="ColumnName" content="政府信息公开年报">
 <meta name="ArticleTitle" content="{html.escape(title)}"><meta name="PubDate" content="{date} 09:30">
@@ -109,7 +112,7 @@ def trs_article(title: str, date: str, body_html: str, site: str = "示例市人
 <div class="info">发布时间：{date} 09:30　来源：{site}办公室　【字体：<a href="#">大</a> <a href="#">中</a> <a href="#">小</a>】 <a href="javascript:window.print()">打印</a></div>
 <div class="TRS_Editor">{body_html}</div>
 <div class="share">扫一扫在手机打开当前页</div>
-<script>createPageHTML(1, 0, "t{date.replace('-', '')}_1", "html");</script>
+<script>createPageHTML({count}, {current}, "{stem or 't' + date.replace('-', '') + '_1'}", "html");</script>
 </div>
 {RELATED}
 {FOOTER.format(site=site)}
@@ -157,6 +160,15 @@ def build_trs(site: Site, base: str) -> None:
     }
     for path, (title, date, body) in reports.items():
         site.add(f"{prefix}/{path}", Page(trs_article(title, date, body).encode("utf-8")))
+    # The 2019 report is split over two pages (createPageHTML(2, 0, "t20200120_3001", "html")):
+    # sections 四 to 六 and the table are on t20200120_3001_1.html.
+    title, date, _ = reports["202001/t20200120_3001.html"]
+    first, second = report_text(agency, 2019).split("四、", 1)
+    parts = [paragraphs(first), paragraphs("四、" + second) + STATS_TABLE]
+    for number, body in enumerate(parts):
+        name = "t20200120_3001" + (f"_{number}" if number else "")
+        page = trs_article(title, date, body, pager=(len(parts), number, "t20200120_3001"))
+        site.add(f"{prefix}/202001/{name}.html", Page(page.encode("utf-8")))
     pdf = b"%PDF-1.4\n% demo attachment: 2016 annual report\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     site.add(f"{prefix}/201703/P020170331_4001.pdf", Page(pdf, content_type="application/pdf"))
     site.add(f"{prefix}/202101/t20210120_9.html",

@@ -125,3 +125,15 @@ def test_merge_removes_duplicates():
     listing = parse_listing(html_response("http://d.gov.cn/x/index.html", body))
     assert [e.url for e in listing.entries] == ["http://d.gov.cn/x/a.html"]
     assert listing.pages == [PageRequest("http://d.gov.cn/x/index.html"), PageRequest("http://d.gov.cn/x/index_1.html")]
+
+
+def test_trs_article_parts():
+    url = "http://www.shanxi.gov.cn/yw/sxyw/201909/t20190918_693227.shtml"
+    split = html_response(url, '<script>createPageHTML(3, 0, "t20190918_693227", "shtml");</script>')
+    assert trs.article_parts(split) == [
+        "http://www.shanxi.gov.cn/yw/sxyw/201909/t20190918_693227_1.shtml",
+        "http://www.shanxi.gov.cn/yw/sxyw/201909/t20190918_693227_2.shtml",
+    ]
+    # one part (the real Shanxi page), or a pager naming another file, is not a split article
+    assert trs.article_parts(html_response(url, '<script>createPageHTML(1, 0, "t20190918_693227", "shtml")</script>')) == []
+    assert trs.article_parts(html_response(url, '<script>createPageHTML(5, 0, "index", "shtml")</script>')) == []

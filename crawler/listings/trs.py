@@ -62,3 +62,21 @@ def _pages(url: str, count: int, name: str, ext: str) -> list[PageRequest]:
     count = min(count, MAX_PAGES)
     files = [f"{name}.{ext}"] + [f"{name}_{i}.{ext}" for i in range(1, count)]
     return [PageRequest(urljoin(url, file)) for file in files]
+
+
+def article_parts(response: TextResponse) -> list[str]:
+    """URLs of the further parts of a TRS article split over pages, in order.
+
+    An article page calls `createPageHTML(2, 0, "t20190918_693227", "shtml")`: part two is
+    `t20190918_693227_1.shtml`. Only a call naming this very page counts (a listing's pager
+    names "index").
+    """
+    base = posixpath.basename(urlsplit(response.url).path)
+    stem, _, ext = base.partition(".")
+    if not stem or not ext:
+        return []
+    for match in CREATE_PAGE_RE.finditer(response.text):
+        pager = _read_call(match.group(1))
+        if pager and pager[1] == stem and pager[2] == ext and pager[0] > 1:
+            return [page.url for page in _pages(response.url, pager[0], stem, ext)[1:]]
+    return []

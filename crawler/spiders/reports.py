@@ -14,6 +14,7 @@ connection refused, anti-bot answer) is only logged, so it can never mark a repo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import scrapy
@@ -24,11 +25,13 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from config.registry import Agency, load_registry
 from crawler.classify import is_report_link
 from crawler.items import ReportGone, ReportPage
-from crawler.listings import Entry, PageRequest, parse_listing
+from crawler.listings import Entry, PageRequest, parse_listing, trs
 from crawler.store_access import store_for
 from storage.models import utc_now
 
 GONE_STATUSES = (404, 410)
+# Between the raw bytes of the parts of a split article in versions.raw_page.
+PART_SEPARATOR = b"\n<!-- nianbao: next part -->\n"
 DOCUMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps", ".ofd", ".xls", ".xlsx", ".rar", ".zip")
 DOCUMENT_TYPES = ("application/pdf", "application/msword", "application/vnd.", "application/ofd",
                   "application/octet-stream", "application/zip", "application/x-rar")
@@ -131,7 +134,7 @@ class ReportsSpider(scrapy.Spider):
 
     def parse_report(self, response, agency_id, listing_title, listing_date, known_kind, known_length):
         is_text = isinstance(response, TextResponse) and not _is_document(response)
-        yield ReportPage(
+        page = ReportPage(
             agency_id=agency_id,
             url=_requested_url(response),
             final_url=response.url,
@@ -144,6 +147,35 @@ class ReportsSpider(scrapy.Spider):
             known_kind=known_kind,
             known_length=known_length,
         )
+        parts = trs.article_parts(response) if is_text else []
+        yield self._next_part(page, parts) if parts else page
+
+    def _next_part(self, page: ReportPage, remaining: list[str]):
+        """Fetch the next part of a split article; the last one hands on the whole report."""
+        return scrapy.Request(
+            remaining[0],
+            callback=self.parse_part,
+            errback=self.part_failed,
+            cb_kwargs={"page": page, "remaining": remaining[1:]},
+            meta={"agency_id": page.agency_id, "purpose": "report"},
+        )
+
+    def parse_part(self, response, page: ReportPage, remaining: list[str]):
+        if not isinstance(response, TextResponse):
+            self.logger.warning("Part %s of %s is not a page; report skipped", response.url, page.url)
+            return
+        page = replace(
+            page,
+            more_parts=(*page.more_parts, response.text),
+            # Raw bytes of every part, so that extraction can be re-run on the whole report.
+            body=page.body + PART_SEPARATOR + response.body,
+        )
+        yield self._next_part(page, remaining) if remaining else page
+
+    def part_failed(self, failure):
+        # Without all its parts the text would look changed: record nothing this time.
+        self.crawler.stats.inc_value("nianbao/report_failures")
+        self.logger.warning("Part failed: %s (%s)", failure.request.url, failure.getErrorMessage())
 
     def report_failed(self, failure):
         request = failure.request
