@@ -7,6 +7,7 @@ import logging
 
 from scrapy import signals
 
+from config.deadlines import DEADLINE_RULES
 from crawler.store_access import close_store, crawl_id_of, set_crawl_id, store_for
 from storage.models import AgencyRecord
 
@@ -48,6 +49,8 @@ class CrawlRecorder:
             )
             for a in agencies
         )
+        # The coverage view computes due dates from this table; keep it as the law says.
+        store.sync_deadline_rules(DEADLINE_RULES)
         set_crawl_id(self.crawler, store.start_crawl([a.id for a in agencies]))
 
     def spider_closed(self, spider, reason):

@@ -1,15 +1,274 @@
-"""`nianbao daemon` and `nianbao status` (to be implemented)."""
+"""`nianbao daemon`, `nianbao status` and `nianbao notify`.
+
+Durations are given as seconds (`90`, `90s`) or as 30m, 12h, 1d, 2w.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
 
 import click
 
+from config.registry import ConfigError, parse_duration
+
+
+def _cli():
+    # Imported here: monitor.cli imports this module to register its commands.
+    from monitor import cli
+
+    return cli
+
+
+class Duration(click.ParamType):
+    name = "DURATION"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        text = str(value).strip()
+        try:
+            if text.endswith("s"):
+                text = text[:-1]
+            return float(text) if text.replace(".", "", 1).isdigit() else \
+                parse_duration(text).total_seconds()
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()
+
+
+def _paths(config_path, db_path):
+    cli = _cli()
+    from config.registry import load_registry, resolve_config_path
+
+    config = resolve_config_path(config_path)
+    db = cli.resolve_db_path(db_path)
+    try:
+        registry = load_registry(config)
+    except ConfigError as exc:
+        cli.fail_config(exc)
+    return config, db, registry
+
+
+def _config_option(f):
+    return click.option("--config", "config_path", metavar="FILE", help="Agency registry (YAML).")(f)
+
+
+def _db_option(f):
+    return click.option("--db", "db_path", metavar="FILE", help="SQLite database.")(f)
+
 
 @click.command()
-def daemon() -> None:
-    """Run the long-lived monitor (not implemented yet)."""
-    raise SystemExit("not implemented")
+@_config_option
+@_db_option
+@click.option("--dispatch-every", type=DURATION, default="60", show_default=True,
+              help="How often agencies that are due are looked for.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Agencies crawled together in one child process.")
+@click.option("--crawl-timeout", type=DURATION, default="2h", show_default=True,
+              help="A crawl child running longer is stopped (outcome 'timeout').")
+@click.option("--stop-grace", type=DURATION, default="60", show_default=True,
+              help="After SIGTERM, how long a crawl child may take to finish before SIGKILL.")
+@click.option("--check-at", default="06:00", show_default=True, metavar="HH:MM",
+              help="Local time of the daily deadline check.")
+@click.option("--deliver-every", type=DURATION, default="10m", show_default=True,
+              help="How often failed notifications are retried.")
+@click.option("--heartbeat-every", type=DURATION, default="30", show_default=True,
+              help="How often the daemon records that it is alive.")
+@click.option("--notify-limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Messages per notification target per delivery run.")
+@click.option("--crawl-setting", "crawl_settings", multiple=True, metavar="NAME=VALUE",
+              help="Scrapy setting for the crawl children (repeatable), e.g. DOWNLOAD_DELAY=5.")
+@click.option("--log-level", default="INFO", show_default=True, help="Daemon log level.")
+def daemon(config_path, db_path, dispatch_every, batch_size, crawl_timeout, stop_grace,
+           check_at, deliver_every, heartbeat_every, notify_limit, crawl_settings,
+           log_level) -> None:
+    """Run the monitor: crawl agencies on their schedule, check deadlines daily, notify.
+
+    Stops cleanly on SIGTERM or SIGINT (exit status 0). See deploy/README.md for systemd.
+    """
+    from monitor.daemon import DaemonError, DaemonOptions, parse_check_at, run_daemon
+
+    config, db, _ = _paths(config_path, db_path)
+    try:
+        parse_check_at(check_at)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--check-at") from None
+    for item in crawl_settings:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--crawl-setting")
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = DaemonOptions(
+        dispatch_every=dispatch_every, batch_size=batch_size, crawl_timeout=crawl_timeout,
+        stop_grace=stop_grace, check_at=check_at, deliver_every=deliver_every,
+        heartbeat_every=heartbeat_every, notify_limit=notify_limit,
+        crawl_settings=tuple(crawl_settings))
+    try:
+        sys.exit(run_daemon(config, db, options))
+    except ConfigError as exc:
+        _cli().fail_config(exc)
+    except DaemonError as exc:
+        click.echo(f"nianbao: {exc}", err=True)
+        sys.exit(1)
+
+
+# -- status -------------------------------------------------------------------------------------
+
+LATEST_UNDELIVERED = 5
+
+
+def collect_status(db_path, registry, *, stale_after: float, agency_limit: int | None) -> dict:
+    """Everything `nianbao status` shows, as plain JSON-ready data."""
+    from monitor.daemon import beat_age, daemon_alive
+    from monitor.notify import targets_of
+    from storage import Store
+
+    with Store(db_path) as store:
+        heartbeat = store.heartbeat()
+        rows = store.schedule_rows()
+        targets = targets_of(registry)
+        count, latest = store.undelivered_findings(
+            [(t.key, None if t.agency_ids is None else sorted(t.agency_ids)) for t in targets],
+            latest=LATEST_UNDELIVERED)
+    daemon_info = {"running": daemon_alive(heartbeat, stale_after)}
+    if heartbeat:
+        daemon_info.update(heartbeat, beat_age_seconds=round(beat_age(heartbeat)))
+    shown = rows if agency_limit is None else rows[:agency_limit]
+    return {
+        "daemon": daemon_info,
+        "agencies": {
+            "scheduled": len(rows),
+            "running": sum(1 for r in rows if r["running_since"]),
+            "failing": sum(1 for r in rows if r["failures_in_a_row"]),
+            "rows": [{k: r[k] for k in ("agency_id", "name", "last_crawl_at", "last_outcome",
+                                        "last_crawl_id", "next_crawl_at", "running_since",
+                                        "failures_in_a_row", "last_error")} for r in shown],
+            "not_shown": len(rows) - len(shown),
+        },
+        "undelivered": {
+            "targets": len(targets),
+            "findings": count,
+            "latest": [{k: f[k] for k in ("id", "kind", "agency_id", "agency_name", "year",
+                                          "detected_at", "targets_pending")} for f in latest],
+        },
+    }
+
+
+def _when(iso: str | None, now: dt.datetime) -> str:
+    if not iso:
+        return "-"
+    from monitor.schedule import from_iso
+
+    moment = from_iso(iso)
+    seconds = (moment - now).total_seconds()
+    span = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if span >= size:
+            amount = f"{span / size:.0f}{unit}"
+            break
+    else:
+        amount = f"{span:.0f}s"
+    relative = f"in {amount}" if seconds > 0 else f"{amount} ago"
+    return f"{moment.astimezone():%Y-%m-%d %H:%M} ({relative})"
+
+
+def print_status(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    now = dt.datetime.now(dt.UTC)
+    info = report["daemon"]
+    if info["running"]:
+        click.echo(f"Daemon: running (pid {info['pid']} on {info['hostname']}, started "
+                   f"{_when(info['started_at'], now)}, last beat {info['beat_age_seconds']}s ago)")
+    elif "pid" in info:
+        click.echo(f"Daemon: not running (last seen pid {info['pid']} on {info['hostname']}, "
+                   f"state {info['state']}, last beat {_when(info['beat_at'], now)})")
+    else:
+        click.echo("Daemon: not running (never started on this database)")
+
+    agencies = report["agencies"]
+    click.echo(f"Agencies: {agencies['scheduled']} scheduled, {agencies['running']} crawling now, "
+               f"{agencies['failing']} failing")
+    headers = ("agency", "name", "last crawl", "outcome", "next crawl", "running")
+    cells = [(r["agency_id"], r["name"] or "", _when(r["last_crawl_at"], now),
+              (r["last_outcome"] or "-") + (f" x{r['failures_in_a_row']}"
+                                            if r["failures_in_a_row"] > 1 else ""),
+              _when(r["next_crawl_at"], now),
+              f"since {_when(r['running_since'], now)}" if r["running_since"] else "")
+             for r in agencies["rows"]]
+    console = Console()
+    if cells and console.is_terminal:
+        table = Table()
+        for header in headers:
+            table.add_column(header)
+        for cell in cells:
+            table.add_row(*cell)
+        console.print(table)
+    elif cells:
+        click.echo("\t".join(headers))
+        for cell in cells:
+            click.echo("\t".join(cell))
+    if agencies["not_shown"]:
+        click.echo(f"... and {agencies['not_shown']} more agencies (--all lists them)")
+
+    undelivered = report["undelivered"]
+    if not undelivered["targets"]:
+        click.echo("Notifications: no targets configured (add `notify:` to the config)")
+        return
+    click.echo(f"Findings not yet delivered to every target: {undelivered['findings']} "
+               f"({undelivered['targets']} targets)")
+    for f in undelivered["latest"]:
+        year = f" {f['year']}" if f["year"] else ""
+        click.echo(f"  #{f['id']} {f['kind']} {f['agency_name'] or f['agency_id'] or ''}{year} "
+                   f"detected {f['detected_at']}, {f['targets_pending']} targets waiting")
 
 
 @click.command()
-def status() -> None:
-    """Is a daemon running; last and next crawl per agency (not implemented yet)."""
-    raise SystemExit("not implemented")
+@_config_option
+@_db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--all", "show_all", is_flag=True, help="List every agency, not the first 50.")
+@click.option("--stale-after", type=DURATION, default=None,
+              help="A heartbeat older than this means no daemon runs "
+                   "[default: 3 heartbeats of 30 s].")
+def status(config_path, db_path, as_json, show_all, stale_after) -> None:
+    """Is a daemon running; last and next crawl per agency; findings not yet delivered."""
+    from monitor.daemon import DEFAULT_HEARTBEAT_SECONDS, STALE_BEATS
+
+    _, db, registry = _paths(config_path, db_path)
+    if not db.exists():
+        click.echo(f"nianbao: no database at {db}", err=True)
+        sys.exit(1)
+    stale = stale_after or STALE_BEATS * DEFAULT_HEARTBEAT_SECONDS
+    report = collect_status(db, registry, stale_after=stale, agency_limit=None if show_all else 50)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print_status(report)
+
+
+@click.command()
+@_config_option
+@_db_option
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="At most this many messages per target.")
+def notify(config_path, db_path, limit) -> None:
+    """Deliver the findings not yet delivered, now."""
+    from monitor.notify import deliver_pending
+    from storage import Store
+
+    _, db, registry = _paths(config_path, db_path)
+    with Store(db) as store:
+        report = deliver_pending(store, registry, limit=limit)
+    click.echo(f"{report.targets} targets: delivered {report.delivered} findings in "
+               f"{report.messages} messages, {report.failed} failed, {report.waiting} waiting")
+    for line in report.errors:
+        click.echo(f"  failed: {line}", err=True)
+    if report.failed:
+        sys.exit(1)

@@ -202,11 +202,18 @@ class DaemonMixin:
         return None
 
     def crawl_errors(self, crawl_id: int) -> dict[str, tuple[int, str]]:
-        """Per agency of a crawl: (number of failed requests, the first failure as text)."""
+        """Per agency of a crawl: (number of failed requests, the first failure as text).
+
+        Requests the crawler chose not to make (IgnoreRequest: robots.txt, off-site) and
+        pages whose text could not be extracted (purpose 'extract') are not failures of the
+        site and are not counted.
+        """
         errors: dict[str, tuple[int, str]] = {}
         for row in self._all(
             "SELECT agency_id, url, status, error FROM fetch_log WHERE crawl_id = ? "
-            "AND agency_id IS NOT NULL AND (error IS NOT NULL OR status >= 400) ORDER BY id",
+            "AND agency_id IS NOT NULL AND (error IS NOT NULL OR status >= 400) "
+            "AND coalesce(error, '') NOT LIKE 'IgnoreRequest%' "
+            "AND coalesce(purpose, '') != 'extract' ORDER BY id",
             (crawl_id,),
         ):
             count, first = errors.get(row["agency_id"], (0, ""))

@@ -1,0 +1,615 @@
+"""`nianbao daemon`: crawl each agency on its schedule, check deadlines daily, notify.
+
+One long-lived process with an APScheduler 3 BackgroundScheduler. It never imports Scrapy or
+Twisted: crawls run in child processes (`python -m monitor.cli crawl --agency ...`), because
+Twisted's reactor cannot be restarted in one process.
+
+Jobs (fixed ids, in a persistent SQLAlchemy job store in a separate SQLite file beside the
+database, `<db>.scheduler`, so a restart neither loses nor duplicates them; coalesce=True,
+max_instances=1, no misfire limit: a run missed while the daemon was down happens once when
+it is back):
+
+- dispatch (every --dispatch-every): claims the agencies due now (agency_schedule in the
+  store: next_crawl_at <= now, no crawl running) in batches of --batch-size, crawls each batch
+  in one child process with a time limit (Scrapy keeps per-host politeness inside it),
+  records each agency's outcome and next due time, raises site_failing findings, delivers
+  notifications. Only agencies due when the run started are taken, so a long backlog does
+  not keep the worker busy forever.
+- check (daily at --check-at): raises missing/late findings, then delivers notifications.
+- deliver (every --deliver-every): retries failed deliveries, sends findings raised by other
+  processes (a `nianbao crawl` run by hand).
+- heartbeat (every --heartbeat-every, in memory, on its own thread so that a long crawl does
+  not make the daemon look dead): writes daemon_heartbeat.
+
+dispatch, check and deliver share one executor with one thread, so they never write at the
+same time; the crawl child writes to the same file (WAL and busy_timeout handle that).
+
+SIGTERM/SIGINT: the handler only sets an event. The main thread then stops the scheduler (no
+new jobs), a running crawl child gets SIGTERM (Scrapy closes the spider and finishes the
+current write; every store write is a transaction) and up to --stop-grace seconds before
+SIGKILL, its agencies' claims are released (they stay due, so they are crawled again soon
+after a restart), the heartbeat says 'stopped' and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from config.registry import ConfigError, Registry, load_registry
+from monitor.schedule import first_crawl_at, from_iso, local_now, next_crawl_at, to_iso
+from storage import AgencyRecord, Store
+from storage.daemon_api import (
+    CRAWL_ERRORS,
+    CRAWL_FAILED,
+    CRAWL_OK,
+    CRAWL_TIMEOUT,
+    DAEMON_RUNNING,
+    DAEMON_STOPPED,
+    DAEMON_STOPPING,
+    CrawlResult,
+)
+
+logger = logging.getLogger("nianbao.daemon")
+
+DISPATCH_JOB, CHECK_JOB, DELIVER_JOB, HEARTBEAT_JOB = "dispatch", "check", "deliver", "heartbeat"
+# A daemon whose last beat is older than this many heartbeat intervals is not running.
+STALE_BEATS = 3
+DEFAULT_HEARTBEAT_SECONDS = 30.0
+OUTPUT_TAIL_CHARS = 3000
+POLL_SECONDS = 0.2
+
+# Set by SIGTERM/SIGINT: jobs that have not started return at once, a running crawl is stopped.
+STOPPING = threading.Event()
+
+
+class DaemonError(Exception):
+    """The daemon cannot start (e.g. another one is running); the message is for people."""
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    """How the daemon runs (`nianbao daemon --help`). Durations are in seconds."""
+
+    dispatch_every: float = 60.0
+    batch_size: int = 200
+    crawl_timeout: float = 2 * 3600.0
+    stop_grace: float = 60.0
+    check_at: str = "06:00"
+    deliver_every: float = 600.0
+    heartbeat_every: float = DEFAULT_HEARTBEAT_SECONDS
+    notify_limit: int = 20  # messages per notification target per delivery run
+    crawl_settings: tuple[str, ...] = ()  # NAME=VALUE, passed to the crawl child as -s
+
+    def as_job_args(self) -> dict:
+        """Plain values for the job store's pickles (no classes of ours inside)."""
+        values = asdict(self)
+        values["crawl_settings"] = list(self.crawl_settings)
+        return values
+
+    @classmethod
+    def from_job_args(cls, values: dict) -> DaemonOptions:
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in values.items() if k in known}
+        values["crawl_settings"] = tuple(values.get("crawl_settings", ()))
+        return cls(**values)
+
+
+# -- the registry, cached between runs (150,000 agencies take a while to validate) ---------------
+
+_registry_cache: dict[str, tuple[tuple[int, int], Registry]] = {}
+_synced: dict[tuple[str, str], tuple[int, int]] = {}
+
+
+def _file_stamp(path: str) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size
+
+
+def current_registry(config_path: str) -> Registry:
+    """The registry, re-read only when the file changed. Raises ConfigError."""
+    try:
+        stamp = _file_stamp(config_path)
+    except OSError:
+        raise ConfigError(f"{config_path}: file not found") from None
+    cached = _registry_cache.get(config_path)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    registry = load_registry(config_path)
+    _registry_cache[config_path] = (stamp, registry)
+    return registry
+
+
+def sync_schedule(store: Store, registry: Registry, config_path: str,
+                  rng: random.Random | None = None) -> None:
+    """Agencies of the registry in the agencies table and in agency_schedule (new ones due
+    within their jitter); agencies that left the registry leave the schedule. Done again only
+    when the registry file changed."""
+    key = (str(store.path), config_path)
+    stamp = _registry_cache.get(config_path, ((0, 0), None))[0]
+    if _synced.get(key) == stamp:
+        return
+    rng = rng or random.Random()
+    store.sync_agencies(
+        AgencyRecord(id=a.id, name=a.name, kind=a.kind, region=a.region,
+                     start_year=a.start_year, sources=tuple(a.sources), deadline=a.deadline)
+        for a in registry.agencies
+    )
+    scheduled = store.scheduled_agency_ids()
+    wanted = {a.id: a for a in registry.agencies}
+    now = local_now()
+    added = store.add_to_schedule({
+        agency_id: to_iso(first_crawl_at(registry.schedule_for(agency), now, rng))
+        for agency_id, agency in wanted.items() if agency_id not in scheduled
+    })
+    dropped = store.drop_from_schedule(scheduled - wanted.keys())
+    if added or dropped:
+        logger.info("schedule: %d agencies added, %d dropped", added, dropped)
+    _synced[key] = stamp
+
+
+# -- the crawl child ---------------------------------------------------------------------------
+
+
+@dataclass
+class ChildResult:
+    """How a crawl child ended. returncode: its exit status (negative: killed by a signal).
+    timed_out: stopped for running past the limit. interrupted: stopped because the daemon is
+    stopping. output: the tail of its stdout and stderr. seconds: how long it ran."""
+
+    returncode: int | None
+    timed_out: bool = False
+    interrupted: bool = False
+    output: str = ""
+    seconds: float = 0.0
+    pid: int | None = None
+
+
+def crawl_command(config_path: str, db_path: str, agency_ids: Sequence[str],
+                  settings: Sequence[str] = ()) -> list[str]:
+    command = [sys.executable, "-m", "monitor.cli", "crawl", "--config", config_path,
+               "--db", db_path]
+    for setting in settings:
+        command.append(f"-s{setting}")
+    for agency_id in agency_ids:
+        command += ["--agency", agency_id]
+    return command
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_child(command: Sequence[str], *, timeout: float, grace: float,
+              stop: threading.Event | None = None, on_start=None) -> ChildResult:
+    """Run a command in its own process group with a time limit.
+
+    On timeout, or when `stop` is set, the group gets SIGTERM and, `grace` seconds later,
+    SIGKILL. on_start(pid) is called once the child exists. Output goes to a temporary file
+    (a pipe nobody reads would block a chatty child); its tail is returned.
+    """
+    stop = stop or threading.Event()
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        result = ChildResult(returncode=None, pid=process.pid)
+        try:
+            if on_start:
+                on_start(process.pid)
+            kill_at = None
+            while True:
+                try:
+                    result.returncode = process.wait(timeout=POLL_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                now = time.monotonic()
+                if kill_at is None and (stop.is_set() or now - started > timeout):
+                    result.interrupted = stop.is_set()
+                    result.timed_out = not result.interrupted
+                    logger.warning("crawl child %d: %s; sending SIGTERM", process.pid,
+                                   "daemon stopping" if result.interrupted
+                                   else f"running longer than {timeout:g}s")
+                    _signal_group(process.pid, signal.SIGTERM)
+                    kill_at = now + grace
+                elif kill_at is not None and now > kill_at:
+                    logger.warning("crawl child %d did not stop within %gs; SIGKILL",
+                                   process.pid, grace)
+                    _signal_group(process.pid, signal.SIGKILL)
+                    kill_at = float("inf")
+        except BaseException:
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+        result.seconds = time.monotonic() - started
+        output.seek(0, os.SEEK_END)
+        output.seek(max(output.tell() - 4 * OUTPUT_TAIL_CHARS, 0))
+        result.output = output.read().decode("utf-8", "replace")[-OUTPUT_TAIL_CHARS:]
+    return result
+
+
+# -- jobs (module-level functions with plain arguments: the job store pickles references) -------
+
+
+def _options(options: dict | DaemonOptions) -> DaemonOptions:
+    return options if isinstance(options, DaemonOptions) else DaemonOptions.from_job_args(options)
+
+
+def dispatch_job(config_path: str, db_path: str, options: dict) -> None:
+    """Crawl the agencies due now, batch by batch; record outcomes; notify."""
+    if STOPPING.is_set():
+        return
+    opts = _options(options)
+    try:
+        registry = current_registry(config_path)
+    except ConfigError as exc:
+        logger.error("config error, nothing dispatched: %s", exc)
+        return
+    rng = random.Random()
+    with Store(db_path) as store:
+        sync_schedule(store, registry, config_path, rng)
+        due_by = to_iso(local_now())
+        while not STOPPING.is_set():
+            batch = store.claim_due(due_by=due_by, limit=opts.batch_size, pid=os.getpid())
+            if not batch:
+                break
+            try:
+                crawl_batch(store, registry, config_path, db_path, batch, opts, rng)
+            finally:
+                store.release_claims(batch)  # no-op when crawl_batch recorded the outcomes
+            after_crawl(store, registry, batch, opts)
+
+
+def crawl_batch(store: Store, registry: Registry, config_path: str, db_path: str,
+                batch: list[str], opts: DaemonOptions, rng: random.Random) -> None:
+    """Crawl one claimed batch in a child process and record each agency's outcome."""
+    started_at = to_iso(local_now() - dt.timedelta(seconds=1))
+    logger.info("crawling %d agencies: %s", len(batch), _ids_preview(batch))
+    command = crawl_command(config_path, db_path, batch, opts.crawl_settings)
+    child = run_child(command, timeout=opts.crawl_timeout, grace=opts.stop_grace,
+                      stop=STOPPING, on_start=lambda pid: store.set_running_pid(batch, pid))
+    crawl = store.find_crawl(batch, started_since=started_at)
+    crawl_id = crawl["id"] if crawl else None
+    if child.interrupted:
+        released = store.release_claims(batch)
+        logger.info("crawl %s interrupted by shutdown; %d agencies stay due", crawl_id, released)
+        return
+
+    now = local_now()
+    finished_at = to_iso(now)
+    errors = store.crawl_errors(crawl_id) if crawl_id is not None else {}
+    results = []
+    for agency_id in batch:
+        if child.timed_out:
+            outcome = CRAWL_TIMEOUT
+            error = f"crawl ran longer than {opts.crawl_timeout:g}s and was stopped"
+        elif child.returncode != 0 or crawl is None:
+            outcome = CRAWL_FAILED
+            reason = (f"crawl child exited with status {child.returncode}"
+                      if child.returncode != 0 else "crawl child started no crawl")
+            error = f"{reason}\n{child.output.strip()}"
+        elif agency_id in errors:
+            outcome = CRAWL_ERRORS
+            count, first = errors[agency_id]
+            error = f"{count} failed requests in crawl {crawl_id}; first: {first}"
+        else:
+            outcome, error = CRAWL_OK, None
+        try:
+            schedule = registry.schedule_for(registry.get(agency_id))
+        except ConfigError:  # left the registry during the crawl
+            schedule = registry.schedule
+        results.append(CrawlResult(
+            agency_id=agency_id, outcome=outcome, finished_at=finished_at,
+            next_crawl_at=to_iso(next_crawl_at(schedule, now, rng)), crawl_id=crawl_id,
+            error=error))
+    store.finish_scheduled(results)
+    counts = {o: sum(r.outcome == o for r in results)
+              for o in (CRAWL_OK, CRAWL_ERRORS, CRAWL_FAILED, CRAWL_TIMEOUT)}
+    logger.info("crawl %s (%d agencies) done in %.0fs: %s", crawl_id, len(batch), child.seconds,
+                ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+    if child.returncode != 0 and not child.timed_out:
+        logger.error("crawl child failed (status %s): %s", child.returncode,
+                     child.output.strip()[-500:])
+
+
+def after_crawl(store: Store, registry: Registry, batch: list[str], opts: DaemonOptions) -> None:
+    """site_failing findings for the batch, then notifications. Failures are logged only."""
+    try:
+        from monitor.findings import raise_site_failing
+    except ImportError as exc:
+        logger.warning("site_failing findings not available yet: %s", exc)
+    else:
+        try:
+            raise_site_failing(store, batch)
+        except Exception:
+            logger.exception("raising site_failing findings failed")
+    deliver(store, registry, opts)
+
+
+def deliver(store: Store, registry: Registry, opts: DaemonOptions) -> None:
+    from monitor.notify import deliver_pending
+
+    try:
+        report = deliver_pending(store, registry, limit=opts.notify_limit)
+    except Exception:
+        logger.exception("notification delivery failed")
+        return
+    if report.delivered or report.failed:
+        logger.info("notifications: %d delivered in %d messages, %d failed, %d waiting",
+                    report.delivered, report.messages, report.failed, report.waiting)
+
+
+def check_job(config_path: str, db_path: str, options: dict) -> None:
+    """The daily check: raise findings for deadlines that passed, then notify."""
+    if STOPPING.is_set():
+        return
+    opts = _options(options)
+    try:
+        registry = current_registry(config_path)
+    except ConfigError as exc:
+        logger.error("config error, no check: %s", exc)
+        return
+    with Store(db_path) as store:
+        sync_schedule(store, registry, config_path)
+        try:
+            from monitor.findings import run_check
+        except ImportError as exc:
+            logger.warning("the deadline check is not available yet: %s", exc)
+        else:
+            try:
+                run_check(store, registry, as_of=dt.date.today(), record=True)
+            except Exception:
+                logger.exception("the deadline check failed")
+        deliver(store, registry, opts)
+
+
+def deliver_job(config_path: str, db_path: str, options: dict) -> None:
+    """Retry failed deliveries and send findings raised elsewhere."""
+    if STOPPING.is_set():
+        return
+    try:
+        registry = current_registry(config_path)
+    except ConfigError as exc:
+        logger.error("config error, no delivery: %s", exc)
+        return
+    with Store(db_path) as store:
+        deliver(store, registry, _options(options))
+
+
+@dataclass
+class _Identity:
+    pid: int = field(default_factory=os.getpid)
+    hostname: str = field(default_factory=socket.gethostname)
+    started_at: str = field(default_factory=lambda: to_iso(local_now()))
+
+
+_identity = _Identity()
+
+
+def heartbeat_job(db_path: str) -> None:
+    state = DAEMON_STOPPING if STOPPING.is_set() else DAEMON_RUNNING
+    write_heartbeat(db_path, state)
+
+
+def write_heartbeat(db_path: str, state: str) -> None:
+    with Store(db_path) as store:
+        store.beat(pid=_identity.pid, hostname=_identity.hostname,
+                   started_at=_identity.started_at, state=state)
+
+
+# -- start and stop ----------------------------------------------------------------------------
+
+
+def beat_age(heartbeat: dict, now: dt.datetime | None = None) -> float:
+    now = now or dt.datetime.now(dt.UTC)
+    return (now - from_iso(heartbeat["beat_at"])).total_seconds()
+
+
+def daemon_alive(heartbeat: dict | None, stale_after: float) -> bool:
+    """A daemon is running if its heartbeat is fresh and it did not say it stopped."""
+    return bool(heartbeat and heartbeat["state"] != DAEMON_STOPPED
+                and beat_age(heartbeat) <= stale_after)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_crawl_child(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"monitor.cli" in cmdline and b"crawl" in cmdline
+
+
+def _check_single_daemon(store: Store, stale_after: float) -> None:
+    heartbeat = store.heartbeat()
+    if not daemon_alive(heartbeat, stale_after) or heartbeat["pid"] == os.getpid():
+        return
+    here = heartbeat["hostname"] == socket.gethostname()
+    if here and not _pid_alive(heartbeat["pid"]):
+        return  # it died without saying so; its heartbeat is just not stale yet
+    raise DaemonError(
+        f"another daemon is running (pid {heartbeat['pid']} on {heartbeat['hostname']}, "
+        f"last beat {beat_age(heartbeat):.0f}s ago); stop it first")
+
+
+def release_stale_claims(store: Store, grace: float) -> int:
+    """At start: every claim is left over from a daemon that is gone. A crawl child it left
+    running is stopped (SIGTERM, then SIGKILL after `grace`); the claims are released and the
+    agencies stay due, so they are crawled again soon."""
+    claims = store.claims()
+    orphans = {c["running_pid"] for c in claims
+               if c["running_pid"] and c["running_pid"] != os.getpid()
+               and _pid_alive(c["running_pid"]) and _is_crawl_child(c["running_pid"])}
+    for pid in orphans:
+        logger.warning("stopping crawl child %d left by an earlier daemon", pid)
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while orphans and time.monotonic() < deadline:
+        orphans = {pid for pid in orphans if _pid_alive(pid) and _is_crawl_child(pid)}
+        time.sleep(POLL_SECONDS)
+    for pid in orphans:
+        _signal_group(pid, signal.SIGKILL)
+    released = store.release_claims() if claims else 0
+    if released:
+        logger.info("released %d stale claims", released)
+    return released
+
+
+def job_specs(config_path: str, db_path: str, opts: DaemonOptions) -> list[dict]:
+    """The persistent jobs, as keyword arguments of `add_job` (trigger objects included)."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    hour, minute = parse_check_at(opts.check_at)
+    args = [config_path, db_path, opts.as_job_args()]
+    return [
+        dict(id=DISPATCH_JOB, func="monitor.daemon:dispatch_job", args=args,
+             trigger=IntervalTrigger(seconds=opts.dispatch_every), name="dispatch crawls"),
+        dict(id=CHECK_JOB, func="monitor.daemon:check_job", args=args,
+             trigger=CronTrigger(hour=hour, minute=minute), name="daily deadline check"),
+        dict(id=DELIVER_JOB, func="monitor.daemon:deliver_job", args=args,
+             trigger=IntervalTrigger(seconds=opts.deliver_every), name="deliver notifications"),
+    ]
+
+
+def parse_check_at(value: str) -> tuple[int, int]:
+    try:
+        hour, minute = (int(part) for part in value.split(":"))
+        if 0 <= hour < 24 and 0 <= minute < 60:
+            return hour, minute
+    except ValueError:
+        pass
+    raise ValueError(f"{value!r} is not a time of day HH:MM")
+
+
+def _same_job(job, spec: dict) -> bool:
+    return (job.func_ref == spec["func"] and str(job.trigger) == str(spec["trigger"])
+            and list(job.args) == list(spec["args"]) and job.name == spec["name"])
+
+
+def install_jobs(scheduler, config_path: str, db_path: str, opts: DaemonOptions) -> None:
+    """Add the persistent jobs; a job already stored with the same definition is kept as is
+    (with its next run time, so a run missed while the daemon was down happens now, once)."""
+    for spec in job_specs(config_path, db_path, opts):
+        existing = scheduler.get_job(spec["id"], jobstore="default")
+        if existing is not None and _same_job(existing, spec):
+            logger.info("job %s kept, next run %s", spec["id"], existing.next_run_time)
+            continue
+        first_run = {}
+        if spec["id"] == DISPATCH_JOB:
+            first_run["next_run_time"] = dt.datetime.now().astimezone()  # crawl soon
+        scheduler.add_job(replace_existing=True, jobstore="default", **spec, **first_run)
+        logger.info("job %s %s", spec["id"], "replaced" if existing else "added")
+
+
+class _QuietSkips(logging.Filter):
+    """A dispatch still running when the next is due is the design (max_instances=1)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+def build_scheduler(db_path: str):
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.memory import MemoryJobStore
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips())
+    # "Running job ..." every heartbeat is noise; job errors are still logged (ERROR).
+    executors_log = logging.getLogger("apscheduler.executors")
+    executors_log.setLevel(max(executors_log.getEffectiveLevel(), logging.WARNING))
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{scheduler_db_path(db_path)}"),
+                   "memory": MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(1), "heartbeat": ThreadPoolExecutor(1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+
+
+def scheduler_db_path(db_path: str | os.PathLike) -> Path:
+    """The job store's SQLite file: beside the database, `<db>.scheduler`."""
+    return Path(f"{db_path}.scheduler")
+
+
+def run_daemon(config_path: str | os.PathLike, db_path: str | os.PathLike,
+               opts: DaemonOptions) -> int:
+    """Run until SIGTERM/SIGINT; return the exit status (0). Raises ConfigError when the
+    registry is unusable and DaemonError when another daemon is running."""
+    config_path = str(Path(config_path).resolve())
+    db_path = str(Path(db_path).resolve())
+    registry = current_registry(config_path)
+    parse_check_at(opts.check_at)
+    STOPPING.clear()
+    global _identity
+    _identity = _Identity()
+    stale_after = STALE_BEATS * opts.heartbeat_every
+
+    with Store(db_path) as store:
+        _check_single_daemon(store, stale_after)
+        release_stale_claims(store, opts.stop_grace)
+        sync_schedule(store, registry, config_path)
+    write_heartbeat(db_path, DAEMON_RUNNING)
+
+    def on_signal(signum, frame):
+        if not STOPPING.is_set():
+            logger.info("%s received: stopping (no new jobs; a running crawl gets %gs)",
+                        signal.Signals(signum).name, opts.stop_grace)
+        STOPPING.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    scheduler = build_scheduler(db_path)
+    try:
+        scheduler.start(paused=True)
+        install_jobs(scheduler, config_path, db_path, opts)
+        scheduler.add_job(heartbeat_job, "interval", seconds=opts.heartbeat_every,
+                          args=[db_path], id=HEARTBEAT_JOB, jobstore="memory",
+                          executor="heartbeat", replace_existing=True)
+        scheduler.resume()
+        logger.info("daemon %d running: %d agencies, config %s, db %s", os.getpid(),
+                    len(registry.agencies), config_path, db_path)
+        while not STOPPING.wait(0.5):
+            pass
+        write_heartbeat(db_path, DAEMON_STOPPING)
+        # Jobs that have not started return at once (STOPPING); a running crawl is stopped.
+        scheduler.shutdown(wait=True)
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    with Store(db_path) as store:
+        store.release_claims()  # a safety net: crawl_batch released its own already
+    write_heartbeat(db_path, DAEMON_STOPPED)
+    logger.info("daemon stopped")
+    return 0
+
+
+def _ids_preview(ids: Sequence[str], n: int = 5) -> str:
+    shown = ", ".join(ids[:n])
+    return shown + (f" and {len(ids) - n} more" if len(ids) > n else "")

@@ -1,0 +1,244 @@
+"""`check`: coverage as of a day, and the findings it raises, each exactly once.
+
+What the monitor tells people beyond the crawl's new/changed/removed:
+- missing:   a deadline passed and no annual report for that agency and year was found;
+- late:      the report that counts was published after its deadline;
+- turned_up: a report appeared for an agency and year that had a `missing` finding
+             (with `late` too when it came after the deadline);
+- site_failing: the agency's listing pages failed in SITE_FAILING_AFTER crawls in a row, so
+             the monitor is blind there and a later `missing` may be its own fault.
+
+Each finding has a dedup_key (see FINDING_KEYS below) and the store inserts a key once, so
+re-runs of `nianbao check`, the daemon's daily run and two of them at once raise nothing new.
+Findings are written before `check` returns, so before anything is printed or notified; a
+crash after the write loses nothing, and the next run finds them already raised.
+
+Findings are recorded only for a day that has come: a what-if date in the future shows
+coverage and writes nothing. "Today" is the UTC date, as in the `coverage` view; a caller's
+local date (up to a day ahead of UTC in China) also counts as come.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from config.deadlines import DEADLINE_RULES
+from config.registry import Agency, Registry
+from monitor.coverage import LATE, MISSING, ON_TIME, CoverageRow, compute_coverage
+from storage import AgencyRecord, Store
+from storage.models import (
+    FINDING_LATE,
+    FINDING_MISSING,
+    FINDING_SITE_FAILING,
+    FINDING_TURNED_UP,
+)
+
+# An agency is reported as failing after this many crawls in a row in which one of its
+# listing pages answered with an error (timeout, DNS, refused, HTTP >= 400). One flaky night
+# is not an alert; three crawls (three days in the reporting season) are.
+SITE_FAILING_AFTER = 3
+# A long streak keeps only its most recent crawls in the finding's details.
+STREAK_CRAWLS_IN_DETAILS = 10
+
+# dedup_key of each kind: one `missing`/`late`/`turned_up` per agency and year ever; one
+# `site_failing` per streak, named by its first crawl, so a site that recovers and fails
+# again later is reported again.
+FINDING_KEYS = {
+    FINDING_MISSING: "missing:{agency_id}:{year}",
+    FINDING_LATE: "late:{agency_id}:{year}",
+    FINDING_TURNED_UP: "turned_up:{agency_id}:{year}",
+    FINDING_SITE_FAILING: "site_failing:{agency_id}:{first_crawl_id}",
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    rows: list[CoverageRow]
+    # Findings this run wrote (kind, id, agency_id, year, details), in the order written.
+    new_findings: list[dict] = field(default_factory=list)
+    # Agencies whose listings are failing now: agency id -> the streak's crawls, newest first.
+    failing: dict[str, list[dict]] = field(default_factory=dict)
+
+
+def today() -> datetime.date:
+    """The UTC date, which is what SQLite's date('now') in the `coverage` view uses."""
+    return datetime.datetime.now(datetime.UTC).date()
+
+
+def has_come(day: datetime.date) -> bool:
+    """Is `day` today or past, by UTC or by the local clock (whichever is later)?"""
+    return day <= max(today(), datetime.date.today())
+
+
+def agency_record(agency: Agency) -> AgencyRecord:
+    return AgencyRecord(id=agency.id, name=agency.name, kind=agency.kind, region=agency.region,
+                        start_year=agency.start_year, sources=agency.sources,
+                        deadline=agency.deadline)
+
+
+def run_check(
+    store: Store,
+    registry: Registry,
+    as_of: datetime.date,
+    *,
+    agency_ids: Sequence[str] | None = None,
+    record: bool = True,
+) -> list[CoverageRow]:
+    """Coverage of the registry's agencies (or those named) as of a day; raise its findings.
+
+    Syncs the agencies and the legal deadline table into the store, computes one row per
+    agency and expected year, and, when `record` and as_of has come, writes the missing,
+    late, turned_up and site_failing findings not raised before. Raises ConfigError for an
+    agency id the registry does not have.
+    """
+    return check(store, registry, as_of, agency_ids=agency_ids, record=record).rows
+
+
+def check(
+    store: Store,
+    registry: Registry,
+    as_of: datetime.date,
+    *,
+    agency_ids: Sequence[str] | None = None,
+    record: bool = True,
+) -> CheckResult:
+    """`run_check` with what the command prints besides the rows (new findings, failing sites)."""
+    agencies = registry.select(agency_ids)
+    store.sync_agencies(agency_record(agency) for agency in registry.agencies)
+    store.sync_deadline_rules(DEADLINE_RULES)
+    ids = [agency.id for agency in agencies]
+    rows = compute_coverage(agencies, store.first_annual_reports(ids), as_of)
+    names = {agency.id: agency.name for agency in agencies}
+    streaks = failing_streaks(store, ids)
+    new: list[dict] = []
+    if record and has_come(as_of):
+        new += record_coverage_findings(store, rows, as_of=as_of, names=names)
+        new += _raise_site_failing(store, streaks, names, SITE_FAILING_AFTER)
+    return CheckResult(rows, new, streaks)
+
+
+def record_coverage_findings(
+    store: Store, rows: Sequence[CoverageRow], *, as_of: datetime.date,
+    names: dict[str, str] | None = None,
+) -> list[dict]:
+    """Write the missing/late/turned_up findings of `rows` not raised before; return them."""
+    names = names or {}
+    was_missing = store.dedup_keys(FINDING_MISSING)
+    new = []
+    for row in rows:
+        name = names.get(row.agency_id, row.agency_id)
+        facts = {"agency_name": name, "deadline": row.deadline.isoformat(),
+                 "as_of": as_of.isoformat()}
+        if row.status == MISSING:
+            facts["summary"] = (f"{name}: no annual report for {row.year} found; it was due "
+                                f"{row.deadline.isoformat()}")
+            new += _record(store, FINDING_MISSING, row, facts)
+            continue
+        if row.report_id is None:
+            continue
+        json_row = row.to_json()
+        facts.update({k: json_row[k] for k in (
+            "report_id", "title", "url", "published_date", "published_basis", "report_status")})
+        if row.status == LATE:
+            facts["days_late"] = row.days_late
+            facts["summary"] = (f"{name}: the {row.year} report was published "
+                                f"{row.published_date} ({row.days_late} days after the "
+                                f"deadline {row.deadline})")
+            new += _record(store, FINDING_LATE, row, facts)
+        key = FINDING_KEYS[FINDING_MISSING].format(agency_id=row.agency_id, year=row.year)
+        if key in was_missing:
+            when = "on time" if row.status == ON_TIME else "late"
+            facts = {**facts, "status": row.status, "summary": (
+                f"{name}: the {row.year} report reported missing has turned up "
+                f"(published {row.published_date}, {when})")}
+            new += _record(store, FINDING_TURNED_UP, row, facts)
+    return new
+
+
+def _record(store: Store, kind: str, row: CoverageRow, details: dict) -> list[dict]:
+    key = FINDING_KEYS[kind].format(agency_id=row.agency_id, year=row.year)
+    finding_id = store.record_finding(kind, agency_id=row.agency_id, year=row.year,
+                                      report_id=row.report_id, details=details, dedup_key=key)
+    if finding_id is None:
+        return []
+    return [{"id": finding_id, "kind": kind, "agency_id": row.agency_id, "year": row.year,
+             "dedup_key": key, "details": details}]
+
+
+# -- sites that keep failing --------------------------------------------------------------------
+
+
+def failing_streak(store: Store, agency_id: str, *, page: int = 50) -> list[dict]:
+    """The agency's current run of crawls with a failed listing fetch, newest first.
+
+    Empty when its last crawl fetched every listing page. The newest crawl is left out
+    while it is still running (no finished_at): its log is not complete yet.
+    """
+    streak: list[dict] = []
+    before = None
+    newest = True
+    while True:
+        crawls = store.agency_crawls(agency_id, before_id=before, limit=page)
+        for crawl in crawls:
+            if newest and crawl["finished_at"] is None:
+                newest = False
+                continue
+            newest = False
+            if not crawl["listing_errors"]:
+                return streak
+            streak.append(crawl)
+        if len(crawls) < page:
+            return streak
+        before = crawls[-1]["id"]
+
+
+def failing_streaks(
+    store: Store, agency_ids: Sequence[str], threshold: int = SITE_FAILING_AFTER
+) -> dict[str, list[dict]]:
+    """Agencies whose current streak is at least `threshold` crawls -> that streak."""
+    streaks = {agency_id: failing_streak(store, agency_id) for agency_id in agency_ids}
+    return {agency_id: s for agency_id, s in streaks.items() if len(s) >= threshold}
+
+
+def raise_site_failing(
+    store: Store, agency_ids: Sequence[str], threshold: int = SITE_FAILING_AFTER
+) -> list[dict]:
+    """Record a `site_failing` finding for each agency whose listings failed in `threshold`
+    crawls in a row, once per streak; return the findings written (the daemon calls this
+    after each crawl)."""
+    names = {row["id"]: row["name"] for row in store.agency_rows(list(agency_ids))}
+    streaks = failing_streaks(store, agency_ids, threshold)
+    return _raise_site_failing(store, streaks, names, threshold)
+
+
+def _raise_site_failing(
+    store: Store, streaks: dict[str, list[dict]], names: dict[str, str], threshold: int
+) -> list[dict]:
+    new = []
+    for agency_id, streak in streaks.items():
+        first, last = streak[-1], streak[0]
+        name = names.get(agency_id, agency_id)
+        example = next((e for c in streak for e in c["errors"]), None)
+        why = (f"; e.g. {example['url']}: {example['error'] or 'HTTP ' + str(example['status'])}"
+               if example else "")
+        details = {
+            "agency_name": name,
+            "crawls_in_a_row": len(streak),
+            "threshold": threshold,
+            "since": first["started_at"],
+            "crawls": list(reversed(streak[:STREAK_CRAWLS_IN_DETAILS])),
+            "summary": (f"{name}: listing pages failed in {len(streak)} crawls in a row since "
+                        f"{first['started_at']}{why}. The monitor cannot see new reports "
+                        f"there; missing reports may not really be missing."),
+        }
+        key = FINDING_KEYS[FINDING_SITE_FAILING].format(agency_id=agency_id,
+                                                        first_crawl_id=first["id"])
+        finding_id = store.record_finding(FINDING_SITE_FAILING, agency_id=agency_id, year=None,
+                                          report_id=None, details=details, dedup_key=key,
+                                          crawl_id=last["id"])
+        if finding_id is not None:
+            new.append({"id": finding_id, "kind": FINDING_SITE_FAILING, "agency_id": agency_id,
+                        "year": None, "dedup_key": key, "details": details})
+    return new
