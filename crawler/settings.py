@@ -29,9 +29,13 @@ NIANBAO_RETRY_BACKOFF_BASE = 2.0
 NIANBAO_RETRY_BACKOFF_MAX = 60.0
 
 # --- identity and politeness --------------------------------------------------------------
+# The reports spider rebuilds this from NIANBAO_CONTACT_URL (so `-s NIANBAO_CONTACT_URL=...`
+# works); set USER_AGENT itself with `-s` to replace it entirely.
 USER_AGENT = f"nianbao/0.1 (+{NIANBAO_CONTACT_URL})"
 ROBOTSTXT_OBEY = True
-CONCURRENT_REQUESTS = 16
+# Many hosts per crawl (a batch of agencies), at most 2 requests each; a retry waiting out its
+# backoff holds one of these, so keep the total well above the per-host limit.
+CONCURRENT_REQUESTS = 64
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5  # each delay is DOWNLOAD_DELAY ±50%

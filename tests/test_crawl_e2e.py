@@ -216,7 +216,8 @@ def test_report_dropped_from_listing_is_still_rechecked(portal, first_crawl, dem
 
 def test_scrapy_crawl_command_uses_the_same_settings_and_store(portal, demo_config, db_path):
     env = {**os.environ, "NIANBAO_CONFIG": str(demo_config), "NIANBAO_DB": str(db_path)}
-    flags = [arg for name, value in FAST_SETTINGS.items() for arg in ("-s", f"{name}={value}")]
+    settings = {**FAST_SETTINGS, "NIANBAO_CONTACT_URL": "https://example.org/nianbao-contact"}
+    flags = [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
     result = subprocess.run(
         [sys.executable, "-m", "scrapy", "crawl", "reports", "-a", "agency=demo-trad", *flags],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
@@ -224,7 +225,9 @@ def test_scrapy_crawl_command_uses_the_same_settings_and_store(portal, demo_conf
     assert result.returncode == 0, result.stderr[-3000:]
     rows = query(db_path, "SELECT agency_id, year FROM reports ORDER BY year")
     assert rows == [{"agency_id": "demo-trad", "year": 2018}, {"agency_id": "demo-trad", "year": 2019}]
-    assert portal.user_agents and all(ua.startswith("nianbao/") for ua in portal.user_agents)
+    assert portal.user_agents
+    assert all(ua.startswith("nianbao/") and "(+https://example.org/nianbao-contact)" in ua
+               for ua in portal.user_agents)
 
 
 def test_crawl_killed_midway_leaves_a_consistent_store(portal, demo_config, db_path):
@@ -283,3 +286,14 @@ def test_block_page_served_with_200_is_not_a_new_version(portal, first_crawl, de
     assert query(db_path, "SELECT count(*) n FROM findings WHERE kind != 'new'")[0]["n"] == 0
     logged = query(db_path, "SELECT error FROM fetch_log WHERE purpose = 'extract' AND url LIKE ?", [f"%{TRS_2015}"])
     assert logged and "not recorded as a new version" in logged[0]["error"]
+
+
+@pytest.mark.parametrize("cap,fetched_last_page", [(3, True), (2, False)])
+def test_listing_page_cap_counts_distinct_pages(portal, demo_config, db_path, cap, fetched_last_page):
+    # Every TRS page repeats the whole pager: only distinct pages may count against the cap.
+    crawl(demo_config, db_path, "--agency", "demo-trs", settings={"NIANBAO_MAX_LISTING_PAGES": str(cap)})
+    assert (("GET", f"{TRS}/index_2.html") in portal.requests) == fetched_last_page
+    capped = query(db_path, "SELECT error FROM fetch_log WHERE purpose = 'listing_cap'")
+    assert bool(capped) == (not fetched_last_page)
+    if capped:
+        assert "more than 2 pages" in capped[0]["error"]

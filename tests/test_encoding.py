@@ -29,6 +29,10 @@ CASES = [
     ("utf8-correct", page("utf-8").encode("utf-8"), "text/html; charset=utf-8", None),
     ("gb18030-four-byte", (page("gb18030") + "䶮").encode("gb18030"), "text/html; charset=gb18030", "gb18030"),
     ("bom-wins", b"\xef\xbb\xbf" + page("gbk").encode("utf-8"), "text/html; charset=gbk", None),
+    # Tomcat's default header on a JSP portal says nothing about the page
+    ("latin1-header-gb2312-meta", page("gb2312").encode("gbk"), "text/html; charset=ISO-8859-1", "gb18030"),
+    ("latin1-header-utf8-body", page(None).encode("utf-8"), "text/html; charset=ISO-8859-1", "utf-8"),
+    ("cp1252-meta-gbk-body", page("windows-1252").encode("gbk"), "text/html", "gb18030"),
 ]
 
 
@@ -46,3 +50,12 @@ def test_middleware_gives_clean_text(body, content_type, expected):
     repaired = middleware.process_response(response.request, response)
     assert TEXT in repaired.text
     assert "\ufffd" not in repaired.text
+
+
+def test_one_invalid_byte_does_not_lose_the_page():
+    body = page(None).encode("gbk").replace("王".encode("gbk"), b"\xff")  # one stray byte
+    assert choose_encoding(body, "text/html") == "gb18030"
+    url = "http://x.gov.cn/a.html"
+    response = HtmlResponse(url, body=body, headers={"Content-Type": "text/html"}, request=Request(url))
+    text = EncodingRepairMiddleware.from_crawler(get_crawler()).process_response(response.request, response).text
+    assert "政府信息公开工作年度报告" in text and text.count("\ufffd") == 1

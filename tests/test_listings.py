@@ -137,3 +137,18 @@ def test_trs_article_parts():
     # one part (the real Shanxi page), or a pager naming another file, is not a split article
     assert trs.article_parts(html_response(url, '<script>createPageHTML(1, 0, "t20190918_693227", "shtml")</script>')) == []
     assert trs.article_parts(html_response(url, '<script>createPageHTML(5, 0, "index", "shtml")</script>')) == []
+
+
+def test_hanweb_reply_with_total_continues_when_column_page_had_none():
+    # The column page knew no total and asked for one group; the reply says 7 records in all.
+    record = '<record><![CDATA[<li><a href="/art/x{0}.html">r{0}</a></li>]]></record>'
+    proxy = "http://h.gov.cn/module/web/jpage/dataproxy.jsp"
+    for (start, end, count), expected in (((3, 4, 2), ["startrecord=5&endrecord=6"]),
+                                          ((5, 6, 2), ["startrecord=7&endrecord=7"]),
+                                          ((7, 7, 1), [])):
+        url = f"{proxy}?startrecord={start}&endrecord={end}&perpage=2"
+        body = ("<datastore><totalrecord>7</totalrecord><recordset>"
+                + "".join(record.format(i) for i in range(count)) + "</recordset></datastore>")
+        reply = XmlResponse(url, body=body.encode(), encoding="utf-8", request=Request(url, method="POST"))
+        pages = hanweb.parse(reply).pages
+        assert [p.url.split("?")[1].rsplit("&perpage", 1)[0] for p in pages] == expected

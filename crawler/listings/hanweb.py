@@ -42,14 +42,16 @@ def parse(response: TextResponse) -> Listing:
 def _further_groups(response: TextResponse, text: str, seen: int) -> list[PageRequest]:
     total = _first_int(TOTAL_RE, text)
     requested = dict(parse_qsl(urlsplit(response.url).query))
-    if "startrecord" in requested:  # a data-proxy reply: continue from where it asked
-        if total is not None:
-            return []  # the column page already asked for every group
+    if "startrecord" in requested:  # a data-proxy reply: ask for the next group, if any
         start, end = int(requested["startrecord"]), int(requested["endrecord"])
-        if seen < end - start + 1 or seen == 0:
-            return []  # a short group is the last one
+        size = end - start + 1
+        if seen == 0 or (total is None and seen < size) or (total is not None and end >= total):
+            return []  # an empty or short group, or the total reached: this was the last one
+        # When the column page knew the total it already asked for every group; asking again
+        # with the same boundaries is a duplicate Scrapy's filter drops.
         proxy, form = _strip_range(response.url), tuple(response.request.meta.get("hanweb_form", ()))
-        return [_group(proxy, form, end + 1, end + seen, _first_int(PERPAGE_RE, text) or seen)]
+        last = end + size if total is None else min(end + size, total)
+        return [_group(proxy, form, end + 1, last, _first_int(PERPAGE_RE, text) or size)]
 
     nextgroup = NEXTGROUP_RE.search(text)
     if not nextgroup or seen == 0:

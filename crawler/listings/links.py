@@ -32,7 +32,10 @@ def parse_anchors(selector: Selector, urljoin, page_url: str) -> Listing:
         href = anchor.attrib["href"].strip()
         if not href or href.lower().startswith(SKIPPED_SCHEMES):
             continue
-        url = urljoin(href)
+        try:
+            url = urljoin(href)
+        except ValueError:  # e.g. "http://[::1/x": one broken link must not lose the page
+            continue
         if not url.startswith(("http://", "https://")):
             continue
         text = _squash(" ".join(anchor.xpath(".//text()").getall()))
@@ -82,7 +85,12 @@ def _row_date(anchor: Selector, title: str) -> str | None:
     rows = anchor.xpath("ancestor::*[self::li or self::tr or self::dd or self::dl or self::p][1]")
     if not rows:
         rows = anchor.xpath("..")
-    row_text = _squash(" ".join(rows[0].xpath(".//text()").getall())).replace(title, " ")
+    if len(rows[0].xpath(".//a")) == 1:
+        row_text = _squash(" ".join(rows[0].xpath(".//text()").getall())).replace(title, " ")
+    else:
+        # Several links in one container (a flat <div> list): only the text between this link
+        # and the next belongs to it, or a row would take its neighbour's date.
+        row_text = _text_until_next_link(anchor)
     match = DATE_RE.search(row_text)
     if not match:
         return None
@@ -90,3 +98,16 @@ def _row_date(anchor: Selector, title: str) -> str | None:
     if not (1 <= month <= 12 and 1 <= day <= 31):
         return None
     return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _text_until_next_link(anchor: Selector) -> str:
+    parts = []
+    for node in anchor.xpath("following-sibling::node()"):
+        root = node.root
+        if not isinstance(root, str):
+            if root.tag == "a" or node.xpath(".//a"):
+                break
+            parts.extend(node.xpath(".//text()").getall())
+        else:
+            parts.append(root)
+    return _squash(" ".join(parts))

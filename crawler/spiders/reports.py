@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
+from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
@@ -26,7 +27,8 @@ from config.registry import Agency, load_registry
 from crawler.classify import is_report_link
 from crawler.items import ReportGone, ReportPage
 from crawler.listings import Entry, PageRequest, parse_listing, trs
-from crawler.store_access import store_for
+from crawler.store_access import crawl_id_of, store_for
+from crawler import __version__
 from storage.models import utc_now
 
 GONE_STATUSES = (404, 410)
@@ -45,7 +47,17 @@ class ReportsSpider(scrapy.Spider):
         # `-a agency=a,b` or `nianbao crawl --agency a --agency b`
         self.agency_ids = [part.strip() for part in (agency or "").split(",") if part.strip()]
         self.agencies: tuple[Agency, ...] = ()
-        self._listing_pages: dict[tuple[str, str], int] = {}
+        self._listing_pages: dict[tuple[str, str], set[PageRequest]] = {}
+        self._capped_sources: set[tuple[str, str]] = set()
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        # The User-Agent names nianbao and NIANBAO_CONTACT_URL, also when the contact URL comes
+        # from `-s`; a USER_AGENT given explicitly (above project priority) is left alone.
+        if settings.getpriority("USER_AGENT") <= SETTINGS_PRIORITIES["project"]:
+            contact = settings.get("NIANBAO_CONTACT_URL")
+            settings.set("USER_AGENT", f"nianbao/{__version__} (+{contact})", priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -93,11 +105,14 @@ class ReportsSpider(scrapy.Spider):
                     yield request
 
     def _listing_request(self, agency: Agency, source: str, page: PageRequest):
-        key = (agency.id, source)
-        if self._listing_pages.get(key, 0) >= self.max_listing_pages:
-            self.crawler.stats.inc_value("nianbao/listing_page_cap_reached")
-            return None
-        self._listing_pages[key] = self._listing_pages.get(key, 0) + 1
+        # Count distinct pages per source: pagers repeat their links on every page, and a
+        # windowed pager ("1 ... 10 下一页") would exhaust a count of requests halfway.
+        pages = self._listing_pages.setdefault((agency.id, source), set())
+        if page not in pages:
+            if len(pages) >= self.max_listing_pages:
+                self._report_cap(agency, source)
+                return None
+            pages.add(page)
         meta = {"agency_id": agency.id, "purpose": "listing"}
         kwargs = dict(
             callback=self.parse_listing,
@@ -109,6 +124,19 @@ class ReportsSpider(scrapy.Spider):
             meta["hanweb_form"] = page.formdata
             return scrapy.FormRequest(page.url, formdata=dict(page.formdata), **kwargs)
         return scrapy.Request(page.url, **kwargs)
+
+    def _report_cap(self, agency: Agency, source: str) -> None:
+        """Say once per source, in the fetch log, that pages were left unfetched."""
+        self.crawler.stats.inc_value("nianbao/listing_page_cap_reached")
+        if (agency.id, source) in self._capped_sources:
+            return
+        self._capped_sources.add((agency.id, source))
+        store_for(self.crawler).log_fetch(
+            crawl_id=crawl_id_of(self.crawler), agency_id=agency.id, url=source, status=None,
+            error=f"listing has more than {self.max_listing_pages} pages "
+                  "(NIANBAO_MAX_LISTING_PAGES); the rest were not fetched",
+            purpose="listing_cap",  # not a failing site: see monitor.findings
+        )
 
     def listing_failed(self, failure):
         # The fetch log already has the row; count it so the summary and stats show it.
@@ -154,6 +182,7 @@ class ReportsSpider(scrapy.Spider):
         """Fetch the next part of a split article; the last one hands on the whole report."""
         return scrapy.Request(
             remaining[0],
+            dont_filter=True,  # a dropped duplicate would silently lose the whole report
             callback=self.parse_part,
             errback=self.part_failed,
             cb_kwargs={"page": page, "remaining": remaining[1:]},
