@@ -24,6 +24,7 @@ class ReportPage:
     listing_date: str | None = None
     known_kind: str | None = None  # the kind stored for this URL before this crawl, if any
     known_length: int | None = None  # characters of its stored text, if any
+    known_document: bool = False  # stored as a document file (PDF, DOC...), not a page
     # Further parts of an article split over pages (TRS `createPageHTML` on an article), decoded.
     more_parts: tuple[str, ...] = ()
 

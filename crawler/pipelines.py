@@ -16,6 +16,7 @@ from crawler.extract import ExtractionError, extract_report
 from crawler.items import ReportGone, ReportPage
 from crawler.store_access import crawl_id_of, store_for
 from storage.models import ReportFetch
+from storage.store import BINARY_ENCODING
 
 
 # A known report whose new text is under this share of its stored length is suspect.
@@ -47,6 +48,9 @@ class ExtractPipeline(_CrawlerPipeline):
             return item
         if item.html is None:
             return self._attachment_report(item)
+        if item.known_document:
+            # Stored as a document file; an HTML answer at its URL is an error page.
+            self._reject(item, "a document report now answers with an HTML page: not recorded")
         try:
             extracted = extract_report(
                 item.html, item.final_url,
@@ -56,6 +60,8 @@ class ExtractPipeline(_CrawlerPipeline):
                 extracted = self._with_parts(extracted, item)
         except ExtractionError as exc:
             self._reject(item, f"extraction failed: {exc}")
+        except Exception as exc:  # a bug or an input nobody foresaw: log it, keep crawling
+            self._reject(item, f"extraction crashed: {type(exc).__name__}: {exc}")
         if item.known_kind == ANNUAL_REPORT and extracted.kind != ANNUAL_REPORT and item.final_url != item.url:
             # A known report URL that now redirects to something else (often the home page) is
             # not a new version of the report; it is a site problem until it answers 404/410.
@@ -110,7 +116,7 @@ class ExtractPipeline(_CrawlerPipeline):
             agency_id=item.agency_id, url=item.url, title=title, text="",
             kind=classify_title(title), year=year, title_year=year,
             year_basis="title" if year else None,
-            published_date=item.listing_date, raw_page=item.body, raw_encoding="binary",
+            published_date=item.listing_date, raw_page=item.body, raw_encoding=BINARY_ENCODING,
             fetched_at=item.fetched_at, crawl_id=crawl_id_of(self.crawler),
             final_url=item.final_url,
         )

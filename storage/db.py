@@ -9,6 +9,8 @@ consistent). busy_timeout makes a second writer wait instead of failing at once.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -60,3 +62,30 @@ def open_db(path: str | os.PathLike) -> Database:
     db = connect(path)
     migrate(db)
     return db
+
+
+@contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """One write transaction that takes the write lock at its start (BEGIN IMMEDIATE).
+
+    sqlite-utils' `atomic()` begins DEFERRED: a transaction that reads first and writes later
+    fails at once with "database is locked" (busy_timeout cannot help) when another process
+    committed in between, e.g. the daemon or `nianbao check` writing during a crawl. Taking
+    the lock first makes such a writer wait up to busy_timeout instead. Nested use becomes a
+    savepoint, as in `atomic()`.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise

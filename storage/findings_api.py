@@ -54,7 +54,7 @@ class FindingsMixin:
         unchanged table is not rewritten.
         """
         wanted = sorted((_rule_values(rule) for rule in rules), key=repr)
-        with self.db.atomic():
+        with self._write():
             current = sorted(
                 (tuple(row) for row in self._all(f"SELECT {', '.join(RULE_FIELDS)} FROM deadline_rules")),
                 key=repr,
@@ -98,7 +98,7 @@ class FindingsMixin:
         from .store import StorageError, _json  # store.py imports this module
 
         try:
-            with self.db.atomic():
+            with self._write():
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO findings (kind, agency_id, year, report_id, "
                     "detected_at, details, crawl_id, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -12,6 +12,7 @@ components in one thread). It is not safe to share across threads.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 import sqlite3
@@ -23,7 +24,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from .daemon_api import DaemonMixin
-from .db import connect, migrate
+from .db import connect, migrate, write_transaction
 from .findings_api import FindingsMixin
 from .models import (
     FINDING_CHANGED,
@@ -42,9 +43,19 @@ from .models import (
 )
 
 ZLIB_LEVEL = 6
+# raw_encoding of a report stored as a document file rather than a decoded page.
+BINARY_ENCODING = "binary"
 # Caps on the diff excerpt kept in a `changed` finding's details.
 DIFF_MAX_LINES = 40
 DIFF_MAX_CHARS = 4000
+
+
+def fetch_hash(fetch: ReportFetch) -> str:
+    """What identifies a version: the text's hash; for a document with no text yet (a PDF or
+    DOC stored as raw bytes), the hash of its bytes, so that a replaced file is a new version."""
+    if fetch.text or fetch.raw_encoding != BINARY_ENCODING:
+        return content_hash(fetch.text)
+    return "raw:" + hashlib.sha256(bytes(fetch.raw_page)).hexdigest()
 
 
 class StorageError(Exception):
@@ -116,6 +127,10 @@ class Store(FindingsMixin, DaemonMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _write(self):
+        """The context of every write method: one transaction holding the write lock."""
+        return write_transaction(self.db)
+
     def _one(self, sql: str, params: Sequence | Mapping = ()) -> sqlite3.Row | None:
         cursor = self.db.execute(sql, params)
         cursor.row_factory = sqlite3.Row
@@ -144,7 +159,7 @@ class Store(FindingsMixin, DaemonMixin):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate agency ids: {', '.join(duplicates)}")
-        with self.db.atomic():
+        with self._write():
             existing = {
                 row["id"]: row for row in self._all("SELECT * FROM agencies")
             }
@@ -291,9 +306,9 @@ class Store(FindingsMixin, DaemonMixin):
           `changed` finding and version if the text differs) -> Outcome.RESTORED.
         Raises UnknownAgency / UnknownCrawl for ids that do not exist.
         """
-        digest = content_hash(fetch.text)
+        digest = fetch_hash(fetch)
         at = fetch.fetched_at
-        with self.db.atomic():
+        with self._write():
             self._check_refs(fetch.agency_id, fetch.crawl_id)
             row = self._one(
                 "SELECT id, agency_id, year, status, current_version, content_hash, text, "
@@ -395,7 +410,7 @@ class Store(FindingsMixin, DaemonMixin):
         An unknown url, or a report already removed, writes nothing and returns False.
         """
         at = at or utc_now()
-        with self.db.atomic():
+        with self._write():
             row = self._one(
                 "SELECT id, agency_id, year, title, status, current_version FROM reports "
                 "WHERE agency_id = ? AND url = ?",
@@ -420,12 +435,15 @@ class Store(FindingsMixin, DaemonMixin):
         """Live reports of an agency, for the crawler to re-check for removal.
 
         agency_id: the agency. Each dict has id, url, title, published_date, kind, year,
-        current_version, last_seen and text_length (characters of the current text); ordered
-        by id (first seen first).
+        current_version, last_seen, text_length (characters of the current text) and
+        raw_encoding of the current version ('binary' for a document file); ordered by id
+        (first seen first).
         """
         rows = self._all(
             "SELECT id, url, title, published_date, kind, year, current_version, last_seen, "
-            "length(text) AS text_length "
+            "length(text) AS text_length, "
+            "(SELECT raw_encoding FROM versions v WHERE v.report_id = reports.id "
+            " AND v.version = reports.current_version) AS raw_encoding "
             "FROM reports WHERE agency_id = ? AND status = 'live' ORDER BY id",
             (agency_id,),
         )

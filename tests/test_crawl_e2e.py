@@ -297,3 +297,19 @@ def test_listing_page_cap_counts_distinct_pages(portal, demo_config, db_path, ca
     assert bool(capped) == (not fetched_last_page)
     if capped:
         assert "more than 2 pages" in capped[0]["error"]
+
+
+def test_pdf_report_versions_by_bytes_and_ignores_an_html_error_page(portal, first_crawl, demo_config, db_path):
+    from demo.site import Page
+
+    pdf_path = f"{TRS}/201703/P020170331_4001.pdf"
+    portal.set_page(pdf_path, Page("<html><body><p>文件不存在或已被删除，请返回首页。</p></body></html>".encode()))
+    crawl(demo_config, db_path)
+    row = report(db_path, pdf_path)
+    assert row["current_version"] == 1 and row["status"] == "live"
+    assert query(db_path, "SELECT count(*) n FROM findings WHERE kind = 'changed'")[0]["n"] == 0
+    # a replaced file (new bytes) is a new version of a document report
+    portal.set_page(pdf_path, Page(b"%PDF-1.4\n% corrected edition\n%%EOF\n", content_type="application/pdf"))
+    crawl(demo_config, db_path)
+    assert report(db_path, pdf_path)["current_version"] == 2
+    assert query(db_path, "SELECT count(*) n FROM findings WHERE kind = 'changed'")[0]["n"] == 1

@@ -599,3 +599,23 @@ def test_sigkill_during_record_report_leaves_a_consistent_store(tmp_path):
                 assert kinds.count("changed") == report["current_version"] - 1
                 assert kinds.count("removed") - kinds.count("restored") == (
                     1 if report["status"] == "removed" else 0)
+
+
+def test_writer_waits_for_another_process_lock_instead_of_failing(store, tmp_path):
+    """record_report reads then writes; another connection holding the write lock meanwhile
+    must make it wait (busy_timeout), not fail with 'database is locked'."""
+    import threading
+
+    store.record_report(fetch())
+    other = sqlite3.connect(store.path, timeout=10, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("UPDATE crawls SET finish_reason = finish_reason")
+    release = threading.Timer(0.5, other.commit)
+    release.start()
+    try:
+        started = time.monotonic()
+        assert store.record_report(fetch(text="改过的正文。\n第二段。")) == "changed"
+        assert time.monotonic() - started >= 0.3  # it waited for the lock
+    finally:
+        release.join()
+        other.close()

@@ -30,6 +30,7 @@ from crawler.listings import Entry, PageRequest, parse_listing, trs
 from crawler.store_access import crawl_id_of, store_for
 from crawler import __version__
 from storage.models import utc_now
+from storage.store import BINARY_ENCODING
 
 GONE_STATUSES = (404, 410)
 # Between the raw bytes of the parts of a split article in versions.raw_page.
@@ -81,7 +82,8 @@ class ReportsSpider(scrapy.Spider):
                 for known in store.known_reports(agency.id):
                     entry = Entry(known["url"], known["title"], known["published_date"])
                     yield self._report_request(
-                        agency, entry, known_kind=known["kind"], known_length=known["text_length"]
+                        agency, entry, known_kind=known["kind"], known_length=known["text_length"],
+                        known_document=known["raw_encoding"] == BINARY_ENCODING,
                     )
 
     # --- listings -------------------------------------------------------------------------
@@ -145,7 +147,7 @@ class ReportsSpider(scrapy.Spider):
 
     # --- reports --------------------------------------------------------------------------
     def _report_request(self, agency: Agency, entry: Entry, known_kind: str | None = None,
-                        known_length: int | None = None):
+                        known_length: int | None = None, known_document: bool = False):
         return scrapy.Request(
             entry.url,
             callback=self.parse_report,
@@ -156,11 +158,13 @@ class ReportsSpider(scrapy.Spider):
                 "listing_date": entry.date,
                 "known_kind": known_kind,
                 "known_length": known_length,
+                "known_document": known_document,
             },
             meta={"agency_id": agency.id, "purpose": "report"},
         )
 
-    def parse_report(self, response, agency_id, listing_title, listing_date, known_kind, known_length):
+    def parse_report(self, response, agency_id, listing_title, listing_date, known_kind,
+                     known_length, known_document):
         is_text = isinstance(response, TextResponse) and not _is_document(response)
         page = ReportPage(
             agency_id=agency_id,
@@ -168,12 +172,13 @@ class ReportsSpider(scrapy.Spider):
             final_url=response.url,
             html=response.text if is_text else None,
             body=response.body,
-            encoding=response.encoding if is_text else "binary",
+            encoding=response.encoding if is_text else BINARY_ENCODING,
             fetched_at=utc_now(),
             listing_title=listing_title,
             listing_date=listing_date,
             known_kind=known_kind,
             known_length=known_length,
+            known_document=known_document,
         )
         parts = trs.article_parts(response) if is_text else []
         yield self._next_part(page, parts) if parts else page
