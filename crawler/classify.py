@@ -112,10 +112,28 @@ def is_report_link(anchor_text: str) -> bool:
     return has_year and _TRUNCATED.search(text) is not None
 
 
+# Where the subject of a title starts: the agency's name before it may contain words such as
+# 考核 or 评估 ('XX市考核办2019年政府信息公开工作年度报告') that say nothing about the document.
+_SUBJECT_START = re.compile(r"(?:19|20)\d\d|政府信息公开|政务信息公开|政务公开|信息公开|关于")
+# an interpretation of a report, wherever the word stands ('图解：2019年...年度报告')
+_DERIVED_WORK = re.compile(r"图解|一图读懂|解读|问答")
+# '(含统计表)', '（附件）': what a report includes, not what it is
+_INCLUDES = re.compile(r"[（(](?:含|附)[^）)]{0,20}[）)]")
+# '关于印发2019年政府信息公开工作年度报告的通知': the notice *is* the report's publication
+_ISSUING_NOTICE = re.compile(r"(?:印发|公布|发布)(.{0,40}?(?:年度报告|年报))的通知$")
+
+
+def _subject(text: str) -> str:
+    start = _SUBJECT_START.search(text)
+    subject = _INCLUDES.sub("", text[start.start():] if start else text)
+    issuing = _ISSUING_NOTICE.search(subject)
+    return issuing.group(1) if issuing else subject
+
+
 def classify_title(title: str) -> str:
     """ANNUAL_REPORT for the yearly report on open government information, else OTHER."""
     text = _normalize(title)
-    if not text or _OTHER_TITLE.search(text):
+    if not text or _OTHER_TITLE.search(_subject(text)) or _DERIVED_WORK.search(text):
         return OTHER
     if _ANNUAL_TITLE.search(text):
         return ANNUAL_REPORT

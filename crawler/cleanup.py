@@ -80,19 +80,32 @@ def _is_pinyin(letters: str) -> bool:
     return _PINYIN.fullmatch(base) is not None
 
 
-def _ruby_sub(match: re.Match[str]) -> str:
-    return "" if _is_pinyin(match.group(1)) else match.group(0)
+# Plain-letter groups are removed only on a page that clearly carries ruby debris: this many
+# tone-marked groups. Elsewhere '中国(china)' or '网络(wifi)' is text, not debris.
+_RUBY_PAGE_MIN_MARKED = 2
 
 
 def strip_ruby(text: str) -> str:
     """Remove pinyin ruby debris: '根據(jù)《中華人民共和國(guó)' -> '根據《中華人民共和國'.
 
-    Only a parenthesised group directly after a CJK character whose letters spell pinyin
-    syllables is removed; '(GDP)', '(PDF)', '(2019)' and '(doc)' stay.
+    A parenthesised group directly after a CJK character is removed when its letters spell
+    pinyin syllables and either carry tone marks, or the text has other tone-marked groups
+    (toneless ones such as '(de)' then belong to the same debris). '(GDP)', '(PDF)', '(2019)',
+    '(doc)' stay, and so does '中国(china)' in a text without ruby.
     """
     if "(" not in text and "（" not in text:
         return text
-    return _RUBY_CANDIDATE.sub(_ruby_sub, text)
+    candidates = [m.group(1) for m in _RUBY_CANDIDATE.finditer(text)]
+    marked = sum(1 for letters in candidates if _HAS_TONE_MARK.search(letters) and _is_pinyin(letters))
+    ruby_page = marked >= _RUBY_PAGE_MIN_MARKED
+
+    def remove(match: re.Match[str]) -> str:
+        letters = match.group(1)
+        if _is_pinyin(letters) and (ruby_page or _HAS_TONE_MARK.search(letters)):
+            return ""
+        return match.group(0)
+
+    return _RUBY_CANDIDATE.sub(remove, text)
 
 
 # --------------------------------------------------------------------------- markup, spaces
@@ -137,6 +150,9 @@ _DATE_THEN_META = re.compile(rf"^{_DATE_TOKEN}\s*[\]】]?\s*(?:{_META_LABEL})\s*
 # a lone '2019-09-18 06:23' (a time makes it a stamp; a bare '2020年1月15日' may be a signature)
 _LONE_DATETIME = re.compile(r"^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s*\d{1,2}:\d{2}(?::\d{2})?$")
 _SENTENCE_END = re.compile(r"[。！？；!?]\s*$")
+# body sentences that start like a meta line ('时间：2019年1月1日至12月31日，本机关共收到申请5件',
+# '来源：本报告数据来源于各部门统计'): a clause break or a verb-ish 于/的 in the value
+_CLAUSE = re.compile(r"[，,]|^[^:：]{1,12}[:：][^:：]*?(?:于|的|为|是)[^:：]*$")
 
 _WIDGET_WORDS = re.compile(
     r"字体|字号|默认|放大|缩小|正常|大|中|小|打印本页|打印|列印|关闭窗口|关闭视窗|关闭|返回顶部|返回|顶部|收藏|保存"
@@ -159,21 +175,28 @@ _FOOTER = re.compile(r"版权所有|ICP备|ICP证|网站标识码|公网安备|�
 _PREV_NEXT = re.compile(r"^(?:上一篇|下一篇|上一条|下一条|上篇|下篇)\s*[:：]?")
 _SHORT_CHROME = 40
 
-# headings of blocks that follow the article: the heading and the lines after it are dropped
+# headings of blocks that follow the article: the heading and the lines after it are dropped.
+# Only unmistakable chrome: 政策解读, 相关文件 or 相关政策 can be a report's own subheading.
 _BLOCK_HEADING = re.compile(
-    r"^[\[【]?\s*(?:附件下载|相关附件|附件列表|下载附件|相关解读|政策解读|相关阅读|热门推荐|推荐阅读|相关链接|相关文章"
-    r"|延伸阅读|相关新闻|相关信息|相关稿件|相关文件|相关政策|热点推荐|猜你喜欢|更多阅读|相关报道)\s*[\]】]?\s*[:：]?\s*$"
+    r"^[\[【]?\s*(?:附件下载|相关附件|附件列表|下载附件|相关解读|相关阅读|热门推荐|推荐阅读|相关链接|相关文章"
+    r"|延伸阅读|相关新闻|相关稿件|热点推荐|猜你喜欢|更多阅读|相关报道)\s*[\]】]?\s*[:：]?\s*$"
 )
 # a line that clearly belongs to the body again after such a block
 _BODY_SENTENCE = re.compile(r"[。！？]\s*$")
 _BODY_MIN = 30
+_FILE_NAME = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|ofd|zip|rar)\s*$", re.I)  # '2.统计表.xls'
+# ... or a line of the report's own structure: a section heading ('三、', '（二）', '2.') or a
+# table row. A heading such as 政策解读 inside a report must not swallow the sections after it.
+_REPORT_STRUCTURE = re.compile(
+    r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d{1,2}[、.．](?!\d))|.+ \| "
+)
 
 _ONLY_PUNCT = re.compile(r"^[\s\W_]*$")
 _TABLE_ROW = re.compile(r"^\|.*\|$")
 
 
 def _is_meta_line(line: str) -> bool:
-    if len(line) > _MAX_META_LINE or _SENTENCE_END.search(line):
+    if len(line) > _MAX_META_LINE or _SENTENCE_END.search(line) or _CLAUSE.search(line):
         return False
     return bool(_META_LINE.match(line) or _DATE_THEN_META.match(line) or _LONE_DATETIME.match(line))
 
@@ -227,7 +250,9 @@ def _drop_blocks(lines: list[str]) -> list[str]:
             in_block = True
             continue
         if in_block:
-            if len(line) >= _BODY_MIN and _BODY_SENTENCE.search(line):
+            if (len(line) >= _BODY_MIN and _BODY_SENTENCE.search(line)) or (
+                _REPORT_STRUCTURE.match(line) and not _FILE_NAME.search(line)
+            ):
                 in_block = False
             else:
                 continue

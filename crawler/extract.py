@@ -415,18 +415,36 @@ def _is_site_name(piece: str, site: str) -> bool:
 
 def _title(tree, listing_title: str | None) -> str:
     site = _site_name(tree)
-    for candidate in (_meta_title(tree), _h1_title(tree, site), _document_title(tree, site), listing_title):
+    title = ""
+    for candidate in (_meta_title(tree), _h1_title(tree, site), _document_title(tree, site)):
         text = _clean_title(candidate or "")
         if text and text != site:
-            return text
-    return ""
+            title = text
+            break
+    listed = _clean_title(listing_title or "")
+    # The page's title can be the site's name or a generic heading ('示例市人民政府',
+    # '…门户网站') while the listing named the report: a whole listed title that reads as an
+    # annual report wins over a page title that does not.
+    if listed and (
+        not title
+        or (
+            classify.classify_title(title) != classify.ANNUAL_REPORT
+            and classify.classify_title(listed) == classify.ANNUAL_REPORT
+            and not _TRUNCATED_TITLE.search(listed)
+        )
+    ):
+        return listed
+    return title
+
+
+_TRUNCATED_TITLE = re.compile(r"(?:\.{2,}|…+)$")
 
 
 def _attachments(tree, url: str) -> tuple[str, ...]:
     base = url
     base_el = tree.find(".//base[@href]")
     if base_el is not None:
-        base = urljoin(url, base_el.get("href").strip())
+        base = _join(url, base_el.get("href").strip()) or url
     seen: dict[str, None] = {}
     for a in tree.iter("a"):
         href = (a.get("href") or "").strip()
@@ -434,8 +452,18 @@ def _attachments(tree, url: str) -> tuple[str, ...]:
             continue
         if not _is_document(href) or _CHROME_ANCESTOR(a):
             continue
-        seen.setdefault(urljoin(base, href), None)
+        joined = _join(base, href)
+        if joined:
+            seen.setdefault(joined, None)
     return tuple(seen)
+
+
+def _join(base: str, href: str) -> str | None:
+    """urljoin, or None for a link it cannot parse ('http://[::1/x'): skip it, keep the page."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
 
 
 _DOCUMENT_HINT = re.compile(r"\.(?:pdf|docx?|wps|ofd|xlsx?|zip|rar)(?![a-z0-9])", re.I)
@@ -444,7 +472,10 @@ _DOCUMENT_HINT = re.compile(r"\.(?:pdf|docx?|wps|ofd|xlsx?|zip|rar)(?![a-z0-9])"
 def _is_document(href: str) -> bool:
     if not _DOCUMENT_HINT.search(href):  # cheap test first: portals have hundreds of links
         return False
-    parts = urlsplit(href)
+    try:
+        parts = urlsplit(href)
+    except ValueError:  # unparseable link: not an attachment we could fetch
+        return False
     if parts.path.lower().endswith(ATTACHMENT_EXTENSIONS):
         return True
     return any(v.lower().endswith(ATTACHMENT_EXTENSIONS) for _, v in parse_qsl(parts.query))

@@ -53,6 +53,13 @@ TITLES = [
     ("市统计局2010年政府信息公开工作报告", ANNUAL_REPORT),
     ("北京市人民政府2021年政府信息公开工作年度报告", ANNUAL_REPORT),
     ("2019年度政府信息公开报告", ANNUAL_REPORT),
+    # words of the agency's name or of what the report includes say nothing about its kind
+    ("XX市考核办2019年政府信息公开工作年度报告", ANNUAL_REPORT),
+    ("XX市评估中心2019年政府信息公开工作年度报告", ANNUAL_REPORT),
+    ("某局2019年政府信息公开工作年度报告（含统计表）", ANNUAL_REPORT),
+    # the notice that publishes the report is the report's page
+    ("关于印发某市2019年政府信息公开工作年度报告的通知", ANNUAL_REPORT),
+    ("2019年政府信息公开工作年度报告（征求意见稿）", OTHER),
     ("2020年政务公开工作要点落实情况报告", OTHER),
     ("2020年政务公开工作要点", OTHER),
     ("2019年政府信息公开工作计划", OTHER),

@@ -44,7 +44,8 @@ NOISE = [
     ("hot-recommend", BODY + "\n【热门推荐】\n关于开展2020年政务公开培训的通知", BODY),
     ("ruby", "根據(jù)《中華人民共和國(guó)政府信息公開(kāi)條例(lì)》", "根据《中华人民共和国政府信息公开条例》"),
     ("ruby-fullwidth", "規（guī）定", "规定"),
-    ("ruby-plain-neutral", "我們(men)的(de)工作", "我们的工作"),
+    ("ruby-plain-neutral", "根據(jù)我們(men)的(de)工作規(guī)定", "根据我们的工作规定"),
+    ("plain-word-in-parens-kept", "中国(china)网络(wifi)覆盖", "中国(china)网络(wifi)覆盖"),
     ("stray-tags", "正文内容</p><br/>继续<span style=\"x\">说明</span>", "正文内容继续说明"),
     ("entities", "&nbsp;&nbsp;正文&amp;nbsp;内容&#12288;说明", "正文 内容 说明"),
     ("html-comment", "<!--<$[信息内容]>begin-->正文", "正文"),
@@ -94,7 +95,8 @@ def test_body_lines_are_kept(line):
         ("規（guī）定", "規定"),
         ("綠(lǜ)色", "綠色"),
         ("女(nǚ)士", "女士"),
-        ("的(de)", "的"),
+        ("的(de)", "的(de)"),  # toneless alone: no sign of ruby debris on this text
+        ("規(guī)的(de)條(tiáo)", "規的條"),  # toneless among tone-marked debris
         ("(jù)開頭", "(jù)開頭"),          # not after a CJK character
         ("增長(GDP)", "增長(GDP)"),
         ("附件(doc)", "附件(doc)"),

@@ -260,3 +260,15 @@ def test_page_date_beats_listing_date():
     html = ("<html><head><meta name='PubDate' content='2019-01-28'></head>"
             "<body><div class='TRS_Editor'><p>详见附件。</p></div></body></html>")
     assert extract_report(html, "http://x.gov.cn/a.html", listing_date="2019-02-01").published_date == "2019-01-28"
+
+
+def test_site_name_title_yields_to_the_listed_report_title():
+    page = ('<html><head><title>示例市人民政府</title></head><body><div class="TRS_Editor">'
+            "<p>根据条例，现公布本局2019年度政府信息公开工作年度报告。全年主动公开信息300条。</p>"
+            '<a href="http://[::1/x.pdf">坏链接</a><a href="f/a.pdf">附件</a></div></body></html>')
+    got = extract_report(page, "http://x.gov.cn/a.html", listing_title="示例市民政局2019年政府信息公开工作年度报告")
+    assert (got.title, got.kind, got.year) == ("示例市民政局2019年政府信息公开工作年度报告", "annual_report", 2019)
+    assert got.attachments == ("http://x.gov.cn/f/a.pdf",)  # the unparseable link is skipped
+    # a truncated listed title does not replace the page's
+    truncated = extract_report(page, "http://x.gov.cn/a.html", listing_title="示例市民政局2019年政府信息...")
+    assert truncated.title == "示例市人民政府"
