@@ -38,6 +38,7 @@ CONFIG_ENV_VAR = "NIANBAO_CONFIG"
 
 AGENCY_KINDS = ("department", "government")
 ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+HOST_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 # The Regulations on Open Government Information took effect in 2008: no earlier report.
 EARLIEST_START_YEAR = FIRST_REPORT_YEAR
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
@@ -117,6 +118,14 @@ class Agency(BaseModel):
     notify: tuple[str, ...] = ()
     # Overrides the global crawl schedule (fields not given keep the global values).
     schedule: dict | None = None
+
+    @field_validator("domains")
+    @classmethod
+    def _check_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if not HOST_PATTERN.match(host):
+                raise ValueError(f"{host!r} is not a host name (e.g. xxgk.example.gov.cn, no scheme or path)")
+        return tuple(host.lower() for host in value)
 
     @field_validator("deadline")
     @classmethod

@@ -101,16 +101,16 @@ def print_crawl_summary(db_path: Path, crawl_id: int) -> None:
     if failing:
         click.echo(
             f"Fetch errors at {', '.join(failing)}: see "
-            f"SELECT * FROM fetch_log WHERE crawl_id = {crawl_id} AND error IS NOT NULL"
+            f"SELECT * FROM fetch_log WHERE crawl_id = {crawl_id} AND (error IS NOT NULL OR status >= 400)"
         )
     click.echo(f"Database: {db_path}")
 
 
 def _register_commands() -> None:
     from monitor.check_cmd import check
-    from monitor.daemon_cmd import daemon, status
+    from monitor.daemon_cmd import daemon, notify, status
 
-    for command in (check, daemon, status):
+    for command in (check, daemon, status, notify):
         main.add_command(command)
 
 

@@ -286,6 +286,13 @@ def crawl_batch(store: Store, registry: Registry, config_path: str, db_path: str
                       stop=STOPPING, on_start=lambda pid: store.set_running_pid(batch, pid))
     crawl = store.find_crawl(batch, started_since=started_at)
     crawl_id = crawl["id"] if crawl else None
+    if crawl is not None and crawl["finished_at"] is None:
+        # The child was killed before it could close its crawls row: close it for it.
+        reason = ("timeout" if child.timed_out else "interrupted" if child.interrupted
+                  else "crashed")
+        store.finish_crawl(crawl_id, finish_reason=reason,
+                           stats={"closed_by": "nianbao daemon", "returncode": child.returncode,
+                                  "seconds": round(child.seconds, 1)})
     if child.interrupted:
         released = store.release_claims(batch)
         logger.info("crawl %s interrupted by shutdown; %d agencies stay due", crawl_id, released)
@@ -540,11 +547,21 @@ def build_scheduler(db_path: str):
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from apscheduler.schedulers.base import STATE_STOPPED
+
+    class Scheduler(BackgroundScheduler):
+        def _process_jobs(self):
+            # APScheduler 3 wakes its thread for one more pass after shutdown(), which then
+            # submits due jobs to executors already shut down (an error in the log).
+            if self.state == STATE_STOPPED:
+                return None
+            return super()._process_jobs()
+
     logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips())
     # "Running job ..." every heartbeat is noise; job errors are still logged (ERROR).
     executors_log = logging.getLogger("apscheduler.executors")
     executors_log.setLevel(max(executors_log.getEffectiveLevel(), logging.WARNING))
-    return BackgroundScheduler(
+    return Scheduler(
         jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{scheduler_db_path(db_path)}"),
                    "memory": MemoryJobStore()},
         executors={"default": ThreadPoolExecutor(1), "heartbeat": ThreadPoolExecutor(1)},
@@ -596,7 +613,9 @@ def run_daemon(config_path: str | os.PathLike, db_path: str | os.PathLike,
         while not STOPPING.wait(0.5):
             pass
         write_heartbeat(db_path, DAEMON_STOPPING)
-        # Jobs that have not started return at once (STOPPING); a running crawl is stopped.
+        # No new submissions (a job submitted after the executors shut down is an error);
+        # jobs already queued return at once (STOPPING); a running crawl child is stopped.
+        scheduler.pause()
         scheduler.shutdown(wait=True)
     finally:
         if scheduler.running:

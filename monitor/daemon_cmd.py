@@ -168,7 +168,7 @@ def _when(iso: str | None, now: dt.datetime) -> str:
     seconds = (moment - now).total_seconds()
     span = abs(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if span >= size:
+        if span >= 2 * size:  # "36h", not "2d"; "90m", not "2h"
             amount = f"{span / size:.0f}{unit}"
             break
     else:

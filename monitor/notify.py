@@ -37,6 +37,9 @@ DIGEST_SIZE = 50  # findings per digest message
 DIGEST_LINES_CHARS = 160  # a digest line is cut to this length
 DIFF_EXCERPT_CHARS = 800
 ERROR_MAX_CHARS = 500
+DETAIL_VALUE_CHARS = 300  # a long detail (a list of crawls...) is cut to this
+# Details the message already shows elsewhere.
+DETAIL_SKIP = ("agency_name", "agency_id", "year", "diff", "diff_truncated")
 
 KIND_LABELS = {
     "new": "新发现报告",
@@ -49,7 +52,7 @@ KIND_LABELS = {
     "site_failing": "网站持续无法访问",
 }
 # Details shown first, in this order, then any others (sorted).
-DETAIL_ORDER = ("title", "url", "deadline", "published_date", "due", "as_of", "http_status",
+DETAIL_ORDER = ("summary", "title", "url", "deadline", "published_date", "due", "as_of", "http_status",
                 "from_version", "to_version", "lines_added", "lines_removed", "removed_at")
 
 
@@ -198,8 +201,9 @@ def _body(finding: dict[str, Any]) -> str:
     lines = [f"{label} ({finding['kind']})", f"agency: {agency}"]
     if finding.get("year"):
         lines.append(f"year: {finding['year']}")
-    diff = details.pop("diff", None)
-    details.pop("diff_truncated", None)
+    diff = details.get("diff")
+    for key in DETAIL_SKIP:
+        details.pop(key, None)
     ordered = [k for k in DETAIL_ORDER if k in details]
     ordered += sorted(k for k in details if k not in DETAIL_ORDER)
     for key in ordered:
@@ -208,6 +212,9 @@ def _body(finding: dict[str, Any]) -> str:
             continue
         if isinstance(value, (dict, list)):
             value = json.dumps(value, ensure_ascii=False)
+        value = str(value)
+        if len(value) > DETAIL_VALUE_CHARS:
+            value = value[:DETAIL_VALUE_CHARS] + "…"
         lines.append(f"{key}: {value}")
     lines.append(f"detected: {finding['detected_at']}")
     lines.append(f"finding: #{finding['id']}")

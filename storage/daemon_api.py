@@ -78,7 +78,7 @@ class DaemonMixin:
         first_due: agency id -> ISO-8601 UTC time of its first crawl. The agencies must be in
         the agencies table (sync_agencies first). Agencies already scheduled are left alone.
         """
-        with self.db.atomic():
+        with self._write():
             added = 0
             for agency_id, due in first_due.items():
                 added += self.db.execute(
@@ -93,7 +93,7 @@ class DaemonMixin:
         ids = list(agency_ids)
         if not ids:
             return 0
-        with self.db.atomic():
+        with self._write():
             return self.db.execute(
                 "DELETE FROM agency_schedule WHERE running_since IS NULL "
                 "AND agency_id IN (SELECT value FROM json_each(?))", (_ids_json(ids),),
@@ -110,7 +110,7 @@ class DaemonMixin:
         Returns the claimed agency ids, most overdue first.
         """
         at = at or utc_now()
-        with self.db.atomic():
+        with self._write():
             rows = self._all(
                 """UPDATE agency_schedule SET running_since = :at, running_pid = :pid
                    WHERE agency_id IN (
@@ -124,7 +124,7 @@ class DaemonMixin:
 
     def set_running_pid(self, agency_ids: Sequence[str], pid: int) -> None:
         """Record the pid of the crawl child that now runs the claimed agencies."""
-        with self.db.atomic():
+        with self._write():
             self.db.execute(
                 "UPDATE agency_schedule SET running_pid = ? WHERE running_since IS NOT NULL "
                 "AND agency_id IN (SELECT value FROM json_each(?))", (pid, _ids_json(agency_ids)),
@@ -136,7 +136,7 @@ class DaemonMixin:
         last_crawl_at/_id, last_outcome, last_error and next_crawl_at are set;
         failures_in_a_row is reset by an 'ok' and grows by one otherwise.
         """
-        with self.db.atomic():
+        with self._write():
             for result in results:
                 error = result.error[-LAST_ERROR_MAX_CHARS:] if result.error else None
                 self.db.execute(
@@ -160,7 +160,7 @@ class DaemonMixin:
         """Clear running_since/running_pid (of the given agencies, or of all); the agencies
         keep their next_crawl_at, so an interrupted crawl is due again at once. Returns the
         rows released."""
-        with self.db.atomic():
+        with self._write():
             if agency_ids is None:
                 return self.db.execute(
                     "UPDATE agency_schedule SET running_since = NULL, running_pid = NULL "
@@ -268,7 +268,7 @@ class DaemonMixin:
         """
         at = at or utc_now()
         status = "delivered" if delivered else "failed"
-        with self.db.atomic():
+        with self._write():
             for finding_id in finding_ids:
                 self.db.execute(
                     """INSERT INTO deliveries (finding_id, target_key, target, status, attempts,
@@ -331,7 +331,7 @@ class DaemonMixin:
         """Write the daemon's heartbeat (the one row of daemon_heartbeat)."""
         if state not in DAEMON_STATES:
             raise ValueError(f"state is {state!r}; expected one of {', '.join(DAEMON_STATES)}")
-        with self.db.atomic():
+        with self._write():
             self.db.execute(
                 """INSERT INTO daemon_heartbeat (id, pid, hostname, started_at, beat_at, state)
                    VALUES (1, ?, ?, ?, ?, ?)
