@@ -69,6 +69,11 @@ def main() -> None:
           f"{pages} requests in {elapsed:.1f} s.")
     for agency_id, year, kind, status, published, title in rows:
         print(f"  {agency_id:12} {year or '????'} {kind:13} {status:7} {published or '':10}  {title}")
+    # What the monitor makes of it: which reports are on time, late or missing.
+    print()
+    from monitor.check_cmd import check
+
+    check.main(["--config", str(config), "--db", str(db)], standalone_mode=False)
     print(f"\nOpen it in Datasette:\n  .venv/bin/datasette {db} -m storage/metadata.yml")
 
 

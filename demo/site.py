@@ -221,6 +221,8 @@ def _record(href: str, title: str, date: str) -> str:
 def build_hanweb(site: Site, base: str) -> None:
     agency = "示例市民政局"
     docs = [
+        # A department's report is due on 31 January since 2019: this one is late.
+        ("/art/2022/2/15/art_1422_5006.html", f"{agency}2021年政府信息公开工作年度报告", "2022-02-15"),
         ("/art/2021/1/25/art_1422_5005.html", f"{agency}2020年政府信息公开工作年度报告", "2021-01-25"),
         ("/art/2021/1/10/art_1422_5004.html", f"关于开展{agency}2021年度政务公开评估工作的通知", "2021-01-10"),
         ("/art/2020/1/20/art_1422_5003.html", f"{agency}2019年政府信息公开工作年度报告", "2020-01-20"),
@@ -228,7 +230,7 @@ def build_hanweb(site: Site, base: str) -> None:
         ("/art/2018/3/30/art_1422_5001.html", f"{agency}2017年政府信息公开年度报告", "2018-03-30"),
     ]
     for path, title, date in docs:
-        year = next((y for y in range(2017, 2021) if f"{y}年" in title), None)
+        year = next((y for y in range(2017, 2022) if f"{y}年" in title), None)
         body = paragraphs(report_text(agency, year) if year else "各科室：现就开展政务公开评估工作通知如下。")
         site.add(path, Page(hanweb_article(title, date, body).encode("utf-8")))
     first_group, per_page = docs[:3], 3

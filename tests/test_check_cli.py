@@ -137,6 +137,7 @@ def test_check_after_a_crawl_of_the_demo_portal(portal, demo_config, db_path):
         ("demo-trs", 2019): "on_time",  # 2020-01-20, a government: due 2020-03-31
         ("demo-hanweb", 2018): "on_time",  # 2019-03-15: before 2019 every agency had to 31 March
         ("demo-hanweb", 2020): "on_time",  # 2021-01-25, a department: due 2021-01-31
+        ("demo-hanweb", 2021): "late",  # 2022-02-15, a department: due 2022-01-31
         ("demo-gbk", 2019): "on_time",  # 2020-01-15
         ("demo-trad", 2019): "on_time",  # 2020-01-21
         ("demo-dead", 2019): "missing",

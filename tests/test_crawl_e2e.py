@@ -32,10 +32,11 @@ EXPECTED_REPORTS = {
     ("demo-trs", 2015, "annual_report"),
     ("demo-trs", 2014, "annual_report"),  # the real seed page 000
     ("demo-trs", 2012, "annual_report"),  # 政务公开年报, on the last TRS page
+    ("demo-hanweb", 2021, "annual_report"),  # late: published 2022-02-15
     ("demo-hanweb", 2020, "annual_report"),
     ("demo-hanweb", 2019, "annual_report"),
     ("demo-hanweb", 2018, "annual_report"),  # behind the data proxy
-    ("demo-hanweb", 2017, "annual_report"),  # behind the data proxy
+    ("demo-hanweb", 2017, "annual_report"),  # behind the data proxy (and the notice too)
     ("demo-gbk", 2019, "annual_report"),
     ("demo-gbk", 2018, "annual_report"),
     ("demo-gbk", 2017, "annual_report"),  # titled 2018年度, published 2018-03-10, covers 2017
@@ -84,7 +85,7 @@ def test_pagination_of_each_family_was_followed(portal, first_crawl):
     served = set(portal.requests)
     assert ("GET", f"{TRS}/index_2.html") in served  # createPageHTML
     proxy_posts = [path for method, path in served if method == "POST" and "dataproxy.jsp" in path]
-    assert proxy_posts == ["/module/web/jpage/dataproxy.jsp?startrecord=4&endrecord=5&perpage=3"]
+    assert proxy_posts == ["/module/web/jpage/dataproxy.jsp?startrecord=4&endrecord=6&perpage=3"]
     assert ("GET", "/trad/list.html?page=2") in served  # 下一頁 / numbered links
 
 
