@@ -27,6 +27,8 @@ MARKS = {
     NOT_DUE: ("·", "dim", "not due yet"),
 }
 TEXT_YEAR_MARK = "†"  # the counted report's year was read from its text, not its title
+# missing, but no complete crawl of the agency since the deadline: not yet a fact
+UNVERIFIED_MARK = ("?", "magenta")
 CELL = 4  # width of a year column
 
 
@@ -71,6 +73,9 @@ def check(config_path, db_path, as_of, agency_ids, as_json, no_record) -> None:
             f"Site failing: {streak_agency}: listing pages failed in {len(streak)} crawls in a "
             f"row since {streak[-1]['started_at']}; its missing reports may not be missing.",
             "red", console.is_terminal))
+    for yearless_agency, count in result.yearless.items():
+        lines.append(f"{yearless_agency}: {count} annual report(s) without a year are not "
+                     "counted (SELECT * FROM reports WHERE year IS NULL AND kind = 'annual_report')")
     if no_record or not has_come(day):
         lines.append("No findings recorded (--no-record, or a day that has not come).")
     elif result.new_findings:
@@ -107,6 +112,8 @@ def matrix_lines(rows: Sequence[CoverageRow], agencies: Sequence[Agency], as_of:
                 marks.append(" " * CELL)
                 continue
             mark, hue, _ = MARKS[row.status]
+            if row.status == MISSING and row.verified is False:
+                mark, hue = UNVERIFIED_MARK
             dagger = TEXT_YEAR_MARK if row.year_basis == "text" else ""
             marks.append(_colour(f"{mark + dagger:^{CELL}}", hue, colour))
         lines.append(f"{agency_id:<{width}} " + " ".join(marks) + f"  {_colour(name, 'dim', colour)}")
@@ -114,6 +121,12 @@ def matrix_lines(rows: Sequence[CoverageRow], agencies: Sequence[Agency], as_of:
     lines.append("   ".join(
         _colour(f"{MARKS[s][0]} {MARKS[s][2]} {totals.get(s, 0)}", MARKS[s][1], colour)
         for s in STATUSES))
+    unverified = sum(1 for row in rows if row.status == MISSING and row.verified is False)
+    if unverified:
+        lines.append(_colour(
+            f"{UNVERIFIED_MARK[0]} missing, but no crawl has fetched the agency's listings since "
+            f"the deadline ({unverified} of the missing): not raised as findings yet",
+            UNVERIFIED_MARK[1], colour))
     if any(row.year_basis == "text" for row in rows):
         lines.append(f"{TEXT_YEAR_MARK} the report's year was read from its text (the title "
                      "names another year or none)")

@@ -45,6 +45,9 @@ class CoverageRow:
     url: str | None = None
     year_basis: str | None = None  # 'title' or 'text': where the report's year came from
     title_year: int | None = None
+    # For a missing report: did a crawl that fetched all the agency's listing pages run
+    # after the deadline? Only then is "missing" a fact rather than "not seen yet".
+    verified: bool | None = None
 
     @property
     def days_late(self) -> int | None:

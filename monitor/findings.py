@@ -14,15 +14,16 @@ Findings are written before `check` returns, so before anything is printed or no
 crash after the write loses nothing, and the next run finds them already raised.
 
 Findings are recorded only for a day that has come: a what-if date in the future shows
-coverage and writes nothing. "Today" is the UTC date, as in the `coverage` view; a caller's
-local date (up to a day ahead of UTC in China) also counts as come.
+coverage and writes nothing. "Today" is the date in China (UTC+8), as in the `coverage` view.
+A `missing` finding also needs a complete crawl of the agency after the deadline: a report
+nobody has looked for yet is not missing (the matrix shows such rows with "?").
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from config.deadlines import DEADLINE_RULES
 from config.registry import Agency, Registry
@@ -60,16 +61,29 @@ class CheckResult:
     new_findings: list[dict] = field(default_factory=list)
     # Agencies whose listings are failing now: agency id -> the streak's crawls, newest first.
     failing: dict[str, list[dict]] = field(default_factory=dict)
+    # Agencies with annual reports whose year could not be read: agency id -> how many.
+    yearless: dict[str, int] = field(default_factory=dict)
+
+
+# Deadlines are Chinese dates: "today", and the day a report was first seen, are taken in
+# China's time (UTC+8, no daylight saving), here and in the `coverage` view alike.
+CHINA = datetime.timezone(datetime.timedelta(hours=8), "CST")
 
 
 def today() -> datetime.date:
-    """The UTC date, which is what SQLite's date('now') in the `coverage` view uses."""
-    return datetime.datetime.now(datetime.UTC).date()
+    """Today's date in China."""
+    return datetime.datetime.now(CHINA).date()
 
 
 def has_come(day: datetime.date) -> bool:
-    """Is `day` today or past, by UTC or by the local clock (whichever is later)?"""
-    return day <= max(today(), datetime.date.today())
+    """Is `day` today or past (in China)?"""
+    return day <= today()
+
+
+def end_of_day_utc(day: datetime.date) -> str:
+    """The moment `day` ends in China, as an ISO-8601 UTC string like the store's times."""
+    end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), CHINA)
+    return end.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def agency_record(agency: Agency) -> AgencyRecord:
@@ -106,25 +120,47 @@ def check(
 ) -> CheckResult:
     """`run_check` with what the command prints besides the rows (new findings, failing sites)."""
     agencies = registry.select(agency_ids)
-    store.sync_agencies(agency_record(agency) for agency in registry.agencies)
+    # The whole registry: agencies it no longer lists leave the coverage view too.
+    store.sync_agencies((agency_record(agency) for agency in registry.agencies), prune=True)
     store.sync_deadline_rules(DEADLINE_RULES)
     ids = [agency.id for agency in agencies]
-    rows = compute_coverage(agencies, store.first_annual_reports(ids), as_of)
+    first_reports = store.first_annual_reports(ids)
+    rows = verify_missing(compute_coverage(agencies, first_reports, as_of), store.last_good_crawls(ids))
     names = {agency.id: agency.name for agency in agencies}
     streaks = failing_streaks(store, ids)
     new: list[dict] = []
     if record and has_come(as_of):
-        new += record_coverage_findings(store, rows, as_of=as_of, names=names)
+        first_seen = {r["report_id"]: r["first_seen"] for r in first_reports}
+        new += record_coverage_findings(store, rows, as_of=as_of, names=names,
+                                        first_seen=first_seen)
         new += _raise_site_failing(store, streaks, names, SITE_FAILING_AFTER)
-    return CheckResult(rows, new, streaks)
+    return CheckResult(rows, new, streaks, store.yearless_annual_reports(ids))
+
+
+def verify_missing(rows: Sequence[CoverageRow], last_good: dict[str, str]) -> list[CoverageRow]:
+    """Mark each missing row verified when a complete crawl of the agency ran after the
+    deadline day; otherwise the report may simply not have been looked for yet (a new
+    agency, a site that has been failing, a deadline that passed since the last crawl)."""
+    return [
+        replace(row, verified=last_good.get(row.agency_id, "") > end_of_day_utc(row.deadline))
+        if row.status == MISSING else row
+        for row in rows
+    ]
 
 
 def record_coverage_findings(
     store: Store, rows: Sequence[CoverageRow], *, as_of: datetime.date,
-    names: dict[str, str] | None = None,
+    names: dict[str, str] | None = None, first_seen: dict[int, str] | None = None,
 ) -> list[dict]:
-    """Write the missing/late/turned_up findings of `rows` not raised before; return them."""
+    """Write the missing/late/turned_up findings of `rows` not raised before; return them.
+
+    Only facts become findings: `missing` needs a complete crawl after the deadline
+    (row.verified); `late` for a page without its own date (published = first seen) needs a
+    complete crawl after the deadline that did not see it yet, or the first crawl of an old
+    report would call every undated report late.
+    """
     names = names or {}
+    first_seen = first_seen or {}
     was_missing = store.dedup_keys(FINDING_MISSING)
     new = []
     for row in rows:
@@ -132,6 +168,8 @@ def record_coverage_findings(
         facts = {"agency_name": name, "deadline": row.deadline.isoformat(),
                  "as_of": as_of.isoformat()}
         if row.status == MISSING:
+            if not row.verified:
+                continue
             facts["summary"] = (f"{name}: no annual report for {row.year} found; it was due "
                                 f"{row.deadline.isoformat()}")
             new += _record(store, FINDING_MISSING, row, facts)
@@ -141,6 +179,10 @@ def record_coverage_findings(
         json_row = row.to_json()
         facts.update({k: json_row[k] for k in (
             "report_id", "title", "url", "published_date", "published_basis", "report_status")})
+        if row.status == LATE and row.published_basis == "first_seen" and not store.good_crawl_between(
+            row.agency_id, end_of_day_utc(row.deadline), first_seen.get(row.report_id, "")
+        ):
+            continue  # first seen late, but nobody looked for it in time: not known to be late
         if row.status == LATE:
             facts["days_late"] = row.days_late
             facts["summary"] = (f"{name}: the {row.year} report was published "
@@ -171,24 +213,20 @@ def _record(store: Store, kind: str, row: CoverageRow, details: dict) -> list[di
 
 
 def failing_streak(store: Store, agency_id: str, *, page: int = 50) -> list[dict]:
-    """The agency's current run of crawls with a failed listing fetch, newest first.
-
-    Empty when its last crawl fetched every listing page. The newest crawl is left out
-    while it is still running (no finished_at): its log is not complete yet.
-    """
+    """The agency's current run of failing crawls (a listing page failed, or the crawl
+    process timed out or crashed), newest first; empty when its last conclusive crawl
+    fetched every listing page. Only finished crawls are in crawl_agencies."""
     streak: list[dict] = []
     before = None
-    newest = True
     while True:
         crawls = store.agency_crawls(agency_id, before_id=before, limit=page)
         for crawl in crawls:
-            if newest and crawl["finished_at"] is None:
-                newest = False
-                continue
-            newest = False
-            if not crawl["listing_errors"]:
+            if crawl["outcome"] == "ok":
                 return streak
-            streak.append(crawl)
+            if crawl["outcome"] in ("errors", "failed"):
+                streak.append(crawl)
+            # 'unknown' (no listing page fetched, e.g. a crawl stopped before reaching the
+            # agency) says nothing either way: skipped
         if len(crawls) < page:
             return streak
         before = crawls[-1]["id"]

@@ -128,25 +128,26 @@ class FindingsMixin:
     def first_annual_reports(self, agency_ids: Sequence[str] | None = None) -> list[dict]:
         """The report that counts for each (agency, year): its earliest-published annual report.
 
-        Published is the page's own date, else the day nianbao first saw it (the same rule
-        as the `coverage` view; ties go to the lower id). Removed reports count: they were
+        Published is the page's own date, else the day (in China, UTC+8) nianbao first saw it
+        (the same rule as the `coverage` view; ties go to the lower id). Removed reports count: they were
         published. Reports of kind 'other' or without a year are ignored.
         agency_ids: only these agencies (all when None).
         Each dict: agency_id, year, report_id, published_date ('YYYY-MM-DD'),
         published_basis ('page' | 'first_seen'), title, url, report_status, year_basis,
-        title_year, text_year.
+        title_year, text_year, first_seen (ISO-8601 UTC).
         """
         where, params = _ids_filter("agency_id", agency_ids)
         rows = self._all(
             f"""SELECT * FROM (
                   SELECT agency_id, year, id AS report_id,
-                         coalesce(published_date, date(first_seen)) AS published_date,
+                         coalesce(published_date, date(first_seen, '+8 hours')) AS published_date,
                          CASE WHEN published_date IS NULL THEN 'first_seen' ELSE 'page' END
                            AS published_basis,
                          title, url, status AS report_status, year_basis, title_year, text_year,
+                         first_seen,
                          row_number() OVER (
                            PARTITION BY agency_id, year
-                           ORDER BY coalesce(published_date, date(first_seen)), id
+                           ORDER BY coalesce(published_date, date(first_seen, '+8 hours')), id
                          ) AS rank
                   FROM reports
                   WHERE kind = 'annual_report' AND year IS NOT NULL AND {where}
@@ -175,25 +176,19 @@ class FindingsMixin:
     def agency_crawls(
         self, agency_id: str, *, before_id: int | None = None, limit: int = 50
     ) -> list[dict]:
-        """The crawls that covered `agency_id`, newest first, with their listing failures.
+        """The finished crawls that covered `agency_id`, newest first (from crawl_agencies).
 
         before_id: only crawls with a smaller id (to page back in time). limit: at most this
-        many. Each dict: id, started_at, finished_at, listing_fetches (fetch_log rows of the
-        agency with purpose 'listing'), listing_errors (those with an error or HTTP status
-        >= 400) and errors (up to ERROR_SAMPLES of them: url, status, error).
+        many. Each dict: id, started_at, finished_at, finish_reason, listing_fetches,
+        listing_errors, outcome ('ok' | 'errors' | 'failed' | 'unknown') and errors (up to
+        ERROR_SAMPLES failed listing requests: url, status, error).
         """
         rows = [dict(row) for row in self._all(
-            """SELECT c.id, c.started_at, c.finished_at,
-                      (SELECT count(*) FROM fetch_log f WHERE f.crawl_id = c.id
-                         AND f.agency_id = :agency AND f.purpose = 'listing') AS listing_fetches,
-                      (SELECT count(*) FROM fetch_log f WHERE f.crawl_id = c.id
-                         AND f.agency_id = :agency AND f.purpose = 'listing'
-                         AND (f.error IS NOT NULL OR f.status >= 400)) AS listing_errors
-               FROM crawls c
-               WHERE (:before IS NULL OR c.id < :before)
-                 AND instr(c.agency_ids, json_quote(:agency)) > 0
-                 AND EXISTS (SELECT 1 FROM json_each(c.agency_ids) WHERE value = :agency)
-               ORDER BY c.id DESC LIMIT :limit""",
+            """SELECT crawl_id AS id, started_at, finished_at, finish_reason, listing_fetches,
+                      listing_errors, outcome
+               FROM crawl_agencies
+               WHERE agency_id = :agency AND (:before IS NULL OR crawl_id < :before)
+               ORDER BY crawl_id DESC LIMIT :limit""",
             {"agency": agency_id, "before": before_id, "limit": limit},
         )]
         for row in rows:
@@ -204,3 +199,30 @@ class FindingsMixin:
                 (row["id"], agency_id, ERROR_SAMPLES),
             )] if row["listing_errors"] else []
         return rows
+
+    def last_good_crawls(self, agency_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """agency id -> start of its latest crawl whose listing pages were all fetched
+        (outcome 'ok'); agencies never crawled so are absent."""
+        where, params = _ids_filter("agency_id", agency_ids)
+        return {row[0]: row[1] for row in self._all(
+            f"SELECT agency_id, max(started_at) FROM crawl_agencies "
+            f"WHERE outcome = 'ok' AND {where} GROUP BY agency_id",
+            params,
+        )}
+
+    def good_crawl_between(self, agency_id: str, after: str, before: str) -> bool:
+        """Did a crawl that fetched all the agency's listing pages start in (after, before)?"""
+        return self._one(
+            "SELECT 1 FROM crawl_agencies WHERE agency_id = ? AND outcome = 'ok' "
+            "AND started_at > ? AND started_at < ? LIMIT 1",
+            (agency_id, after, before),
+        ) is not None
+
+    def yearless_annual_reports(self, agency_ids: Sequence[str] | None = None) -> dict[str, int]:
+        """agency id -> how many of its annual reports have no year (not counted anywhere)."""
+        where, params = _ids_filter("agency_id", agency_ids)
+        return {row[0]: row[1] for row in self._all(
+            f"SELECT agency_id, count(*) FROM reports WHERE kind = 'annual_report' "
+            f"AND year IS NULL AND {where} GROUP BY agency_id",
+            params,
+        )}

@@ -172,19 +172,38 @@ def m004_monitor(db: Database) -> None:
     - deadline_rules: the legal table of config/deadlines.py, synced on every crawl/check, so
       the `coverage` view can compute due dates in SQL.
     - agency_schedule: when each agency was last and will next be crawled (survives restarts).
-    - deliveries: one row per finding and notification target; delivered once, retried on
-      failure.
+    - crawl_agencies: what each crawl did for each of its agencies (listing fetches, listing
+      errors, outcome), so "was this agency crawled successfully after the deadline?" and
+      "has it failed N crawls in a row?" are one indexed lookup, at 150,000 agencies too.
+    - agencies.in_registry: 0 once the registry no longer lists the agency.
+    - deliveries: one row per finding and notification target; claimed ('sending') before the
+      send, so two senders never send the same finding twice; retried on failure.
     - daemon_heartbeat: the running daemon's pid and last beat (one row).
     """
     _run(
         db,
         "ALTER TABLE agencies ADD COLUMN deadline TEXT",
+        # 0 once the agency is no longer in the registry (its history stays).
+        "ALTER TABLE agencies ADD COLUMN in_registry INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE reports ADD COLUMN title_year INTEGER",
         "ALTER TABLE reports ADD COLUMN text_year INTEGER",
         "ALTER TABLE reports ADD COLUMN year_basis TEXT",
         "ALTER TABLE findings ADD COLUMN dedup_key TEXT",
         "CREATE UNIQUE INDEX idx_findings_dedup ON findings (dedup_key) WHERE dedup_key IS NOT NULL",
         "CREATE INDEX idx_findings_kind ON findings (kind)",
+        """
+        CREATE TABLE crawl_agencies (
+            crawl_id         INTEGER NOT NULL REFERENCES crawls(id),
+            agency_id        TEXT NOT NULL REFERENCES agencies(id),
+            started_at       TEXT NOT NULL,
+            finished_at      TEXT NOT NULL,
+            finish_reason    TEXT,
+            listing_fetches  INTEGER NOT NULL,
+            listing_errors   INTEGER NOT NULL,
+            outcome          TEXT NOT NULL CHECK (outcome IN ('ok', 'errors', 'failed', 'unknown')),
+            PRIMARY KEY (crawl_id, agency_id)
+        )""",
+        "CREATE INDEX idx_crawl_agencies_agency ON crawl_agencies (agency_id, crawl_id)",
         """
         CREATE TABLE deadline_rules (
             first_year   INTEGER NOT NULL,
@@ -213,7 +232,9 @@ def m004_monitor(db: Database) -> None:
             finding_id       INTEGER NOT NULL REFERENCES findings(id),
             target_key       TEXT NOT NULL,
             target           TEXT NOT NULL,
-            status           TEXT NOT NULL CHECK (status IN ('delivered', 'failed')),
+            status           TEXT NOT NULL CHECK (status IN ('sending', 'delivered', 'failed')),
+            claimed_by       INTEGER,
+            claimed_at       TEXT,
             attempts         INTEGER NOT NULL DEFAULT 0,
             first_attempt_at TEXT NOT NULL,
             last_attempt_at  TEXT NOT NULL,
@@ -230,23 +251,24 @@ def m004_monitor(db: Database) -> None:
             beat_at     TEXT NOT NULL,
             state       TEXT NOT NULL
         )""",
-        # One row per agency and year from start_year through the latest year whose report is
-        # due or has already appeared, as of today; same rules as `nianbao check`.
+        # One row per agency of the registry and year from start_year through the latest year
+        # whose report is due or has already appeared, as of today in China (UTC+8: the
+        # deadlines are Chinese dates); same rules as `nianbao check`.
         """
         CREATE VIEW coverage AS
         WITH RECURSIVE
           years (agency_id, kind, deadline_override, year) AS (
-            SELECT id, kind, deadline, start_year FROM agencies
+            SELECT id, kind, deadline, start_year FROM agencies WHERE in_registry = 1
             UNION ALL
             SELECT agency_id, kind, deadline_override, year + 1 FROM years
-            WHERE year + 1 <= CAST(strftime('%Y', 'now') AS INTEGER)
+            WHERE year + 1 <= CAST(strftime('%Y', 'now', '+8 hours') AS INTEGER)
           ),
           firsts AS (
             SELECT agency_id, year, id AS report_id,
-                   coalesce(published_date, date(first_seen)) AS published_date,
+                   coalesce(published_date, date(first_seen, '+8 hours')) AS published_date,
                    row_number() OVER (
                      PARTITION BY agency_id, year
-                     ORDER BY coalesce(published_date, date(first_seen)), id
+                     ORDER BY coalesce(published_date, date(first_seen, '+8 hours')), id
                    ) AS rank
             FROM reports WHERE kind = 'annual_report' AND year IS NOT NULL
           ),
@@ -267,9 +289,9 @@ def m004_monitor(db: Database) -> None:
         SELECT agency_id, year,
                CASE WHEN published_date IS NOT NULL AND published_date <= deadline THEN 'on_time'
                     WHEN published_date IS NOT NULL THEN 'late'
-                    WHEN date('now') > deadline THEN 'missing'
+                    WHEN date('now', '+8 hours') > deadline THEN 'missing'
                     ELSE 'not_due' END AS status,
                deadline, report_id, published_date
         FROM due
-        WHERE year < CAST(strftime('%Y', 'now') AS INTEGER) OR report_id IS NOT NULL""",
+        WHERE year < CAST(strftime('%Y', 'now', '+8 hours') AS INTEGER) OR report_id IS NOT NULL""",
     )

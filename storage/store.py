@@ -12,6 +12,7 @@ components in one thread). It is not safe to share across threads.
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 import hashlib
 import json
 import os
@@ -43,6 +44,8 @@ from .models import (
 )
 
 ZLIB_LEVEL = 6
+# finish_reason values of a crawl process that did not complete (set by the daemon).
+CRAWL_FAILED_REASONS = ("timeout", "crashed", "failed")
 # raw_encoding of a report stored as a document file rather than a decoded page.
 BINARY_ENCODING = "binary"
 # Caps on the diff excerpt kept in a `changed` finding's details.
@@ -148,15 +151,15 @@ class Store(FindingsMixin, DaemonMixin):
 
         agencies: agencies of the registry (all of them, or the subset a crawl covers). Rows
         are inserted or updated; updated_at changes only when a field does.
-        prune: also delete agencies that are not in `agencies` and that nothing refers to (no
-        report, finding or fetch_log row). Off by default because a crawl may sync only the
-        agencies it covers; pass prune=True with the whole registry. Agencies with data are
-        never deleted.
+        prune: `agencies` is the whole registry: delete the agencies it does not list that
+        nothing refers to (no report, finding or fetch_log row), and mark the others
+        in_registry = 0. Off by default because a crawl syncs only the agencies it covers.
+        Agencies with data are never deleted.
         """
         now = utc_now()
         records = list(agencies)
         ids = [a.id for a in records]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
         if duplicates:
             raise ValueError(f"duplicate agency ids: {', '.join(duplicates)}")
         with self._write():
@@ -165,19 +168,19 @@ class Store(FindingsMixin, DaemonMixin):
             }
             for agency in records:
                 values = (agency.name, agency.kind, agency.region, agency.start_year,
-                          _json(list(agency.sources)), agency.deadline)
+                          _json(list(agency.sources)), agency.deadline, 1)
                 old = existing.get(agency.id)
                 if old is None:
                     self.db.execute(
                         "INSERT INTO agencies (name, kind, region, start_year, sources, "
-                        "deadline, updated_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "deadline, in_registry, updated_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (*values, now, agency.id),
                     )
                 elif tuple(old[k] for k in ("name", "kind", "region", "start_year",
-                                            "sources", "deadline")) != values:
+                                            "sources", "deadline", "in_registry")) != values:
                     self.db.execute(
                         "UPDATE agencies SET name = ?, kind = ?, region = ?, start_year = ?, "
-                        "sources = ?, deadline = ?, updated_at = ? WHERE id = ?",
+                        "sources = ?, deadline = ?, in_registry = ?, updated_at = ? WHERE id = ?",
                         (*values, now, agency.id),
                     )
             if prune:
@@ -187,8 +190,17 @@ class Store(FindingsMixin, DaemonMixin):
                         """DELETE FROM agencies WHERE id = :id
                            AND NOT EXISTS (SELECT 1 FROM reports WHERE agency_id = :id)
                            AND NOT EXISTS (SELECT 1 FROM findings WHERE agency_id = :id)
-                           AND NOT EXISTS (SELECT 1 FROM fetch_log WHERE agency_id = :id)""",
+                           AND NOT EXISTS (SELECT 1 FROM fetch_log WHERE agency_id = :id)
+                           AND NOT EXISTS (SELECT 1 FROM crawl_agencies WHERE agency_id = :id)
+                           AND NOT EXISTS (SELECT 1 FROM agency_schedule WHERE agency_id = :id)""",
                         {"id": agency_id},
+                    )
+                    # One with history stays, marked as no longer in the registry: the
+                    # coverage view then stops expecting reports from it.
+                    self.db.execute(
+                        "UPDATE agencies SET in_registry = 0, updated_at = ? "
+                        "WHERE id = ? AND in_registry = 1",
+                        (now, agency_id),
                     )
 
     def start_crawl(self, agency_ids: Sequence[str], *, at: str | None = None) -> int:
@@ -213,12 +225,49 @@ class Store(FindingsMixin, DaemonMixin):
         strings). at: end time, ISO-8601 UTC; now if None.
         Raises UnknownCrawl for an id start_crawl did not return.
         """
-        cursor = self.db.execute(
-            "UPDATE crawls SET finished_at = ?, finish_reason = ?, stats = ? WHERE id = ?",
-            (at or utc_now(), finish_reason, _json(dict(stats)), crawl_id),
-        )
-        if cursor.rowcount == 0:
-            raise UnknownCrawl(f"no crawl with id {crawl_id}")
+        at = at or utc_now()
+        with self._write():
+            cursor = self.db.execute(
+                "UPDATE crawls SET finished_at = ?, finish_reason = ?, stats = ? WHERE id = ?",
+                (at, finish_reason, _json(dict(stats)), crawl_id),
+            )
+            if cursor.rowcount == 0:
+                raise UnknownCrawl(f"no crawl with id {crawl_id}")
+            self._record_crawl_agencies(crawl_id, finish_reason, at)
+
+    def _record_crawl_agencies(self, crawl_id: int, finish_reason: str, at: str) -> None:
+        """One crawl_agencies row per agency of the crawl: its listing fetches and outcome.
+
+        'failed' when the crawl as a whole did not complete (a timeout or crash of the crawl
+        process), 'errors' when a listing page of the agency failed, 'ok' when its listing
+        pages were fetched without error, 'unknown' when none was fetched (e.g. a crawl
+        stopped before it reached the agency): unknown says nothing either way.
+        """
+        crawl = self._one("SELECT started_at, agency_ids FROM crawls WHERE id = ?", (crawl_id,))
+        counts = {
+            row["agency_id"]: (row["fetches"], row["errors"])
+            for row in self._all(
+                "SELECT agency_id, count(*) AS fetches, "
+                "sum(error IS NOT NULL OR status >= 400) AS errors FROM fetch_log "
+                "WHERE crawl_id = ? AND purpose = 'listing' AND agency_id IS NOT NULL "
+                "GROUP BY agency_id",
+                (crawl_id,),
+            )
+        }
+        for agency_id in json.loads(crawl["agency_ids"] or "[]"):
+            fetches, errors = counts.get(agency_id, (0, 0))
+            if finish_reason in CRAWL_FAILED_REASONS:
+                outcome = "failed"
+            elif errors:
+                outcome = "errors"
+            else:
+                outcome = "ok" if fetches else "unknown"
+            self.db.execute(
+                "INSERT OR REPLACE INTO crawl_agencies (crawl_id, agency_id, started_at, "
+                "finished_at, finish_reason, listing_fetches, listing_errors, outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (crawl_id, agency_id, crawl["started_at"], at, finish_reason, fetches, errors, outcome),
+            )
 
     # -- fetch log -------------------------------------------------------------------------
 

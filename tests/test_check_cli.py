@@ -11,7 +11,7 @@ import yaml
 
 from storage import Store
 from tests.conftest import crawl, run_nianbao
-from tests.test_coverage import add_report, agency
+from tests.test_coverage import add_report, agency, good_crawl
 
 AGENCIES = [agency("dept", "department", 2019), agency("gov", "government", 2019, "01-15")]
 
@@ -36,6 +36,10 @@ def db(tmp_path):
         add_report(store, "gov", 2019, "2020-01-16")  # late by its own deadline (01-15)
         add_report(store, "gov", 2020, "2020-12-30", title_year=2021, text_year=2020,
                    year_basis="text")
+        # complete crawls: one after dept's 2020 deadline that did not see its report yet
+        # (so "first seen late" is a fact), and one now (so missing reports are verified)
+        good_crawl(store, ["dept", "gov"], at="2021-02-01T00:00:00Z")
+        good_crawl(store, ["dept", "gov"])
     return path
 
 
@@ -147,7 +151,12 @@ def test_check_after_a_crawl_of_the_demo_portal(portal, demo_config, db_path):
     assert ("demo-trs", 2020) in status and status[("demo-trs", 2020)] == "missing"  # 2020: only a 工作要点 report
     assert ("demo-trs", 2026) not in status
     missing = [key for kind, key in findings(db_path) if kind == "missing"]
-    assert "missing:demo-dead:2019" in missing and len(missing) == len(set(missing))
+    assert "missing:demo-trs:2013" in missing and len(missing) == len(set(missing))
+    # the dead site was never crawled successfully: its rows are missing but unverified, and
+    # no `missing` finding claims what nobody could see
+    dead = {r["year"]: r for r in json.loads(result.stdout) if r["agency_id"] == "demo-dead"}
+    assert dead[2019]["verified"] is False and dead[2019]["status"] == "missing"
+    assert not any(key.startswith("missing:demo-dead") for key in missing)
     # the dead site: blind after SITE_FAILING_AFTER crawls in a row, reported once
     assert not any(kind == "site_failing" for kind, _ in findings(db_path))
     crawl(demo_config, db_path)

@@ -38,6 +38,16 @@ def add_report(store: Store, agency_id: str, year: int | None, published: str | 
     return store._one("SELECT id FROM reports WHERE url = ?", (url,))["id"]
 
 
+def good_crawl(store: Store, agency_ids, at: str | None = None) -> int:
+    """A finished crawl in which every listing page of the agencies was fetched."""
+    crawl_id = store.start_crawl(list(agency_ids), at=at)
+    for agency_id in agency_ids:
+        store.log_fetch(crawl_id=crawl_id, agency_id=agency_id, url=f"https://{agency_id}.example.gov.cn/",
+                        status=200, error=None, purpose="listing", fetched_at=at)
+    store.finish_crawl(crawl_id, finish_reason="finished", stats={}, at=at)
+    return crawl_id
+
+
 def first(agency_id: str, year: int, published: str, **extra) -> dict:
     """A row as Store.first_annual_reports returns it."""
     return {"agency_id": agency_id, "year": year, "report_id": 1, "published_date": published,
@@ -117,9 +127,10 @@ def rows_for(store: Store, as_of: datetime.date):
 
 def test_first_seen_is_the_date_when_the_page_has_none(store):
     store.sync_agencies([agency("gov", "government", 2019)])
+    # 23:30 UTC on 1 April is 07:30 on 2 April in China, where the deadlines are.
     report_id = add_report(store, "gov", 2019, None, seen="2020-04-01T23:30:00Z")
     row = rows_for(store, D(2021, 1, 1))[("gov", 2019)]
-    assert (row.report_id, row.published_date, row.published_basis) == (report_id, D(2020, 4, 1), "first_seen")
+    assert (row.report_id, row.published_date, row.published_basis) == (report_id, D(2020, 4, 2), "first_seen")
     assert row.status == LATE
 
 

@@ -54,6 +54,7 @@ def reports(store):
     add_report(store, "dept", 2020, "2021-02-10")  # late (departments: 31 January)
     add_report(store, "gov", 2020, "2021-03-01")  # on time (governments: 31 March)
     # missing: dept 2021 (due 2022-01-31), gov 2019 (2020-03-31), gov 2021 (2022-03-31)
+    crawl(store, {"dept": "ok", "gov": "ok"})  # the sites were looked at after every deadline
 
 
 def test_each_finding_is_raised_once_across_repeated_runs(store, reports):
@@ -142,6 +143,36 @@ def test_record_finding_once_per_key_and_readable_errors(store):
         store.record_finding("gone", **{**args, "dedup_key": "k"})
     with pytest.raises(StorageError, match="does not exist"):
         store.record_finding("missing", **{**args, "agency_id": "nope", "dedup_key": "k2"})
+
+
+def test_missing_is_raised_only_after_a_complete_crawl_after_the_deadline(store):
+    add_report(store, "dept", 2019, "2020-01-20")
+    rows = run_check(store, REGISTRY, AS_OF)  # never crawled: nobody has looked yet
+    assert {(r.agency_id, r.year): (r.status, r.verified) for r in rows if r.status == MISSING} == {
+        ("dept", 2020): (MISSING, False), ("dept", 2021): (MISSING, False),
+        ("gov", 2019): (MISSING, False), ("gov", 2020): (MISSING, False), ("gov", 2021): (MISSING, False)}
+    assert monitor_keys(store) == []
+    crawl(store, {"dept": "error", "gov": "ok"})  # dept's listing failed: still unverified
+    run_check(store, REGISTRY, AS_OF)
+    assert sorted(monitor_keys(store)) == ["missing:gov:2019", "missing:gov:2020", "missing:gov:2021"]
+    crawl(store, {"dept": "ok"})
+    run_check(store, REGISTRY, AS_OF)
+    assert "missing:dept:2020" in monitor_keys(store)
+
+
+def test_an_undated_report_first_seen_on_a_first_crawl_is_not_called_late(store):
+    # No page date: published = the day first seen. Seen after its deadline, but no complete
+    # crawl looked for it between the deadline and then: not known to be late.
+    add_report(store, "dept", 2019, None, seen="2021-06-01T00:00:00Z")  # due 2020-01-31
+    crawl(store, {"dept": "ok"})  # now: after the report was first seen
+    rows = run_check(store, REGISTRY, AS_OF, agency_ids=["dept"])
+    assert (rows[0].year, rows[0].status, rows[0].published_basis) == (2019, LATE, "first_seen")
+    assert keys(store, "late") == []
+    # A report that the complete crawl above (after its deadline) did not see, seen later:
+    # late indeed.
+    add_report(store, "dept", 2020, None, seen="2099-06-01T00:00:00Z")  # due 2021-01-31
+    run_check(store, REGISTRY, AS_OF, agency_ids=["dept"])
+    assert keys(store, "late") == ["late:dept:2020"]
 
 
 # -- sites that keep failing ---------------------------------------------------------------------
