@@ -34,6 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from config.deadlines import FIRST_REPORT_YEAR, parse_month_day
 
 DEFAULT_CONFIG_PATH = Path("config") / "agencies.yaml"
+# libyaml's safe loader when PyYAML has it (about 10x faster: a registry of 150,000 agencies
+# is read by every crawl child), else the pure-Python one. Both are safe loaders.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CONFIG_ENV_VAR = "NIANBAO_CONFIG"
 
 AGENCY_KINDS = ("department", "government")
@@ -222,7 +225,7 @@ def load_registry(path: str | os.PathLike) -> Registry:
     """Read and validate a registry file; raise ConfigError with a one-line message."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except UnicodeDecodeError as exc:
