@@ -61,11 +61,22 @@ def parse_duration(value: object) -> datetime.timedelta:
 
 
 def check_apprise_urls(urls: tuple[str, ...]) -> tuple[str, ...]:
+    if not urls:
+        return urls
+    import logging
+
     import apprise  # only when a config has notifications
 
-    for index, url in enumerate(urls):
-        if not apprise.Apprise().add(url):
-            raise ValueError(f"item {index + 1}: not a notification URL apprise understands")
+    # apprise logs each URL it parses at DEBUG, secrets included: keep it quiet here.
+    apprise_logger = logging.getLogger("apprise")
+    level = apprise_logger.level
+    apprise_logger.setLevel(logging.WARNING)
+    try:
+        for index, url in enumerate(urls):
+            if not apprise.Apprise().add(url):
+                raise ValueError(f"item {index + 1}: not a notification URL apprise understands")
+    finally:
+        apprise_logger.setLevel(level)
     return urls
 
 

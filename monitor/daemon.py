@@ -18,22 +18,34 @@ it is back):
 - check (daily at --check-at): raises missing/late findings, then delivers notifications.
 - deliver (every --deliver-every): retries failed deliveries, sends findings raised by other
   processes (a `nianbao crawl` run by hand).
-- heartbeat (every --heartbeat-every, in memory, on its own thread so that a long crawl does
-  not make the daemon look dead): writes daemon_heartbeat.
 
-dispatch, check and deliver share one executor with one thread, so they never write at the
-same time; the crawl child writes to the same file (WAL and busy_timeout handle that).
+dispatch runs on one executor thread; check and deliver share another, so that a dispatch run
+of hundreds of batches never delays the daily check. Each job opens its own Store; every write
+is a BEGIN IMMEDIATE transaction with a busy_timeout, so concurrent writers (the two job
+threads, the crawl child) wait for each other instead of failing. Two senders never send the
+same finding (see monitor.notify: findings are claimed before each message).
 
-SIGTERM/SIGINT: the handler only sets an event. The main thread then stops the scheduler (no
-new jobs), a running crawl child gets SIGTERM (Scrapy closes the spider and finishes the
-current write; every store write is a transaction) and up to --stop-grace seconds before
-SIGKILL, its agencies' claims are released (they stay due, so they are crawled again soon
-after a restart), the heartbeat says 'stopped' and the process exits 0.
+The heartbeat (every --heartbeat-every) is written by a plain thread of its own, started
+before anything slow (loading and syncing a registry of 150,000 agencies), so a busy daemon
+never looks dead.
+
+One daemon per database: the daemon holds an exclusive flock on `<db>.lock` for its whole
+life; a second one exits 1 at once. The lock goes with the process, however it dies.
+
+SIGTERM/SIGINT: the handler (installed first thing) only sets an event. The main thread then
+stops the scheduler (no new jobs), a running crawl child gets SIGTERM (Scrapy closes the spider
+and finishes the current write; every store write is a transaction) and up to --stop-grace
+seconds before SIGKILL, its agencies' claims are released (they stay due, so they are crawled
+again soon after a restart); no site_failing findings or notifications follow an interrupted
+batch; a delivery run stops before its next message (one message in flight is finished);
+the heartbeat says 'stopped' and the process exits 0.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import json
 import logging
 import os
 import random
@@ -48,6 +60,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import monitor.notify  # noqa: F401  redacts apprise's log before the registry loads its URLs
 from config.registry import ConfigError, Registry, load_registry
 from monitor.schedule import first_crawl_at, from_iso, local_now, next_crawl_at, to_iso
 from storage import AgencyRecord, Store
@@ -64,8 +77,10 @@ from storage.daemon_api import (
 
 logger = logging.getLogger("nianbao.daemon")
 
-DISPATCH_JOB, CHECK_JOB, DELIVER_JOB, HEARTBEAT_JOB = "dispatch", "check", "deliver", "heartbeat"
-# A daemon whose last beat is older than this many heartbeat intervals is not running.
+DISPATCH_JOB, CHECK_JOB, DELIVER_JOB = "dispatch", "check", "deliver"
+CRAWL_EXECUTOR, NOTIFY_EXECUTOR = "default", "notify"
+# `nianbao status` calls a daemon dead when its last beat is older than this many heartbeat
+# intervals of DEFAULT_HEARTBEAT_SECONDS (status --stale-after for another interval).
 STALE_BEATS = 3
 DEFAULT_HEARTBEAT_SECONDS = 30.0
 OUTPUT_TAIL_CHARS = 3000
@@ -111,6 +126,9 @@ class DaemonOptions:
 
 _registry_cache: dict[str, tuple[tuple[int, int], Registry]] = {}
 _synced: dict[tuple[str, str], tuple[int, int]] = {}
+# The dispatch and the check threads both load and sync: once at a time, not twice at once.
+_registry_lock = threading.Lock()
+_sync_lock = threading.Lock()
 
 
 def _file_stamp(path: str) -> tuple[int, int]:
@@ -120,16 +138,17 @@ def _file_stamp(path: str) -> tuple[int, int]:
 
 def current_registry(config_path: str) -> Registry:
     """The registry, re-read only when the file changed. Raises ConfigError."""
-    try:
-        stamp = _file_stamp(config_path)
-    except OSError:
-        raise ConfigError(f"{config_path}: file not found") from None
-    cached = _registry_cache.get(config_path)
-    if cached and cached[0] == stamp:
-        return cached[1]
-    registry = load_registry(config_path)
-    _registry_cache[config_path] = (stamp, registry)
-    return registry
+    with _registry_lock:
+        try:
+            stamp = _file_stamp(config_path)
+        except OSError:
+            raise ConfigError(f"{config_path}: file not found") from None
+        cached = _registry_cache.get(config_path)
+        if cached and cached[0] == stamp:
+            return cached[1]
+        registry = load_registry(config_path)
+        _registry_cache[config_path] = (stamp, registry)
+        return registry
 
 
 def sync_schedule(store: Store, registry: Registry, config_path: str,
@@ -137,6 +156,12 @@ def sync_schedule(store: Store, registry: Registry, config_path: str,
     """Agencies of the registry in the agencies table and in agency_schedule (new ones due
     within their jitter); agencies that left the registry leave the schedule. Done again only
     when the registry file changed."""
+    with _sync_lock:
+        _sync_schedule(store, registry, config_path, rng)
+
+
+def _sync_schedule(store: Store, registry: Registry, config_path: str,
+                   rng: random.Random | None) -> None:
     key = (str(store.path), config_path)
     stamp = _registry_cache.get(config_path, ((0, 0), None))[0]
     if _synced.get(key) == stamp:
@@ -273,6 +298,10 @@ def dispatch_job(config_path: str, db_path: str, options: dict) -> None:
                 crawl_batch(store, registry, config_path, db_path, batch, opts, rng)
             finally:
                 store.release_claims(batch)  # no-op when crawl_batch recorded the outcomes
+            if STOPPING.is_set():
+                # Stop now: findings and notifications wait for the next start (the daily
+                # check raises site_failing for every agency; deliver sends what is pending).
+                break
             after_crawl(store, registry, batch, opts)
 
 
@@ -286,13 +315,8 @@ def crawl_batch(store: Store, registry: Registry, config_path: str, db_path: str
                       stop=STOPPING, on_start=lambda pid: store.set_running_pid(batch, pid))
     crawl = store.find_crawl(batch, started_since=started_at)
     crawl_id = crawl["id"] if crawl else None
-    if crawl is not None and crawl["finished_at"] is None:
-        # The child was killed before it could close its crawls row: close it for it.
-        reason = ("timeout" if child.timed_out else "interrupted" if child.interrupted
-                  else "crashed")
-        store.finish_crawl(crawl_id, finish_reason=reason,
-                           stats={"closed_by": "nianbao daemon", "returncode": child.returncode,
-                                  "seconds": round(child.seconds, 1)})
+    if crawl is not None:
+        close_crawl(store, crawl, child)
     if child.interrupted:
         released = store.release_claims(batch)
         logger.info("crawl %s interrupted by shutdown; %d agencies stay due", crawl_id, released)
@@ -335,6 +359,39 @@ def crawl_batch(store: Store, registry: Registry, config_path: str, db_path: str
                      child.output.strip()[-500:])
 
 
+def close_crawl(store: Store, crawl: dict, child: ChildResult) -> str | None:
+    """Close the batch's crawls row through Store.finish_crawl (which writes its
+    crawl_agencies rows) when the child could not say how it ended; return the reason used.
+
+    - killed before it closed the row: 'timeout', 'interrupted' (the daemon is stopping) or
+      'crashed'. 'timeout' and 'crashed' make every agency's outcome 'failed'; 'interrupted'
+      gives each agency ok/errors/unknown from the listing pages it did fetch.
+    - stopped for its time limit, but it closed the row itself on SIGTERM (Scrapy's
+      'shutdown'): re-closed as 'timeout', keeping its stats, so crawl_agencies agrees with
+      agency_schedule (outcome 'timeout') and site_failing counts a site that always hangs.
+    """
+    finished = crawl["finished_at"] is not None
+    if not finished:
+        reason = ("timeout" if child.timed_out else "interrupted" if child.interrupted
+                  else "crashed")
+    elif child.timed_out and crawl["finish_reason"] != "timeout":
+        reason = "timeout"
+    else:
+        return None
+    try:
+        stats = json.loads(crawl.get("stats") or "{}") if finished else {}
+    except ValueError:
+        stats = {}
+    if not isinstance(stats, dict):
+        stats = {}
+    stats.update({"closed_by": "nianbao daemon", "returncode": child.returncode,
+                  "seconds": round(child.seconds, 1)})
+    if finished:
+        stats["child_finish_reason"] = crawl["finish_reason"]
+    store.finish_crawl(crawl["id"], finish_reason=reason, stats=stats)
+    return reason
+
+
 def after_crawl(store: Store, registry: Registry, batch: list[str], opts: DaemonOptions) -> None:
     """site_failing findings for the batch, then notifications. Failures are logged only."""
     try:
@@ -350,10 +407,14 @@ def after_crawl(store: Store, registry: Registry, batch: list[str], opts: Daemon
 
 
 def deliver(store: Store, registry: Registry, opts: DaemonOptions) -> None:
+    """Send pending notifications; stops before its next message once the daemon stops."""
     from monitor.notify import deliver_pending
 
+    if STOPPING.is_set():
+        return
     try:
-        report = deliver_pending(store, registry, limit=opts.notify_limit)
+        report = deliver_pending(store, registry, limit=opts.notify_limit,
+                                 should_stop=STOPPING.is_set)
     except Exception:
         logger.exception("notification delivery failed")
         return
@@ -375,14 +436,17 @@ def check_job(config_path: str, db_path: str, options: dict) -> None:
     with Store(db_path) as store:
         sync_schedule(store, registry, config_path)
         try:
-            from monitor.findings import run_check
+            from monitor.findings import run_check, today
         except ImportError as exc:
             logger.warning("the deadline check is not available yet: %s", exc)
         else:
             try:
-                run_check(store, registry, as_of=dt.date.today(), record=True)
+                # Deadlines are Chinese dates: "today" in China, not on the daemon's host.
+                run_check(store, registry, as_of=today(), record=True)
             except Exception:
                 logger.exception("the deadline check failed")
+        if STOPPING.is_set():
+            return  # the findings are recorded; the next start (or deliver run) sends them
         deliver(store, registry, opts)
 
 
@@ -409,15 +473,35 @@ class _Identity:
 _identity = _Identity()
 
 
-def heartbeat_job(db_path: str) -> None:
-    state = DAEMON_STOPPING if STOPPING.is_set() else DAEMON_RUNNING
-    write_heartbeat(db_path, state)
-
-
 def write_heartbeat(db_path: str, state: str) -> None:
     with Store(db_path) as store:
         store.beat(pid=_identity.pid, hostname=_identity.hostname,
                    started_at=_identity.started_at, state=state)
+
+
+class Heartbeat(threading.Thread):
+    """Writes daemon_heartbeat every `every` seconds ('running', or 'stopping' once STOPPING
+    is set) until stop(). A plain thread: nothing the daemon does (a registry sync, a long
+    crawl, a check) can hold it up. A failed write is logged and tried again next beat."""
+
+    def __init__(self, db_path: str, every: float):
+        super().__init__(name="nianbao-heartbeat", daemon=True)
+        self.db_path, self.every = db_path, every
+        self.done = threading.Event()
+
+    def beat(self) -> None:
+        write_heartbeat(self.db_path, DAEMON_STOPPING if STOPPING.is_set() else DAEMON_RUNNING)
+
+    def run(self) -> None:
+        while not self.done.wait(self.every):
+            try:
+                self.beat()
+            except Exception:
+                logger.exception("heartbeat not written")
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(timeout=30)
 
 
 # -- start and stop ----------------------------------------------------------------------------
@@ -452,16 +536,39 @@ def _is_crawl_child(pid: int) -> bool:
     return b"monitor.cli" in cmdline and b"crawl" in cmdline
 
 
-def _check_single_daemon(store: Store, stale_after: float) -> None:
-    heartbeat = store.heartbeat()
-    if not daemon_alive(heartbeat, stale_after) or heartbeat["pid"] == os.getpid():
-        return
-    here = heartbeat["hostname"] == socket.gethostname()
-    if here and not _pid_alive(heartbeat["pid"]):
-        return  # it died without saying so; its heartbeat is just not stale yet
-    raise DaemonError(
-        f"another daemon is running (pid {heartbeat['pid']} on {heartbeat['hostname']}, "
-        f"last beat {beat_age(heartbeat):.0f}s ago); stop it first")
+def lock_path(db_path: str | os.PathLike) -> Path:
+    """The file whose flock says a daemon runs on the database: `<db>.lock`."""
+    return Path(f"{db_path}.lock")
+
+
+def acquire_daemon_lock(db_path: str | os.PathLike) -> int:
+    """Take the exclusive flock on `<db>.lock` (without waiting) and write our pid into it;
+    return its file descriptor, to keep open for the daemon's life (the kernel releases the
+    lock when the process ends, however it ends). Raises DaemonError when another process
+    holds it. The descriptor is not inherited by crawl children (close-on-exec)."""
+    path = lock_path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        try:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+        finally:
+            os.close(fd)
+        raise DaemonError(f"another daemon is running on {db_path} (pid {holder}, holds "
+                          f"{path}); stop it first") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return fd
+
+
+def release_daemon_lock(fd: int) -> None:
+    try:
+        os.ftruncate(fd, 0)
+    except OSError:
+        pass
+    os.close(fd)  # closing the last descriptor releases the flock
 
 
 def release_stale_claims(store: Store, grace: float) -> int:
@@ -496,11 +603,14 @@ def job_specs(config_path: str, db_path: str, opts: DaemonOptions) -> list[dict]
     args = [config_path, db_path, opts.as_job_args()]
     return [
         dict(id=DISPATCH_JOB, func="monitor.daemon:dispatch_job", args=args,
-             trigger=IntervalTrigger(seconds=opts.dispatch_every), name="dispatch crawls"),
+             trigger=IntervalTrigger(seconds=opts.dispatch_every), name="dispatch crawls",
+             executor=CRAWL_EXECUTOR),
         dict(id=CHECK_JOB, func="monitor.daemon:check_job", args=args,
-             trigger=CronTrigger(hour=hour, minute=minute), name="daily deadline check"),
+             trigger=CronTrigger(hour=hour, minute=minute), name="daily deadline check",
+             executor=NOTIFY_EXECUTOR),
         dict(id=DELIVER_JOB, func="monitor.daemon:deliver_job", args=args,
-             trigger=IntervalTrigger(seconds=opts.deliver_every), name="deliver notifications"),
+             trigger=IntervalTrigger(seconds=opts.deliver_every), name="deliver notifications",
+             executor=NOTIFY_EXECUTOR),
     ]
 
 
@@ -516,7 +626,8 @@ def parse_check_at(value: str) -> tuple[int, int]:
 
 def _same_job(job, spec: dict) -> bool:
     return (job.func_ref == spec["func"] and str(job.trigger) == str(spec["trigger"])
-            and list(job.args) == list(spec["args"]) and job.name == spec["name"])
+            and list(job.args) == list(spec["args"]) and job.name == spec["name"]
+            and job.executor == spec["executor"])
 
 
 def install_jobs(scheduler, config_path: str, db_path: str, opts: DaemonOptions) -> None:
@@ -530,6 +641,10 @@ def install_jobs(scheduler, config_path: str, db_path: str, opts: DaemonOptions)
         first_run = {}
         if spec["id"] == DISPATCH_JOB:
             first_run["next_run_time"] = dt.datetime.now().astimezone()  # crawl soon
+        elif existing is not None and str(existing.trigger) == str(spec["trigger"]):
+            # Same times, other details (options, executor): keep its next run, so that a
+            # check missed while the daemon was down still happens now.
+            first_run["next_run_time"] = existing.next_run_time
         scheduler.add_job(replace_existing=True, jobstore="default", **spec, **first_run)
         logger.info("job %s %s", spec["id"], "replaced" if existing else "added")
 
@@ -564,7 +679,8 @@ def build_scheduler(db_path: str):
     return Scheduler(
         jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{scheduler_db_path(db_path)}"),
                    "memory": MemoryJobStore()},
-        executors={"default": ThreadPoolExecutor(1), "heartbeat": ThreadPoolExecutor(1)},
+        # One thread for crawls, one for the check and deliveries (see the module docstring).
+        executors={CRAWL_EXECUTOR: ThreadPoolExecutor(1), NOTIFY_EXECUTOR: ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
 
@@ -577,21 +693,17 @@ def scheduler_db_path(db_path: str | os.PathLike) -> Path:
 def run_daemon(config_path: str | os.PathLike, db_path: str | os.PathLike,
                opts: DaemonOptions) -> int:
     """Run until SIGTERM/SIGINT; return the exit status (0). Raises ConfigError when the
-    registry is unusable and DaemonError when another daemon is running."""
+    registry is unusable and DaemonError when another daemon is running.
+
+    Order: signal handlers first (a SIGTERM at any point is a clean stop), then the lock,
+    stale claims, the first heartbeat and the heartbeat thread, and only then the slow part
+    (loading the registry; dispatch and check sync it into the store in their own jobs)."""
     config_path = str(Path(config_path).resolve())
     db_path = str(Path(db_path).resolve())
-    registry = current_registry(config_path)
     parse_check_at(opts.check_at)
     STOPPING.clear()
     global _identity
     _identity = _Identity()
-    stale_after = STALE_BEATS * opts.heartbeat_every
-
-    with Store(db_path) as store:
-        _check_single_daemon(store, stale_after)
-        release_stale_claims(store, opts.stop_grace)
-        sync_schedule(store, registry, config_path)
-    write_heartbeat(db_path, DAEMON_RUNNING)
 
     def on_signal(signum, frame):
         if not STOPPING.is_set():
@@ -600,13 +712,39 @@ def run_daemon(config_path: str | os.PathLike, db_path: str | os.PathLike,
         STOPPING.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    lock = heartbeat = None
+    try:
+        lock = acquire_daemon_lock(db_path)
+        with Store(db_path) as store:
+            release_stale_claims(store, opts.stop_grace)
+        beating = Heartbeat(db_path, opts.heartbeat_every)
+        beating.beat()
+        beating.start()
+        heartbeat = beating
+        registry = current_registry(config_path)
+        if not STOPPING.is_set():
+            _run_scheduler(config_path, db_path, opts, registry)
+        with Store(db_path) as store:
+            store.release_claims()  # a safety net: crawl_batch released its own already
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
+            write_heartbeat(db_path, DAEMON_STOPPED)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if lock is not None:
+            release_daemon_lock(lock)
+    logger.info("daemon stopped")
+    return 0
+
+
+def _run_scheduler(config_path: str, db_path: str, opts: DaemonOptions,
+                   registry: Registry) -> None:
+    """Start the jobs, wait for STOPPING, stop them (a running crawl child is stopped)."""
     scheduler = build_scheduler(db_path)
     try:
         scheduler.start(paused=True)
         install_jobs(scheduler, config_path, db_path, opts)
-        scheduler.add_job(heartbeat_job, "interval", seconds=opts.heartbeat_every,
-                          args=[db_path], id=HEARTBEAT_JOB, jobstore="memory",
-                          executor="heartbeat", replace_existing=True)
         scheduler.resume()
         logger.info("daemon %d running: %d agencies, config %s, db %s", os.getpid(),
                     len(registry.agencies), config_path, db_path)
@@ -620,13 +758,6 @@ def run_daemon(config_path: str | os.PathLike, db_path: str | os.PathLike,
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    with Store(db_path) as store:
-        store.release_claims()  # a safety net: crawl_batch released its own already
-    write_heartbeat(db_path, DAEMON_STOPPED)
-    logger.info("daemon stopped")
-    return 0
 
 
 def _ids_preview(ids: Sequence[str], n: int = 5) -> str:

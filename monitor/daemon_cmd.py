@@ -41,16 +41,20 @@ class Duration(click.ParamType):
 DURATION = Duration()
 
 
-def _paths(config_path, db_path):
-    cli = _cli()
-    from config.registry import load_registry, resolve_config_path
+def _resolve(config_path, db_path):
+    from config.registry import resolve_config_path
 
-    config = resolve_config_path(config_path)
-    db = cli.resolve_db_path(db_path)
+    return resolve_config_path(config_path), _cli().resolve_db_path(db_path)
+
+
+def _paths(config_path, db_path):
+    from config.registry import load_registry
+
+    config, db = _resolve(config_path, db_path)
     try:
         registry = load_registry(config)
     except ConfigError as exc:
-        cli.fail_config(exc)
+        _cli().fail_config(exc)
     return config, db, registry
 
 
@@ -93,7 +97,9 @@ def daemon(config_path, db_path, dispatch_every, batch_size, crawl_timeout, stop
     """
     from monitor.daemon import DaemonError, DaemonOptions, parse_check_at, run_daemon
 
-    config, db, _ = _paths(config_path, db_path)
+    # The registry is loaded (and validated: exit 2) by run_daemon, once, after its signal
+    # handlers and heartbeat are up: 150,000 agencies take a while.
+    config, db = _resolve(config_path, db_path)
     try:
         parse_check_at(check_at)
     except ValueError as exc:
@@ -235,8 +241,9 @@ def print_status(report: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @click.option("--all", "show_all", is_flag=True, help="List every agency, not the first 50.")
 @click.option("--stale-after", type=DURATION, default=None,
-              help="A heartbeat older than this means no daemon runs "
-                   "[default: 3 heartbeats of 30 s].")
+              help="A heartbeat older than this means no daemon runs [default: 90 s, three "
+                   "beats of the daemon's default --heartbeat-every 30; pass about 3 x its "
+                   "interval when the daemon runs with another].")
 def status(config_path, db_path, as_json, show_all, stale_after) -> None:
     """Is a daemon running; last and next crawl per agency; findings not yet delivered."""
     from monitor.daemon import DEFAULT_HEARTBEAT_SECONDS, STALE_BEATS

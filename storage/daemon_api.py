@@ -9,7 +9,9 @@ process committed in between, and busy_timeout does not help with that.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +26,12 @@ CRAWL_TIMEOUT = "timeout"  # the crawl child ran past its time limit and was sto
 CRAWL_OUTCOMES = (CRAWL_OK, CRAWL_ERRORS, CRAWL_FAILED, CRAWL_TIMEOUT)
 
 # deliveries.status
+DELIVERY_SENDING = "sending"  # claimed by a sender (claimed_by, claimed_at) that is sending now
 DELIVERED = "delivered"
 DELIVERY_FAILED = "failed"
+# A 'sending' claim older than this is left by a sender that died (or hung) between its
+# send and its record: another sender takes it over, and the finding is sent again.
+CLAIM_STALE_SECONDS = 600.0
 
 # daemon_heartbeat.state
 DAEMON_RUNNING = "running"
@@ -61,6 +67,23 @@ class CrawlResult:
 
 def _ids_json(ids: Iterable[str]) -> str:
     return json.dumps(list(ids), ensure_ascii=False)
+
+
+def _pid_alive(pid: int) -> bool:
+    """Is there a process with this id on this host? (The store is a local file: the senders
+    that share it run on this host.)"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _seconds_before(iso: str, seconds: float) -> str:
+    moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")) - dt.timedelta(seconds=seconds)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class DaemonMixin:
@@ -191,10 +214,11 @@ class DaemonMixin:
 
     def find_crawl(self, agency_ids: Sequence[str], *, started_since: str) -> dict[str, Any] | None:
         """The newest crawls row for exactly these agencies that started at or after
-        `started_since` (ISO-8601 UTC): the crawl a child started for a batch. None if none."""
+        `started_since` (ISO-8601 UTC): the crawl a child started for a batch. None if none.
+        Keys: id, started_at, finished_at, finish_reason, agency_ids, stats (JSON text)."""
         wanted = set(agency_ids)
         for row in self._all(
-            "SELECT id, started_at, finished_at, finish_reason, agency_ids FROM crawls "
+            "SELECT id, started_at, finished_at, finish_reason, agency_ids, stats FROM crawls "
             "WHERE started_at >= ? ORDER BY id DESC", (started_since,),
         ):
             if set(json.loads(row["agency_ids"] or "[]")) == wanted:
@@ -232,7 +256,8 @@ class DaemonMixin:
         target_key: sha256 of the target URL. agency_ids: the agencies whose findings go to
         this target; None for a global target (every finding). limit: at most this many.
         Each dict has the findings columns, `details` decoded, plus agency_name, attempts
-        and last_error (of earlier failed tries, 0/None when never tried).
+        and last_error (of earlier failed tries, 0/None when never tried). Findings another
+        sender is sending right now ('sending') are included: `claim_deliveries` decides.
         """
         where = ""
         params: dict[str, Any] = {"key": target_key, "limit": -1 if limit is None else limit}
@@ -251,6 +276,64 @@ class DaemonMixin:
         )
         return [{**dict(row), "details": json.loads(row["details"] or "{}")} for row in rows]
 
+    def claim_deliveries(
+        self,
+        finding_ids: Sequence[int],
+        *,
+        target_key: str,
+        target: str,
+        pid: int,
+        at: str | None = None,
+        stale_after: float = CLAIM_STALE_SECONDS,
+        alive=_pid_alive,
+    ) -> list[int]:
+        """Claim these findings for one message to one target, before sending it.
+
+        One write transaction (BEGIN IMMEDIATE: claims by other processes wait for it): a
+        finding is claimed (status 'sending', claimed_by = pid, claimed_at = at) unless it
+        was delivered to the target already or another sender holds a fresh claim on it. A
+        claim is taken over when it is older than `stale_after` seconds, or when its process
+        is gone (`alive(pid)` is false; never for our own pid: threads of one process share
+        it). Returns the ids claimed, in the order given; send only those, then
+        `record_delivery` with the same pid.
+        target_key: sha256 of the URL; target: a label without secrets.
+        """
+        at = at or utc_now()
+        stale_before = _seconds_before(at, stale_after)
+        ids = list(dict.fromkeys(finding_ids))
+        claimed: list[int] = []
+        with self._write():
+            existing = {
+                row["finding_id"]: row for row in self._all(
+                    "SELECT finding_id, status, claimed_by, claimed_at FROM deliveries "
+                    "WHERE target_key = ? AND finding_id IN (SELECT value FROM json_each(?))",
+                    (target_key, json.dumps(ids)))
+            }
+            for finding_id in ids:
+                row = existing.get(finding_id)
+                if row is not None and row["status"] == DELIVERED:
+                    continue
+                if row is not None and row["status"] == DELIVERY_SENDING and not (
+                    (row["claimed_at"] or "") < stale_before
+                    or (row["claimed_by"] is not None and row["claimed_by"] != pid
+                        and not alive(row["claimed_by"]))
+                ):
+                    continue
+                self.db.execute(
+                    """INSERT INTO deliveries (finding_id, target_key, target, status,
+                                               claimed_by, claimed_at, attempts,
+                                               first_attempt_at, last_attempt_at)
+                       VALUES (:finding, :key, :target, 'sending', :pid, :at, 0, :at, :at)
+                       ON CONFLICT (finding_id, target_key) DO UPDATE SET
+                           target = excluded.target, status = 'sending',
+                           claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at
+                       WHERE deliveries.status != 'delivered'""",
+                    {"finding": finding_id, "key": target_key, "target": target, "pid": pid,
+                     "at": at},
+                )
+                claimed.append(finding_id)
+        return claimed
+
     def record_delivery(
         self,
         finding_ids: Sequence[int],
@@ -260,14 +343,18 @@ class DaemonMixin:
         delivered: bool,
         error: str | None = None,
         at: str | None = None,
+        pid: int | None = None,
     ) -> None:
         """Record one delivery attempt of these findings (one message) to one target.
 
-        target_key: sha256 of the URL; target: the URL with secrets masked. delivered: the
-        outcome; error: why it failed. attempts grows by one; a delivered row stays delivered.
+        target_key: sha256 of the URL; target: a label without secrets. delivered: the
+        outcome; error: why it failed (without secrets). attempts grows by one; a delivered
+        row stays delivered; the claim is cleared. pid: the sender that claimed the findings
+        (`claim_deliveries`): a failure does not overwrite a claim another sender took over
+        in the meantime (a success is always recorded).
         """
         at = at or utc_now()
-        status = "delivered" if delivered else "failed"
+        status = DELIVERED if delivered else DELIVERY_FAILED
         with self._write():
             for finding_id in finding_ids:
                 self.db.execute(
@@ -282,11 +369,16 @@ class DaemonMixin:
                            attempts = deliveries.attempts + 1,
                            last_attempt_at = excluded.last_attempt_at,
                            delivered_at = excluded.delivered_at,
-                           error = excluded.error
-                       WHERE deliveries.status != 'delivered'""",
+                           error = excluded.error,
+                           claimed_by = NULL,
+                           claimed_at = NULL
+                       WHERE deliveries.status != 'delivered'
+                         AND (:delivered OR :pid IS NULL OR deliveries.status != 'sending'
+                              OR deliveries.claimed_by = :pid)""",
                     {"finding": finding_id, "key": target_key, "target": target,
                      "status": status, "at": at, "delivered_at": at if delivered else None,
-                     "error": None if delivered else (error or "delivery failed")},
+                     "error": None if delivered else (error or "delivery failed"),
+                     "delivered": int(delivered), "pid": pid},
                 )
 
     def undelivered_findings(

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import re
+import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -16,16 +23,19 @@ from monitor.notify import (
     compose,
     deliver_pending,
     masked_url,
+    redact,
     target_key,
     targets_of,
 )
 from storage import AgencyRecord, ReportFetch, Store
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.timeout(60)
 
 
 class Receiver:
-    """Collects the JSON bodies POSTed to it; `status` is what it answers."""
+    """Collects the JSON bodies POSTed to it; `status` is what it answers, after `delay`
+    seconds."""
 
     def __init__(self, port: int = 0):
         receiver = self
@@ -36,6 +46,9 @@ class Receiver:
                 body = json.loads(self.rfile.read(length).decode("utf-8"))
                 with receiver.lock:
                     receiver.posts.append((self.path, body))
+                    receiver.headers.append(dict(self.headers))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -44,7 +57,9 @@ class Receiver:
                 pass
 
         self.posts: list[tuple[str, dict]] = []
+        self.headers: list[dict] = []
         self.status = 200
+        self.delay = 0.0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
@@ -218,3 +233,173 @@ def test_notify_command_delivers_pending(tmp_path, store, receiver):
     assert result.exit_code == 0, result.output
     assert "delivered 1" in result.output
     assert len(receiver.posts) == 1
+
+
+# -- secrets never leave the URL ------------------------------------------------------------------
+
+SECRETS = ("SECRET1x", "SECRET2y", "SECRETPATH3", "nianbaoUSER", "pa55SECRET4")
+
+
+def secret_url(port: int) -> str:
+    return (f"json://nianbaoUSER:pa55SECRET4@127.0.0.1:{port}/hook/SECRETPATH3"
+            f"?+Authorization=Bearer%20SECRET1x&-token=SECRET2y")
+
+
+def leaked(text: str) -> list[str]:
+    return [secret for secret in SECRETS if secret in text]
+
+
+def database_text(path) -> str:
+    connection = sqlite3.connect(path)
+    try:
+        return "\n".join(connection.iterdump())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("receiver_state", ["down", "error", "up"])
+def test_no_secret_of_a_target_url_is_stored_logged_or_printed(
+        tmp_path, store, caplog, capfd, receiver_state):
+    from monitor.daemon_cmd import notify as notify_command
+
+    caplog.set_level(logging.DEBUG)  # every logger, apprise's and urllib3's included
+    up = Receiver() if receiver_state != "down" else None
+    port = up.port if up else closed_port()
+    if up and receiver_state == "error":
+        up.status = 500
+    try:
+        url = secret_url(port)
+        registry = write_config(tmp_path, notify=[url])
+        add_report(store, "shi-mzj", 2020)
+        report = deliver_pending(store, registry)
+        add_report(store, "xian-zf", 2020)
+        result = CliRunner().invoke(notify_command,
+                                    ["--config", registry.path, "--db", str(store.path)])
+    finally:
+        if up:
+            up.close()
+    if receiver_state == "up":
+        assert report.delivered == 1 and result.exit_code == 0, result.output
+        # The receiver got the path and the payload field: the URL was used in full.
+        assert up.posts[0][0] == "/hook/SECRETPATH3?token=SECRET2y"
+    else:
+        assert report.failed == 1 and result.exit_code == 1
+        assert report.errors and "127.0.0.1" in report.errors[0]
+    rows = deliveries(store)
+    assert rows and {r["target"] for r in rows} == {masked_url(url)}
+    assert masked_url(url) == f"json://127.0.0.1#{target_key(url)[:8]}"
+    if receiver_state == "error":
+        assert "500" in rows[0]["error"]
+    stored = database_text(store.path)
+    out, err = capfd.readouterr()
+    logged = "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records)
+    for where, text in [("the database", stored), ("the report", "\n".join(report.errors)),
+                        ("`nianbao notify` output", result.output), ("logs", logged),
+                        ("stdout/stderr", out + err)]:
+        assert leaked(text) == [], f"{leaked(text)} in {where}"
+
+
+def test_redact_and_labels_hide_tokens_wherever_they_sit():
+    lark = "lark://SECRETTOKEN123456/"
+    warning = ("Lark Exception: HTTPSConnectionPool(host='open.larksuite.com', port=443): Max "
+               "retries exceeded with url: /open-apis/bot/v2/hook/SECRETTOKEN123456")
+    assert "SECRETTOKEN123456" not in redact(warning, lark)
+    assert "open.larksuite.com" in redact(warning, lark)
+    assert masked_url(lark).startswith("lark://…#")
+    url = secret_url(8080)
+    text = ("POST http://127.0.0.1:8080/hook/SECRETPATH3?token=SECRET2y "
+            "Authorization: Bearer%20SECRET1x user nianbaoUSER:pa55SECRET4 "
+            "quoted pa55SECRET4 SECRET1x")
+    assert leaked(redact(text, url)) == []
+    assert "127.0.0.1:8080" in redact(text, url)
+    mail = "mailto://someone:p@ss/w0rd@mail.example.com?to=x@example.org"
+    assert "p@ss/w0rd" not in redact("login p@ss/w0rd refused", mail)
+    assert masked_url(mail).startswith("mailto://mail.example.com#")
+
+
+# -- each finding once, however many senders --------------------------------------------------
+
+
+def posted_ids(receiver) -> list[int]:
+    """The finding ids in every message received (one full message or a digest's lines)."""
+    ids = []
+    for _, body in receiver.posts:
+        found = re.findall(r"^finding: #(\d+)$", body["message"], re.M)
+        found = found or re.findall(r"^#(\d+) ", body["message"], re.M)
+        ids += [int(i) for i in found]
+    return ids
+
+
+@pytest.mark.parametrize("n", [6, DIGEST_AFTER + 10], ids=["one-by-one", "digests"])
+def test_two_senders_at_once_send_each_finding_once(tmp_path, store, receiver, n):
+    registry = write_config(tmp_path, notify=[receiver.url()])
+    add_report(store, "shi-mzj", 2020, n=n)
+    receiver.delay = 0.2  # both senders are mid-run at the same time
+    start = threading.Barrier(2)
+    reports = []
+
+    def sender():
+        with Store(store.path) as own:
+            start.wait()
+            reports.append(deliver_pending(own, registry, digest_size=5))
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    ids = posted_ids(receiver)
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == n
+    assert sum(r.delivered for r in reports) == n and all(r.failed == 0 for r in reports)
+    assert all(r["status"] == "delivered" and r["attempts"] == 1 and r["claimed_by"] is None
+               for r in deliveries(store))
+    assert len(deliveries(store)) == n
+
+
+def test_two_notify_processes_at_once_send_each_finding_once(tmp_path, store, receiver):
+    registry = write_config(tmp_path, notify=[receiver.url()])
+    add_report(store, "shi-mzj", 2020, n=8)
+    receiver.delay = 0.3
+    command = [sys.executable, "-m", "monitor.cli", "notify", "--config", str(registry.path),
+               "--db", str(store.path)]
+    procs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [proc.communicate(timeout=60) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    ids = posted_ids(receiver)
+    assert len(ids) == 8 and len(set(ids)) == 8
+
+
+def test_claims_of_live_senders_are_respected_stale_and_dead_ones_taken_over(store):
+    add_report(store, "shi-mzj", 2020, n=3)
+    first, second, third = [f["id"] for f in store.pending_deliveries("k")]
+    other = os.getppid()  # alive, and not us
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    claim = dict(target_key="k", target="json://x#k")
+    assert store.claim_deliveries([first], pid=other, **claim) == [first]
+    assert store.claim_deliveries([second], pid=dead.pid, **claim) == [second]
+    assert store.claim_deliveries([third], pid=other, at="2020-01-01T00:00:00Z", **claim) == [third]
+    # Fresh and alive: left alone; its process gone, or older than 10 minutes: taken over.
+    assert store.claim_deliveries([first, second, third], pid=os.getpid(), **claim) == [
+        second, third]
+    # Our own fresh claims (another thread of this process) are left alone too.
+    assert store.claim_deliveries([second, third], pid=os.getpid(), **claim) == []
+    store.record_delivery([second], delivered=True, pid=os.getpid(), **claim)
+    # A failure recorded by a sender whose claim was taken over does not clear the new claim.
+    store.record_delivery([first], delivered=False, error="x", pid=dead.pid, **claim)
+    rows = {r["finding_id"]: r for r in deliveries(store)}
+    assert (rows[first]["status"], rows[first]["claimed_by"]) == ("sending", other)
+    assert (rows[second]["status"], rows[second]["attempts"]) == ("delivered", 1)
+    assert rows[second]["claimed_by"] is None and rows[second]["claimed_at"] is None
+    assert store.claim_deliveries([second], pid=other, **claim) == []  # delivered: never again
+
+
+def test_should_stop_ends_a_delivery_run_between_messages(tmp_path, store, receiver):
+    registry = write_config(tmp_path, notify=[receiver.url()])
+    add_report(store, "shi-mzj", 2020, n=3)
+    report = deliver_pending(store, registry, should_stop=lambda: len(receiver.posts) >= 1)
+    assert (report.messages, report.delivered, report.waiting) == (1, 1, 2)
+    assert len(receiver.posts) == 1
+    assert [r["status"] for r in deliveries(store)] == ["delivered"]  # nothing left claimed
+    assert deliver_pending(store, registry).delivered == 2
