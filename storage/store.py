@@ -238,10 +238,10 @@ class Store(FindingsMixin, DaemonMixin):
     def _record_crawl_agencies(self, crawl_id: int, finish_reason: str, at: str) -> None:
         """One crawl_agencies row per agency of the crawl: its listing fetches and outcome.
 
-        'failed' when the crawl as a whole did not complete (a timeout or crash of the crawl
-        process), 'errors' when a listing page of the agency failed, 'ok' when its listing
-        pages were fetched without error, 'unknown' when none was fetched (e.g. a crawl
-        stopped before it reached the agency): unknown says nothing either way.
+        'errors' when a listing page of the agency failed; 'failed' when the crawl process
+        did not complete (timeout, crash) before fetching any of the agency's listings; 'ok'
+        when a completed crawl fetched its listings without error; otherwise 'unknown' (no
+        listing fetched, or a crawl that died after fetching them): unknown says nothing.
         """
         crawl = self._one("SELECT started_at, agency_ids FROM crawls WHERE id = ?", (crawl_id,))
         counts = {
@@ -256,10 +256,12 @@ class Store(FindingsMixin, DaemonMixin):
         }
         for agency_id in json.loads(crawl["agency_ids"] or "[]"):
             fetches, errors = counts.get(agency_id, (0, 0))
-            if finish_reason in CRAWL_FAILED_REASONS:
-                outcome = "failed"
-            elif errors:
+            if errors:
                 outcome = "errors"
+            elif finish_reason in CRAWL_FAILED_REASONS:
+                # The crawl process died: an agency it never reached could not be seen at all;
+                # one whose listings it fetched may still have reports it did not get to.
+                outcome = "unknown" if fetches else "failed"
             else:
                 outcome = "ok" if fetches else "unknown"
             self.db.execute(
