@@ -43,6 +43,7 @@ the heartbeat says 'stopped' and the process exits 0.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import json
@@ -59,6 +60,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import yaml
 
 import monitor.notify  # noqa: F401  redacts apprise's log before the registry loads its URLs
 from config.registry import ConfigError, Registry, load_registry
@@ -202,6 +205,26 @@ class ChildResult:
     pid: int | None = None
 
 
+@contextlib.contextmanager
+def batch_registry(registry: Registry, agency_ids: Sequence[str]):
+    """A registry file with only the batch's agencies, for the crawl child.
+
+    The child would otherwise read and validate the whole registry (150,000 agencies: tens of
+    seconds) for the few hundred it crawls. The entries come from the registry the daemon
+    already validated, so the child's own validation of them cannot fail differently.
+    """
+    wanted = set(agency_ids)
+    document = {"agencies": [
+        agency.model_dump(mode="json", exclude_defaults=True)
+        for agency in registry.agencies if agency.id in wanted
+    ]}
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".yaml",
+                                     prefix="nianbao-batch-") as handle:
+        yaml.safe_dump(document, handle, allow_unicode=True, sort_keys=False)
+        handle.flush()
+        yield Path(handle.name)
+
+
 def crawl_command(config_path: str, db_path: str, agency_ids: Sequence[str],
                   settings: Sequence[str] = ()) -> list[str]:
     command = [sys.executable, "-m", "monitor.cli", "crawl", "--config", config_path,
@@ -310,9 +333,10 @@ def crawl_batch(store: Store, registry: Registry, config_path: str, db_path: str
     """Crawl one claimed batch in a child process and record each agency's outcome."""
     started_at = to_iso(local_now() - dt.timedelta(seconds=1))
     logger.info("crawling %d agencies: %s", len(batch), _ids_preview(batch))
-    command = crawl_command(config_path, db_path, batch, opts.crawl_settings)
-    child = run_child(command, timeout=opts.crawl_timeout, grace=opts.stop_grace,
-                      stop=STOPPING, on_start=lambda pid: store.set_running_pid(batch, pid))
+    with batch_registry(registry, batch) as batch_config:
+        command = crawl_command(str(batch_config), db_path, batch, opts.crawl_settings)
+        child = run_child(command, timeout=opts.crawl_timeout, grace=opts.stop_grace,
+                          stop=STOPPING, on_start=lambda pid: store.set_running_pid(batch, pid))
     crawl = store.find_crawl(batch, started_since=started_at)
     crawl_id = crawl["id"] if crawl else None
     if crawl is not None:

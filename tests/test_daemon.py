@@ -542,3 +542,21 @@ def test_notifications_go_out_while_a_long_crawl_runs(portal, demo_config, db_pa
     code, seconds = daemon.stop()
     assert code == 0 and seconds < 45
     assert "Traceback" not in daemon.output()
+
+
+def test_a_crawl_child_reads_only_its_batch_of_the_registry(tmp_path):
+    """At 150,000 agencies the child must not parse the whole registry for one batch."""
+    from config.registry import load_registry
+    from monitor.daemon import batch_registry
+
+    config = tmp_path / "agencies.yaml"
+    config.write_text(yaml.safe_dump({"agencies": [
+        {"id": f"a-{i}", "name": f"示例局{i}", "kind": "department", "start_year": 2019,
+         "sources": [f"https://a{i}.example.gov.cn/"], "deadline": "01-20"} for i in range(50)
+    ]}, allow_unicode=True), encoding="utf-8")
+    registry = load_registry(config)
+    with batch_registry(registry, ["a-3", "a-41"]) as path:
+        subset = load_registry(path)
+    assert [a.id for a in subset.agencies] == ["a-3", "a-41"]
+    assert subset.agencies[0] == registry.get("a-3")  # every field carried over, validated alike
+    assert not path.exists()  # removed once the child is done
