@@ -65,6 +65,8 @@ import yaml
 
 import monitor.notify  # noqa: F401  redacts apprise's log before the registry loads its URLs
 from config.registry import ConfigError, Registry, load_registry
+from monitor.findings import raise_site_failing, run_check, today
+from monitor.notify import deliver_pending
 from monitor.schedule import first_crawl_at, from_iso, local_now, next_crawl_at, to_iso
 from storage import AgencyRecord, Store
 from storage.daemon_api import (
@@ -299,16 +301,24 @@ def _options(options: dict | DaemonOptions) -> DaemonOptions:
     return options if isinstance(options, DaemonOptions) else DaemonOptions.from_job_args(options)
 
 
+def _job_registry(config_path: str, job: str) -> Registry | None:
+    """The registry a job runs with; None (the job is skipped) when the daemon is stopping
+    or the registry file has become invalid (logged: the daemon keeps running)."""
+    if STOPPING.is_set():
+        return None
+    try:
+        return current_registry(config_path)
+    except ConfigError as exc:
+        logger.error("config error, %s skipped: %s", job, exc)
+        return None
+
+
 def dispatch_job(config_path: str, db_path: str, options: dict) -> None:
     """Crawl the agencies due now, batch by batch; record outcomes; notify."""
-    if STOPPING.is_set():
+    registry = _job_registry(config_path, "dispatch")
+    if registry is None:
         return
     opts = _options(options)
-    try:
-        registry = current_registry(config_path)
-    except ConfigError as exc:
-        logger.error("config error, nothing dispatched: %s", exc)
-        return
     rng = random.Random()
     with Store(db_path) as store:
         sync_schedule(store, registry, config_path, rng)
@@ -419,21 +429,14 @@ def close_crawl(store: Store, crawl: dict, child: ChildResult) -> str | None:
 def after_crawl(store: Store, registry: Registry, batch: list[str], opts: DaemonOptions) -> None:
     """site_failing findings for the batch, then notifications. Failures are logged only."""
     try:
-        from monitor.findings import raise_site_failing
-    except ImportError as exc:
-        logger.warning("site_failing findings not available yet: %s", exc)
-    else:
-        try:
-            raise_site_failing(store, batch)
-        except Exception:
-            logger.exception("raising site_failing findings failed")
+        raise_site_failing(store, batch)
+    except Exception:
+        logger.exception("raising site_failing findings failed")
     deliver(store, registry, opts)
 
 
 def deliver(store: Store, registry: Registry, opts: DaemonOptions) -> None:
     """Send pending notifications; stops before its next message once the daemon stops."""
-    from monitor.notify import deliver_pending
-
     if STOPPING.is_set():
         return
     try:
@@ -449,26 +452,17 @@ def deliver(store: Store, registry: Registry, opts: DaemonOptions) -> None:
 
 def check_job(config_path: str, db_path: str, options: dict) -> None:
     """The daily check: raise findings for deadlines that passed, then notify."""
-    if STOPPING.is_set():
+    registry = _job_registry(config_path, "check")
+    if registry is None:
         return
     opts = _options(options)
-    try:
-        registry = current_registry(config_path)
-    except ConfigError as exc:
-        logger.error("config error, no check: %s", exc)
-        return
     with Store(db_path) as store:
         sync_schedule(store, registry, config_path)
         try:
-            from monitor.findings import run_check, today
-        except ImportError as exc:
-            logger.warning("the deadline check is not available yet: %s", exc)
-        else:
-            try:
-                # Deadlines are Chinese dates: "today" in China, not on the daemon's host.
-                run_check(store, registry, as_of=today(), record=True)
-            except Exception:
-                logger.exception("the deadline check failed")
+            # Deadlines are Chinese dates: "today" in China, not on the daemon's host.
+            run_check(store, registry, as_of=today(), record=True)
+        except Exception:
+            logger.exception("the deadline check failed")
         if STOPPING.is_set():
             return  # the findings are recorded; the next start (or deliver run) sends them
         deliver(store, registry, opts)
@@ -476,12 +470,8 @@ def check_job(config_path: str, db_path: str, options: dict) -> None:
 
 def deliver_job(config_path: str, db_path: str, options: dict) -> None:
     """Retry failed deliveries and send findings raised elsewhere."""
-    if STOPPING.is_set():
-        return
-    try:
-        registry = current_registry(config_path)
-    except ConfigError as exc:
-        logger.error("config error, no delivery: %s", exc)
+    registry = _job_registry(config_path, "delivery")
+    if registry is None:
         return
     with Store(db_path) as store:
         deliver(store, registry, _options(options))

@@ -431,7 +431,7 @@ def one_agency_config(tmp_path, notify) -> Path:
 
 
 def test_a_stop_during_the_check_skips_its_delivery(tmp_path, receiver, stopping, monkeypatch):
-    from monitor import daemon, findings
+    from monitor import daemon
 
     config = one_agency_config(tmp_path, [receiver.url()])
     db = tmp_path / "nianbao.db"
@@ -442,7 +442,7 @@ def test_a_stop_during_the_check_skips_its_delivery(tmp_path, receiver, stopping
         stopping.set()  # SIGTERM arrives while the check runs
         return []
 
-    monkeypatch.setattr(findings, "run_check", check_then_sigterm)
+    monkeypatch.setattr(daemon, "run_check", check_then_sigterm)
     daemon.check_job(str(config), str(db), daemon.DaemonOptions().as_job_args())
     assert query(db, "SELECT 1 FROM findings")  # recorded: sent after the restart
     assert receiver.posts == [] and not query(db, "SELECT 1 FROM deliveries")
