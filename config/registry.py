@@ -22,6 +22,7 @@ as one line naming the file, the agency (id, else its position in the list) and 
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import re
 from pathlib import Path
@@ -39,7 +40,6 @@ DEFAULT_CONFIG_PATH = Path("config") / "agencies.yaml"
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CONFIG_ENV_VAR = "NIANBAO_CONFIG"
 
-AGENCY_KINDS = ("department", "government")
 ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 # The Regulations on Open Government Information took effect in 2008: no earlier report.
@@ -205,20 +205,19 @@ class Registry(BaseModel):
             return self.schedule
         return Schedule.model_validate({**self.schedule.model_dump(), **agency.schedule})
 
-    def notify_for(self, agency_id: str | None) -> tuple[str, ...]:
-        """Global notification URLs plus the agency's own (no duplicates, in order)."""
-        urls = list(self.notify)
-        if agency_id is not None:
-            for agency in self.agencies:
-                if agency.id == agency_id:
-                    urls.extend(url for url in agency.notify if url not in urls)
-        return tuple(urls)
+    @functools.cached_property
+    def by_id(self) -> dict[str, Agency]:
+        """Agency id -> agency (the first, should a hand-built Registry repeat an id)."""
+        index: dict[str, Agency] = {}
+        for agency in self.agencies:
+            index.setdefault(agency.id, agency)
+        return index
 
     def get(self, agency_id: str) -> Agency:
-        for agency in self.agencies:
-            if agency.id == agency_id:
-                return agency
-        raise ConfigError(f"{self.path}: no agency with id {agency_id!r}")
+        agency = self.by_id.get(agency_id)
+        if agency is None:
+            raise ConfigError(f"{self.path}: no agency with id {agency_id!r}")
+        return agency
 
     def select(self, agency_ids: list[str] | tuple[str, ...] | None) -> tuple[Agency, ...]:
         """The agencies named (all when none are named); an unknown id is a ConfigError."""

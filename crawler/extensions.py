@@ -42,13 +42,7 @@ class CrawlRecorder:
     def spider_opened(self, spider):
         store = store_for(self.crawler)
         agencies = getattr(spider, "agencies", ())
-        store.sync_agencies(
-            AgencyRecord(
-                id=a.id, name=a.name, kind=a.kind, region=a.region,
-                start_year=a.start_year, sources=tuple(a.sources), deadline=a.deadline,
-            )
-            for a in agencies
-        )
+        store.sync_agencies(AgencyRecord.from_agency(a) for a in agencies)
         # The coverage view computes due dates from this table; keep it as the law says.
         store.sync_deadline_rules(DEADLINE_RULES)
         set_crawl_id(self.crawler, store.start_crawl([a.id for a in agencies]))

@@ -12,6 +12,7 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from config.registry import Registry
 from crawler.spiders.reports import ReportsSpider
 from crawler.store_access import crawl_id_of
 
@@ -26,10 +27,15 @@ def crawl_settings(config_path: Path, db_path: Path, overrides: Mapping[str, str
     return settings
 
 
-def run_crawl(settings: Settings, agency_ids: Sequence[str] = ()) -> int | None:
-    """Crawl and return the id of the `crawls` row (None if the crawl never opened)."""
+def run_crawl(settings: Settings, agency_ids: Sequence[str] = (),
+              registry: Registry | None = None) -> int | None:
+    """Crawl and return the id of the `crawls` row (None if the crawl never opened).
+
+    registry: the registry the caller already loaded and validated (else the spider loads
+    NIANBAO_CONFIG itself), so that a large registry is not read twice.
+    """
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(ReportsSpider)
-    process.crawl(crawler, agency=",".join(agency_ids) or None)
+    process.crawl(crawler, agency=",".join(agency_ids) or None, registry=registry)
     process.start()
     return crawl_id_of(crawler)

@@ -60,7 +60,7 @@ def crawl(config_path, db_path, agency_ids, overrides, log_level) -> None:
 
     from crawler.runner import crawl_settings, run_crawl  # Scrapy is slow to import: only here
 
-    crawl_id = run_crawl(crawl_settings(config, db, settings_overrides), agency_ids)
+    crawl_id = run_crawl(crawl_settings(config, db, settings_overrides), agency_ids, registry)
     if crawl_id is None:
         click.echo("The crawl did not start; see the log above.", err=True)
         sys.exit(1)

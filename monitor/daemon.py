@@ -63,10 +63,10 @@ from pathlib import Path
 
 import yaml
 
-import monitor.notify  # noqa: F401  redacts apprise's log before the registry loads its URLs
+# monitor.notify first: importing it redacts apprise's log before the registry loads its URLs
+from monitor.notify import deliver_pending  # isort: skip
 from config.registry import ConfigError, Registry, load_registry
 from monitor.findings import raise_site_failing, run_check, today
-from monitor.notify import deliver_pending
 from monitor.schedule import first_crawl_at, from_iso, local_now, next_crawl_at, to_iso
 from storage import AgencyRecord, Store
 from storage.daemon_api import (
@@ -172,11 +172,7 @@ def _sync_schedule(store: Store, registry: Registry, config_path: str,
     if _synced.get(key) == stamp:
         return
     rng = rng or random.Random()
-    store.sync_agencies(
-        AgencyRecord(id=a.id, name=a.name, kind=a.kind, region=a.region,
-                     start_year=a.start_year, sources=tuple(a.sources), deadline=a.deadline)
-        for a in registry.agencies
-    )
+    store.sync_agencies(AgencyRecord.from_agency(a) for a in registry.agencies)
     scheduled = store.scheduled_agency_ids()
     wanted = {a.id: a for a in registry.agencies}
     now = local_now()
@@ -654,7 +650,7 @@ def install_jobs(scheduler, config_path: str, db_path: str, opts: DaemonOptions)
             continue
         first_run = {}
         if spec["id"] == DISPATCH_JOB:
-            first_run["next_run_time"] = dt.datetime.now().astimezone()  # crawl soon
+            first_run["next_run_time"] = local_now()  # crawl soon
         elif existing is not None and str(existing.trigger) == str(spec["trigger"]):
             # Same times, other details (options, executor): keep its next run, so that a
             # check missed while the daemon was down still happens now.

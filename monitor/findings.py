@@ -26,9 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from config.deadlines import DEADLINE_RULES
-from config.registry import Agency, Registry
+from config.registry import Registry
 from monitor.coverage import LATE, MISSING, ON_TIME, CoverageRow, compute_coverage
 from storage import AgencyRecord, Store
+from storage.models import utc_iso
 from storage.models import (
     FINDING_LATE,
     FINDING_MISSING,
@@ -83,13 +84,7 @@ def has_come(day: datetime.date) -> bool:
 def end_of_day_utc(day: datetime.date) -> str:
     """The moment `day` ends in China, as an ISO-8601 UTC string like the store's times."""
     end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), CHINA)
-    return end.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def agency_record(agency: Agency) -> AgencyRecord:
-    return AgencyRecord(id=agency.id, name=agency.name, kind=agency.kind, region=agency.region,
-                        start_year=agency.start_year, sources=agency.sources,
-                        deadline=agency.deadline)
+    return utc_iso(end)
 
 
 def run_check(
@@ -121,7 +116,7 @@ def check(
     """`run_check` with what the command prints besides the rows (new findings, failing sites)."""
     agencies = registry.select(agency_ids)
     # The whole registry: agencies it no longer lists leave the coverage view too.
-    store.sync_agencies((agency_record(agency) for agency in registry.agencies), prune=True)
+    store.sync_agencies((AgencyRecord.from_agency(a) for a in registry.agencies), prune=True)
     store.sync_deadline_rules(DEADLINE_RULES)
     ids = [agency.id for agency in agencies]
     first_reports = store.first_annual_reports(ids)

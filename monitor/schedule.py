@@ -11,6 +11,7 @@ import datetime as dt
 import random
 
 from config.registry import Schedule
+from storage.models import utc_iso
 
 
 def local_now() -> dt.datetime:
@@ -41,7 +42,7 @@ def to_iso(moment: dt.datetime) -> str:
     """An aware datetime -> '2026-01-05T06:00:00Z' (UTC, whole seconds, as the store keeps)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware one (see local_now)")
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(moment)
 
 
 def from_iso(text: str) -> dt.datetime:

@@ -3,7 +3,7 @@
 storage imports neither crawler nor monitor nor config; see storage/SCHEMA.md for the tables.
 """
 
-from .db import connect, migrate, open_db
+from .db import connect, migrate
 from .migrations import MIGRATIONS
 from .models import (
     AGENCY_KINDS,
@@ -43,6 +43,5 @@ __all__ = [
     "content_hash",
     "migrate",
     "normalize_text",
-    "open_db",
     "utc_now",
 ]

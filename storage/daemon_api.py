@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .models import utc_now
+from .models import utc_iso, utc_now
 
 # agency_schedule.last_outcome
 CRAWL_OK = "ok"  # the crawl finished and no request of the agency failed
@@ -83,7 +83,7 @@ def _pid_alive(pid: int) -> bool:
 
 def _seconds_before(iso: str, seconds: float) -> str:
     moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")) - dt.timedelta(seconds=seconds)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(moment)
 
 
 class DaemonMixin:
@@ -394,7 +394,7 @@ class DaemonMixin:
             return 0, []
         spec = json.dumps([{"key": key, "agencies": None if ids is None else list(ids)}
                            for key, ids in targets], ensure_ascii=False)
-        pending = f"""
+        pending = """
             WITH t AS (
                 SELECT json_extract(value, '$.key') AS key,
                        json_extract(value, '$.agencies') AS agencies

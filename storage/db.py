@@ -57,13 +57,6 @@ def migrate(db: Database) -> list[str]:
     return names
 
 
-def open_db(path: str | os.PathLike) -> Database:
-    """`connect(path)` and `migrate()` it: a database ready for the Store."""
-    db = connect(path)
-    migrate(db)
-    return db
-
-
 @contextmanager
 def write_transaction(db: Database) -> Iterator[Database]:
     """One write transaction that takes the write lock at its start (BEGIN IMMEDIATE).

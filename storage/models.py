@@ -66,9 +66,14 @@ OUTCOMES = tuple(o.value for o in Outcome)
 # -- Time and text ---------------------------------------------------------------------------
 
 
+def utc_iso(moment: _dt.datetime) -> str:
+    """An aware datetime as the store keeps times: ISO-8601 UTC, whole seconds, 'Z'."""
+    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def utc_now() -> str:
     """The current time as an ISO-8601 UTC string, e.g. '2026-11-21T21:30:05Z'."""
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(_dt.datetime.now(_dt.UTC))
 
 
 # Characters that are not str.isspace() but render as nothing or as a space.
@@ -128,6 +133,14 @@ class AgencyRecord:
     start_year: int
     sources: tuple[str, ...]
     deadline: str | None = None
+
+    @classmethod
+    def from_agency(cls, agency) -> AgencyRecord:
+        """The record of a registry agency (config.registry.Agency, or any object with these
+        attributes: storage does not import config)."""
+        return cls(id=agency.id, name=agency.name, kind=agency.kind, region=agency.region,
+                   start_year=agency.start_year, sources=agency.sources,
+                   deadline=agency.deadline)
 
     def __post_init__(self) -> None:
         if not self.id:

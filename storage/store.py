@@ -163,9 +163,11 @@ class Store(FindingsMixin, DaemonMixin):
         if duplicates:
             raise ValueError(f"duplicate agency ids: {', '.join(duplicates)}")
         with self._write():
-            existing = {
-                row["id"]: row for row in self._all("SELECT * FROM agencies")
-            }
+            # A crawl syncs its batch: read only those rows (pruning needs them all).
+            existing = {row["id"]: row for row in (
+                self._all("SELECT * FROM agencies") if prune else self._all(
+                    "SELECT * FROM agencies WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(ids),)))}
             for agency in records:
                 values = (agency.name, agency.kind, agency.region, agency.start_year,
                           _json(list(agency.sources)), agency.deadline, 1)
@@ -545,7 +547,7 @@ class Store(FindingsMixin, DaemonMixin):
         ):
             bump(row["agency_id"], "fetch_errors", row["n"])
 
-        names = {row["id"]: row["name"] for row in self._all("SELECT id, name FROM agencies")}
+        names = {row["id"]: row["name"] for row in self.agency_rows(order)}
         summaries = []
         for agency_id in order:
             c = counts.get(agency_id, {})

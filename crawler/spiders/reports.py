@@ -23,8 +23,9 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from config.registry import Agency, load_registry
+from config.registry import Agency, Registry, load_registry
 from crawler.classify import is_report_link
+from crawler.extract import ATTACHMENT_EXTENSIONS as DOCUMENT_EXTENSIONS
 from crawler.items import ReportGone, ReportPage
 from crawler.listings import Entry, PageRequest, parse_listing, trs
 from crawler.store_access import crawl_id_of, store_for
@@ -35,7 +36,6 @@ from storage.store import BINARY_ENCODING
 GONE_STATUSES = (404, 410)
 # Between the raw bytes of the parts of a split article in versions.raw_page.
 PART_SEPARATOR = b"\n<!-- nianbao: next part -->\n"
-DOCUMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps", ".ofd", ".xls", ".xlsx", ".rar", ".zip")
 DOCUMENT_TYPES = ("application/pdf", "application/msword", "application/vnd.", "application/ofd",
                   "application/octet-stream", "application/zip", "application/x-rar")
 
@@ -43,8 +43,10 @@ DOCUMENT_TYPES = ("application/pdf", "application/msword", "application/vnd.", "
 class ReportsSpider(scrapy.Spider):
     name = "reports"
 
-    def __init__(self, agency: str | None = None, *args, **kwargs):
+    def __init__(self, agency: str | None = None, registry: Registry | None = None, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # A registry already loaded and validated by the caller (`nianbao crawl`), if any.
+        self.registry = registry
         # `-a agency=a,b` or `nianbao crawl --agency a --agency b`
         self.agency_ids = [part.strip() for part in (agency or "").split(",") if part.strip()]
         self.agencies: tuple[Agency, ...] = ()
@@ -63,7 +65,7 @@ class ReportsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        registry = load_registry(crawler.settings.get("NIANBAO_CONFIG"))
+        registry = spider.registry or load_registry(crawler.settings.get("NIANBAO_CONFIG"))
         spider.agencies = registry.select(spider.agency_ids)
         spider.by_id = {agency.id: agency for agency in spider.agencies}
         # Offsite filtering for requests Scrapy itself makes (redirects): the union of all
