@@ -182,9 +182,10 @@ class Agency(BaseModel):
                 raise ValueError(f"{url!r} is not an http(s) URL")
         return value
 
-    @property
+    @functools.cached_property
     def hosts(self) -> frozenset[str]:
-        """Hosts this agency's crawl may visit: those of its sources plus `domains`."""
+        """Hosts this agency's crawl may visit: those of its sources plus `domains`.
+        (Cached: the spider asks for every link of every listing.)"""
         hosts = {urlsplit(url).hostname for url in self.sources}
         return frozenset(h for h in (*hosts, *self.domains) if h)
 

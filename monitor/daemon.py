@@ -78,6 +78,7 @@ from storage.daemon_api import (
     DAEMON_STOPPED,
     DAEMON_STOPPING,
     CrawlResult,
+    pid_alive,
 )
 
 logger = logging.getLogger("nianbao.daemon")
@@ -528,16 +529,6 @@ def daemon_alive(heartbeat: dict | None, stale_after: float) -> bool:
                 and beat_age(heartbeat) <= stale_after)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _is_crawl_child(pid: int) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -588,13 +579,13 @@ def release_stale_claims(store: Store, grace: float) -> int:
     claims = store.claims()
     orphans = {c["running_pid"] for c in claims
                if c["running_pid"] and c["running_pid"] != os.getpid()
-               and _pid_alive(c["running_pid"]) and _is_crawl_child(c["running_pid"])}
+               and pid_alive(c["running_pid"]) and _is_crawl_child(c["running_pid"])}
     for pid in orphans:
         logger.warning("stopping crawl child %d left by an earlier daemon", pid)
         _signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while orphans and time.monotonic() < deadline:
-        orphans = {pid for pid in orphans if _pid_alive(pid) and _is_crawl_child(pid)}
+        orphans = {pid for pid in orphans if pid_alive(pid) and _is_crawl_child(pid)}
         time.sleep(POLL_SECONDS)
     for pid in orphans:
         _signal_group(pid, signal.SIGKILL)

@@ -69,7 +69,7 @@ def _ids_json(ids: Iterable[str]) -> str:
     return json.dumps(list(ids), ensure_ascii=False)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Is there a process with this id on this host? (The store is a local file: the senders
     that share it run on this host.)"""
     try:
@@ -285,7 +285,7 @@ class DaemonMixin:
         pid: int,
         at: str | None = None,
         stale_after: float = CLAIM_STALE_SECONDS,
-        alive=_pid_alive,
+        alive=pid_alive,
     ) -> list[int]:
         """Claim these findings for one message to one target, before sending it.
 

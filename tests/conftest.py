@@ -19,7 +19,7 @@ FAST_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
     "AUTOTHROTTLE_ENABLED": "False",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
-    "DOWNLOAD_TIMEOUT": "2",
+    "DOWNLOAD_TIMEOUT": "5",  # generous: a loaded 2-core CI machine must not time out a loopback page
     "RETRY_TIMES": "1",
     "NIANBAO_RETRY_BACKOFF_BASE": "0.05",
 }
