@@ -7,13 +7,13 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test bench clean
 
 demo: $(STAMP)
-	$(BIN)/python -m demo
+	$(BIN)/python -m nianbao.demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m nianbao.bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

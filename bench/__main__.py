@@ -19,8 +19,8 @@ from pathlib import Path
 
 import trafilatura
 
-from crawler.extract import extract_report
-from storage import AgencyRecord, ReportFetch, Store, utc_now
+from nianbao.crawler.extract import extract_report
+from nianbao.storage import AgencyRecord, ReportFetch, Store, utc_now
 
 PAGES = Path(__file__).resolve().parent.parent / "tests" / "files" / "real-pages"
 
@@ -51,7 +51,7 @@ def bench_extraction(repeat: int = 20) -> None:
 
 
 def bench_storage(n: int = 2000) -> None:
-    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.db") as store:
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "nianbao.bench.db") as store:
         store.sync_agencies([AgencyRecord("bench", "基准局", "department", None, 2019, ("http://x/",))])
         crawl = store.start_crawl(["bench"])
         text = "政府信息公开工作年度报告。" * 400

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from config.deadlines import FIRST_REPORT_YEAR, parse_month_day
+from nianbao.config.deadlines import FIRST_REPORT_YEAR, parse_month_day
 
 DEFAULT_CONFIG_PATH = Path("config") / "agencies.yaml"
 # libyaml's safe loader when PyYAML has it (about 10x faster: a registry of 150,000 agencies

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import lxml.etree
 import lxml.html
 
-from crawler.cleanup import to_simplified
+from nianbao.crawler.cleanup import to_simplified
 
 __all__ = [
     "ANNUAL_REPORT",

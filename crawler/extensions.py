@@ -7,9 +7,9 @@ import logging
 
 from scrapy import signals
 
-from config.deadlines import DEADLINE_RULES
-from crawler.store_access import close_store, crawl_id_of, set_crawl_id, store_for
-from storage.models import AgencyRecord
+from nianbao.config.deadlines import DEADLINE_RULES
+from nianbao.crawler.store_access import close_store, crawl_id_of, set_crawl_id, store_for
+from nianbao.storage.models import AgencyRecord
 
 logger = logging.getLogger(__name__)
 

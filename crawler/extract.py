@@ -37,8 +37,8 @@ import lxml.html
 import trafilatura
 from lxml.cssselect import CSSSelector
 
-from crawler import classify
-from crawler.cleanup import clean_text, to_simplified
+from nianbao.crawler import classify
+from nianbao.crawler.cleanup import clean_text, to_simplified
 
 __all__ = ["Extracted", "ExtractionError", "extract_report", "CONTAINERS", "ATTACHMENT_EXTENSIONS"]
 

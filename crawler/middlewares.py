@@ -9,8 +9,8 @@ from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
 
-from crawler.encoding import choose_encoding
-from crawler.store_access import crawl_id_of, store_for
+from nianbao.crawler.encoding import choose_encoding
+from nianbao.crawler.store_access import crawl_id_of, store_for
 
 STARTED_AT_KEY = "nianbao_started_at"
 

@@ -10,13 +10,13 @@ import dataclasses
 
 from scrapy.exceptions import DropItem
 
-from crawler.classify import ANNUAL_REPORT, classify_title, report_year
-from crawler.cleanup import to_simplified
-from crawler.extract import ExtractionError, extract_report
-from crawler.items import ReportGone, ReportPage
-from crawler.store_access import crawl_id_of, store_for
-from storage.models import ReportFetch
-from storage.store import BINARY_ENCODING
+from nianbao.crawler.classify import ANNUAL_REPORT, classify_title, report_year
+from nianbao.crawler.cleanup import to_simplified
+from nianbao.crawler.extract import ExtractionError, extract_report
+from nianbao.crawler.items import ReportGone, ReportPage
+from nianbao.crawler.store_access import crawl_id_of, store_for
+from nianbao.storage.models import ReportFetch
+from nianbao.storage.store import BINARY_ENCODING
 
 
 # A known report whose new text is under this share of its stored length is suspect.

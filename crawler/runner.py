@@ -12,14 +12,14 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from config.registry import Registry
-from crawler.spiders.reports import ReportsSpider
-from crawler.store_access import crawl_id_of
+from nianbao.config.registry import Registry
+from nianbao.crawler.spiders.reports import ReportsSpider
+from nianbao.crawler.store_access import crawl_id_of
 
 
 def crawl_settings(config_path: Path, db_path: Path, overrides: Mapping[str, str] = {}) -> Settings:
     settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
+    settings.setmodule("nianbao.crawler.settings", priority="project")
     settings.set("NIANBAO_CONFIG", str(config_path), priority="cmdline")
     settings.set("NIANBAO_DB", str(db_path), priority="cmdline")
     for name, value in overrides.items():

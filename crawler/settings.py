@@ -8,8 +8,8 @@ override the delays for a portal on 127.0.0.1.
 import os
 
 BOT_NAME = "nianbao"
-SPIDER_MODULES = ["crawler.spiders"]
-NEWSPIDER_MODULE = "crawler.spiders"
+SPIDER_MODULES = ["nianbao.crawler.spiders"]
+NEWSPIDER_MODULE = "nianbao.crawler.spiders"
 
 # --- nianbao's own settings -------------------------------------------------------------
 # Where the agency registry and the SQLite store are. `nianbao` passes its --config/--db here;
@@ -67,18 +67,18 @@ REMOTE_CONTROL_ENABLED = False
 # --- components -----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     # Waits before a retried request goes out (Scrapy's retry middleware has no backoff).
-    "crawler.middlewares.RetryBackoffMiddleware": 540,
+    "nianbao.crawler.middlewares.RetryBackoffMiddleware": 540,
     # After decompression (590), before the spider: fix the charset the page lied about.
-    "crawler.middlewares.EncodingRepairMiddleware": 580,
+    "nianbao.crawler.middlewares.EncodingRepairMiddleware": 580,
     # Innermost: sees every attempt on the wire, retries included.
-    "crawler.middlewares.FetchLogMiddleware": 990,
+    "nianbao.crawler.middlewares.FetchLogMiddleware": 990,
 }
 ITEM_PIPELINES = {
-    "crawler.pipelines.ExtractPipeline": 300,
-    "crawler.pipelines.StorePipeline": 800,
+    "nianbao.crawler.pipelines.ExtractPipeline": 300,
+    "nianbao.crawler.pipelines.StorePipeline": 800,
 }
 EXTENSIONS = {
-    "crawler.extensions.CrawlRecorder": 100,
+    "nianbao.crawler.extensions.CrawlRecorder": 100,
 }
 
 LOG_LEVEL = "INFO"

@@ -6,7 +6,7 @@ locks; components reach it through the crawler they are built from.
 
 from __future__ import annotations
 
-from storage import Store
+from nianbao.storage import Store
 
 _STORE_ATTR = "_nianbao_store"
 _CRAWL_ID_ATTR = "_nianbao_crawl_id"

@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from demo.portal import DemoPortal
+from nianbao.demo.portal import DemoPortal
 
 # The portal is one host on loopback, so per-host politeness would only make the demo slow.
 DEMO_SETTINGS = {
@@ -39,9 +39,9 @@ def main() -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
 
-    from crawler.runner import crawl_settings, run_crawl
-    from monitor.cli import print_crawl_summary
-    from storage import Store
+    from nianbao.crawler.runner import crawl_settings, run_crawl
+    from nianbao.monitor.crawl_cmd import print_crawl_summary
+    from nianbao.storage import Store
 
     try:
         portal = DemoPortal(port=args.port)
@@ -71,7 +71,7 @@ def main() -> None:
         print(f"  {agency_id:12} {year or '????'} {kind:13} {status:7} {published or '':10}  {title}")
     # What the monitor makes of it: which reports are on time, late or missing.
     print()
-    from monitor.check_cmd import check
+    from nianbao.monitor.check_cmd import check
 
     check.main(["--config", str(config), "--db", str(db)], standalone_mode=False)
     print(f"\nOpen it in Datasette:\n  .venv/bin/datasette {db} -m storage/metadata.yml")

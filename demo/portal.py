@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from demo.site import Page, build_site, hanweb_proxy_reply
+from nianbao.demo.site import Page, build_site, hanweb_proxy_reply
 
 NOT_FOUND = Page(b"<html><body><h1>404 Not Found</h1></body></html>", status=404)
 

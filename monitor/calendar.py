@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from config.deadlines import FIRST_REPORT_YEAR, deadline_for
+from nianbao.config.deadlines import FIRST_REPORT_YEAR, deadline_for
 
 
 class AgencyTerms(Protocol):

@@ -16,8 +16,9 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from config.registry import Agency, ConfigError, load_registry, resolve_config_path
-from monitor.coverage import LATE, MISSING, NOT_DUE, ON_TIME, STATUSES, CoverageRow
+from nianbao.config.registry import Agency, ConfigError, load_registry, resolve_config_path
+from nianbao.monitor.cli_options import config_option, db_option, fail_config, resolve_db_path
+from nianbao.monitor.coverage import LATE, MISSING, NOT_DUE, ON_TIME, STATUSES, CoverageRow
 
 # status -> (mark, colour, label)
 MARKS = {
@@ -33,8 +34,8 @@ CELL = 4  # width of a year column
 
 
 @click.command()
-@click.option("--config", "config_path", metavar="FILE", help="Agency registry (YAML).")
-@click.option("--db", "db_path", metavar="FILE", help="SQLite database.")
+@config_option
+@db_option
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="Compute coverage as of this day (default: today, UTC).")
 @click.option("--agency", "agency_ids", multiple=True, metavar="ID",
@@ -48,10 +49,9 @@ def check(config_path, db_path, as_of, agency_ids, as_json, no_record) -> None:
     One row per agency and year from its start_year through the latest year whose report is
     due or has already appeared. Findings are recorded only for a day that has come.
     """
-    from monitor.cli import fail_config, resolve_db_path  # cli imports this module
-    from monitor.findings import check as run
-    from monitor.findings import has_come, today
-    from storage import Store
+    from nianbao.monitor.findings import check as run
+    from nianbao.monitor.findings import has_come, today
+    from nianbao.storage import Store
 
     agency_ids = list(dict.fromkeys(agency_ids))  # each once, in the order given
     try:

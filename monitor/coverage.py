@@ -20,7 +20,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
-from monitor.calendar import AgencyTerms, due_date, expected_years
+from nianbao.monitor.calendar import AgencyTerms, due_date, expected_years
 
 ON_TIME = "on_time"
 LATE = "late"

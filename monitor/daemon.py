@@ -64,12 +64,12 @@ from pathlib import Path
 import yaml
 
 # monitor.notify first: importing it redacts apprise's log before the registry loads its URLs
-from monitor.notify import deliver_pending  # isort: skip
-from config.registry import ConfigError, Registry, load_registry
-from monitor.findings import raise_site_failing, run_check, today
-from monitor.schedule import first_crawl_at, from_iso, local_now, next_crawl_at, to_iso
-from storage import AgencyRecord, Store
-from storage.daemon_api import (
+from nianbao.monitor.notify import deliver_pending  # isort: skip
+from nianbao.config.registry import ConfigError, Registry, load_registry
+from nianbao.monitor.findings import raise_site_failing, run_check, today
+from nianbao.monitor.schedule import first_crawl_at, from_iso, local_now, next_crawl_at, to_iso
+from nianbao.storage import AgencyRecord, Store
+from nianbao.storage.daemon_api import (
     CRAWL_ERRORS,
     CRAWL_FAILED,
     CRAWL_OK,
@@ -226,7 +226,7 @@ def batch_registry(registry: Registry, agency_ids: Sequence[str]):
 
 def crawl_command(config_path: str, db_path: str, agency_ids: Sequence[str],
                   settings: Sequence[str] = ()) -> list[str]:
-    command = [sys.executable, "-m", "monitor.cli", "crawl", "--config", config_path,
+    command = [sys.executable, "-m", "nianbao", "crawl", "--config", config_path,
                "--db", db_path]
     for setting in settings:
         command.append(f"-s{setting}")
@@ -534,7 +534,7 @@ def _is_crawl_child(pid: int) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"monitor.cli" in cmdline and b"crawl" in cmdline
+    return b"nianbao" in cmdline and b"crawl" in cmdline
 
 
 def lock_path(db_path: str | os.PathLike) -> Path:
@@ -603,13 +603,13 @@ def job_specs(config_path: str, db_path: str, opts: DaemonOptions) -> list[dict]
     hour, minute = parse_check_at(opts.check_at)
     args = [config_path, db_path, opts.as_job_args()]
     return [
-        dict(id=DISPATCH_JOB, func="monitor.daemon:dispatch_job", args=args,
+        dict(id=DISPATCH_JOB, func="nianbao.monitor.daemon:dispatch_job", args=args,
              trigger=IntervalTrigger(seconds=opts.dispatch_every), name="dispatch crawls",
              executor=CRAWL_EXECUTOR),
-        dict(id=CHECK_JOB, func="monitor.daemon:check_job", args=args,
+        dict(id=CHECK_JOB, func="nianbao.monitor.daemon:check_job", args=args,
              trigger=CronTrigger(hour=hour, minute=minute), name="daily deadline check",
              executor=NOTIFY_EXECUTOR),
-        dict(id=DELIVER_JOB, func="monitor.daemon:deliver_job", args=args,
+        dict(id=DELIVER_JOB, func="nianbao.monitor.daemon:deliver_job", args=args,
              trigger=IntervalTrigger(seconds=opts.deliver_every), name="deliver notifications",
              executor=NOTIFY_EXECUTOR),
     ]

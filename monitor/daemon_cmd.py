@@ -12,14 +12,14 @@ import sys
 
 import click
 
-from config.registry import ConfigError, parse_duration
-
-
-def _cli():
-    # Imported here: monitor.cli imports this module to register its commands.
-    from monitor import cli
-
-    return cli
+from nianbao.config.registry import ConfigError, parse_duration
+from nianbao.monitor.cli_options import (
+    config_option,
+    db_option,
+    fail_config,
+    load_or_fail,
+    resolve_paths,
+)
 
 
 class Duration(click.ParamType):
@@ -41,34 +41,14 @@ class Duration(click.ParamType):
 DURATION = Duration()
 
 
-def _resolve(config_path, db_path):
-    from config.registry import resolve_config_path
-
-    return resolve_config_path(config_path), _cli().resolve_db_path(db_path)
-
-
 def _paths(config_path, db_path):
-    from config.registry import load_registry
-
-    config, db = _resolve(config_path, db_path)
-    try:
-        registry = load_registry(config)
-    except ConfigError as exc:
-        _cli().fail_config(exc)
-    return config, db, registry
-
-
-def _config_option(f):
-    return click.option("--config", "config_path", metavar="FILE", help="Agency registry (YAML).")(f)
-
-
-def _db_option(f):
-    return click.option("--db", "db_path", metavar="FILE", help="SQLite database.")(f)
+    config, db = resolve_paths(config_path, db_path)
+    return config, db, load_or_fail(config)
 
 
 @click.command()
-@_config_option
-@_db_option
+@config_option
+@db_option
 @click.option("--dispatch-every", type=DURATION, default="60", show_default=True,
               help="How often agencies that are due are looked for.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=200, show_default=True,
@@ -95,11 +75,11 @@ def daemon(config_path, db_path, dispatch_every, batch_size, crawl_timeout, stop
 
     Stops cleanly on SIGTERM or SIGINT (exit status 0). See deploy/README.md for systemd.
     """
-    from monitor.daemon import DaemonError, DaemonOptions, parse_check_at, run_daemon
+    from nianbao.monitor.daemon import DaemonError, DaemonOptions, parse_check_at, run_daemon
 
     # The registry is loaded (and validated: exit 2) by run_daemon, once, after its signal
     # handlers and heartbeat are up: 150,000 agencies take a while.
-    config, db = _resolve(config_path, db_path)
+    config, db = resolve_paths(config_path, db_path)
     try:
         parse_check_at(check_at)
     except ValueError as exc:
@@ -117,7 +97,7 @@ def daemon(config_path, db_path, dispatch_every, batch_size, crawl_timeout, stop
     try:
         sys.exit(run_daemon(config, db, options))
     except ConfigError as exc:
-        _cli().fail_config(exc)
+        fail_config(exc)
     except DaemonError as exc:
         click.echo(f"nianbao: {exc}", err=True)
         sys.exit(1)
@@ -130,9 +110,9 @@ LATEST_UNDELIVERED = 5
 
 def collect_status(db_path, registry, *, stale_after: float, agency_limit: int | None) -> dict:
     """Everything `nianbao status` shows, as plain JSON-ready data."""
-    from monitor.daemon import beat_age, daemon_alive
-    from monitor.notify import targets_of
-    from storage import Store
+    from nianbao.monitor.daemon import beat_age, daemon_alive
+    from nianbao.monitor.notify import targets_of
+    from nianbao.storage import Store
 
     with Store(db_path) as store:
         heartbeat = store.heartbeat()
@@ -168,7 +148,7 @@ def collect_status(db_path, registry, *, stale_after: float, agency_limit: int |
 def _when(iso: str | None, now: dt.datetime) -> str:
     if not iso:
         return "-"
-    from monitor.schedule import from_iso
+    from nianbao.monitor.schedule import from_iso
 
     moment = from_iso(iso)
     seconds = (moment - now).total_seconds()
@@ -236,8 +216,8 @@ def print_status(report: dict) -> None:
 
 
 @click.command()
-@_config_option
-@_db_option
+@config_option
+@db_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @click.option("--all", "show_all", is_flag=True, help="List every agency, not the first 50.")
 @click.option("--stale-after", type=DURATION, default=None,
@@ -246,7 +226,7 @@ def print_status(report: dict) -> None:
                    "interval when the daemon runs with another].")
 def status(config_path, db_path, as_json, show_all, stale_after) -> None:
     """Is a daemon running; last and next crawl per agency; findings not yet delivered."""
-    from monitor.daemon import DEFAULT_HEARTBEAT_SECONDS, STALE_BEATS
+    from nianbao.monitor.daemon import DEFAULT_HEARTBEAT_SECONDS, STALE_BEATS
 
     _, db, registry = _paths(config_path, db_path)
     if not db.exists():
@@ -261,14 +241,14 @@ def status(config_path, db_path, as_json, show_all, stale_after) -> None:
 
 
 @click.command()
-@_config_option
-@_db_option
+@config_option
+@db_option
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="At most this many messages per target.")
 def notify(config_path, db_path, limit) -> None:
     """Deliver the findings not yet delivered, now."""
-    from monitor.notify import deliver_pending
-    from storage import Store
+    from nianbao.monitor.notify import deliver_pending
+    from nianbao.storage import Store
 
     _, db, registry = _paths(config_path, db_path)
     with Store(db) as store:

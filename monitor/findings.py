@@ -25,12 +25,12 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from config.deadlines import DEADLINE_RULES
-from config.registry import Registry
-from monitor.coverage import LATE, MISSING, ON_TIME, CoverageRow, compute_coverage
-from storage import AgencyRecord, Store
-from storage.models import utc_iso
-from storage.models import (
+from nianbao.config.deadlines import DEADLINE_RULES
+from nianbao.config.registry import Registry
+from nianbao.monitor.coverage import LATE, MISSING, ON_TIME, CoverageRow, compute_coverage
+from nianbao.storage import AgencyRecord, Store
+from nianbao.storage.models import utc_iso
+from nianbao.storage.models import (
     FINDING_LATE,
     FINDING_MISSING,
     FINDING_SITE_FAILING,

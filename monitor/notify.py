@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
-from config.registry import Registry
+from nianbao.config.registry import Registry
 
 logger = logging.getLogger(__name__)
 

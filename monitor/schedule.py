@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from config.registry import Schedule
-from storage.models import utc_iso
+from nianbao.config.registry import Schedule
+from nianbao.storage.models import utc_iso
 
 
 def local_now() -> dt.datetime:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.portal import DemoPortal
+from nianbao.demo.portal import DemoPortal
 
 REPO = Path(__file__).resolve().parent.parent
 FILES = Path(__file__).resolve().parent / "files"
@@ -44,7 +44,7 @@ def db_path(tmp_path) -> Path:
 def run_nianbao(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the `nianbao` command in a child process (one Twisted reactor per crawl)."""
     return subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args],
+        [sys.executable, "-m", "nianbao", *args],
         cwd=REPO, env={**os.environ, **(env or {})}, capture_output=True, text=True,
         timeout=timeout,
     )

@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from config.deadlines import DEADLINE_RULES, NoDeadline, deadline_for, rule_for
-from monitor.calendar import StoredAgency, due_date, expected_years
+from nianbao.config.deadlines import DEADLINE_RULES, NoDeadline, deadline_for, rule_for
+from nianbao.monitor.calendar import StoredAgency, due_date, expected_years
 
 D = datetime.date
 

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 import yaml
 
-from storage import Store
+from nianbao.storage import Store
 from tests.conftest import crawl, run_nianbao
 from tests.test_coverage import add_report, agency, good_crawl
 

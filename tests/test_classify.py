@@ -1,10 +1,10 @@
-"""crawler.classify: listing links, report kind, year, dates — tables of real-looking titles."""
+"""nianbao.crawler.classify: listing links, report kind, year, dates — tables of real-looking titles."""
 
 import datetime as dt
 
 import pytest
 
-from crawler.classify import (
+from nianbao.crawler.classify import (
     ANNUAL_REPORT,
     OTHER,
     classify_title,
@@ -192,7 +192,7 @@ def test_page_published_date_xml_declaration():
 
 
 # --------------------------------------------------------------------------- year attribution
-from crawler.classify import attribute_year, period_year  # noqa: E402
+from nianbao.crawler.classify import attribute_year, period_year  # noqa: E402
 
 ATTRIBUTION_CASES = [
     # (id, title, text, published_date, expected (year, title_year, text_year, basis))

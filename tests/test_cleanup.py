@@ -1,11 +1,11 @@
-"""crawler.cleanup: each kind of portal noise goes, body lines (even ones that look alike) stay."""
+"""nianbao.crawler.cleanup: each kind of portal noise goes, body lines (even ones that look alike) stay."""
 
 from pathlib import Path
 
 import pytest
 
-from crawler import cleanup
-from crawler.cleanup import clean_text, strip_ruby, to_simplified
+from nianbao.crawler import cleanup
+from nianbao.crawler.cleanup import clean_text, strip_ruby, to_simplified
 
 FILES = Path(__file__).parent / "files"
 BODY = "我局认真贯彻落实《中华人民共和国政府信息公开条例》，全年主动公开政府信息627条。"

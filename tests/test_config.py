@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from config.registry import ConfigError, load_registry, resolve_config_path
+from nianbao.config.registry import ConfigError, load_registry, resolve_config_path
 from tests.conftest import run_nianbao
 
 VALID = """\

@@ -8,10 +8,10 @@ import hashlib
 
 import pytest
 
-from monitor.calendar import StoredAgency
-from monitor.coverage import LATE, MISSING, NOT_DUE, ON_TIME, STATUSES, compute_coverage
-from monitor.findings import today
-from storage import AgencyRecord, ReportFetch, Store
+from nianbao.monitor.calendar import StoredAgency
+from nianbao.monitor.coverage import LATE, MISSING, NOT_DUE, ON_TIME, STATUSES, compute_coverage
+from nianbao.monitor.findings import today
+from nianbao.storage import AgencyRecord, ReportFetch, Store
 
 D = datetime.date
 
@@ -171,7 +171,7 @@ def test_year_attribution_columns_are_shown(store):
 # -- the SQL view agrees with Python ------------------------------------------------------------
 
 def test_coverage_view_equals_python_rows_as_of_today(store):
-    from config.deadlines import DEADLINE_RULES
+    from nianbao.config.deadlines import DEADLINE_RULES
 
     t = today()
     y = t.year

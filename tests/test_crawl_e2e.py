@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from demo.site import with_body
+from nianbao.demo.site import with_body
 from tests.conftest import FAST_SETTINGS, REPO, crawl
 
 TRS = "/trs/xxgk/ndbg"
@@ -237,7 +237,7 @@ def test_crawl_killed_midway_leaves_a_consistent_store(portal, demo_config, db_p
     import signal
     import time
 
-    from storage import Store
+    from nianbao.storage import Store
 
     slow = [path for path in portal.site.pages if "/art/" in path or "/t20" in path]
     for path in slow[len(slow) // 3:]:
@@ -245,7 +245,7 @@ def test_crawl_killed_midway_leaves_a_consistent_store(portal, demo_config, db_p
     flags = [f"-s{name}={value}" for name, value in {**FAST_SETTINGS, "DOWNLOAD_TIMEOUT": "10",
                                                      "CONCURRENT_REQUESTS_PER_DOMAIN": "2"}.items()]
     child = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "crawl", "--config", str(demo_config), "--db", str(db_path), *flags],
+        [sys.executable, "-m", "nianbao", "crawl", "--config", str(demo_config), "--db", str(db_path), *flags],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -276,7 +276,7 @@ def test_crawl_killed_midway_leaves_a_consistent_store(portal, demo_config, db_p
 
 def test_block_page_served_with_200_is_not_a_new_version(portal, first_crawl, demo_config, db_path):
     """An anti-bot/error page answered with 200 at a known report URL is not a change."""
-    from demo.site import Page
+    from nianbao.demo.site import Page
 
     block_page = ("<html><head><title>访问受限</title><script>var $_ts=window['$_ts'];</script></head>"
                   "<body><div class='TRS_Editor'><p>您的访问过于频繁，请稍后再试。</p></div></body></html>")
@@ -301,7 +301,7 @@ def test_listing_page_cap_counts_distinct_pages(portal, demo_config, db_path, ca
 
 
 def test_pdf_report_versions_by_bytes_and_ignores_an_html_error_page(portal, first_crawl, demo_config, db_path):
-    from demo.site import Page
+    from nianbao.demo.site import Page
 
     pdf_path = f"{TRS}/201703/P020170331_4001.pdf"
     portal.set_page(pdf_path, Page("<html><body><p>文件不存在或已被删除，请返回首页。</p></body></html>".encode()))

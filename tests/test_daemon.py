@@ -88,7 +88,7 @@ class Daemon:
         self.log_path = log
         self.log = open(log, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "daemon", "--config", str(config),
+            [sys.executable, "-m", "nianbao", "daemon", "--config", str(config),
              "--db", str(db), "--dispatch-every", "1", "--heartbeat-every", "1",
              "--stop-grace", "5", *flags, *extra],
             cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
@@ -270,7 +270,7 @@ def test_a_second_daemon_refuses_to_start(portal, demo_config, db_path, daemons)
 @pytest.mark.timeout(150)
 def test_sigterm_during_a_crawl_exits_0_and_leaves_a_consistent_store(
         portal, demo_config, db_path, daemons):
-    from storage import Store
+    from nianbao.storage import Store
 
     config = configure(demo_config)
     portal.set_delay(TRS_LISTING, 120)
@@ -370,8 +370,8 @@ def test_check_job_raises_deadline_findings_and_notifies(tmp_path, receiver):
     """The daily job, in process (it needs no crawl): missing reports -> findings -> messages.
     A report is only known to be missing once a complete crawl of the agency (its listing
     pages all fetched) ran after the deadline."""
-    from monitor.daemon import DaemonOptions, check_job, deliver_job
-    from storage import Store
+    from nianbao.monitor.daemon import DaemonOptions, check_job, deliver_job
+    from nianbao.storage import Store
 
     config = tmp_path / "agencies.yaml"
     config.write_text(yaml.safe_dump({
@@ -412,7 +412,7 @@ def test_check_job_raises_deadline_findings_and_notifies(tmp_path, receiver):
 
 @pytest.fixture
 def stopping():
-    from monitor import daemon
+    from nianbao.monitor import daemon
 
     daemon.STOPPING.clear()
     yield daemon.STOPPING
@@ -431,7 +431,7 @@ def one_agency_config(tmp_path, notify) -> Path:
 
 
 def test_a_stop_during_the_check_skips_its_delivery(tmp_path, receiver, stopping, monkeypatch):
-    from monitor import daemon
+    from nianbao.monitor import daemon
 
     config = one_agency_config(tmp_path, [receiver.url()])
     db = tmp_path / "nianbao.db"
@@ -453,7 +453,7 @@ def test_a_stop_during_the_check_skips_its_delivery(tmp_path, receiver, stopping
 
 def test_an_interrupted_batch_gets_no_findings_or_notifications(
         tmp_path, receiver, stopping, monkeypatch):
-    from monitor import daemon
+    from nianbao.monitor import daemon
 
     config = one_agency_config(tmp_path, [receiver.url()])
     db = tmp_path / "nianbao.db"
@@ -474,8 +474,8 @@ def test_a_timed_out_crawl_the_child_closed_itself_is_closed_as_timeout(tmp_path
     """Scrapy closes its crawl ('shutdown') on the SIGTERM of the time limit; the daemon
     re-closes it as 'timeout' (so its agencies are never 'ok' in crawl_agencies), keeping the
     child's stats. A crawl the child never closed is closed for it."""
-    from monitor.daemon import ChildResult, close_crawl
-    from storage import AgencyRecord, Store
+    from nianbao.monitor.daemon import ChildResult, close_crawl
+    from nianbao.storage import AgencyRecord, Store
 
     with Store(tmp_path / "nianbao.db") as store:
         store.sync_agencies([AgencyRecord("a", "A", "department", None, 2019, ("http://a/",))])
@@ -523,7 +523,7 @@ def test_notifications_go_out_while_a_long_crawl_runs(portal, demo_config, db_pa
                                                         receiver):
     """dispatch has its executor, check and deliver another: a crawl that takes hours does
     not hold up the daily check or deliveries."""
-    from storage import Store
+    from nianbao.storage import Store
 
     config = configure(demo_config, notify=[receiver.url()])
     portal.set_delay(TRS_LISTING, 120)
@@ -546,8 +546,8 @@ def test_notifications_go_out_while_a_long_crawl_runs(portal, demo_config, db_pa
 
 def test_a_crawl_child_reads_only_its_batch_of_the_registry(tmp_path):
     """At 150,000 agencies the child must not parse the whole registry for one batch."""
-    from config.registry import load_registry
-    from monitor.daemon import batch_registry
+    from nianbao.config.registry import load_registry
+    from nianbao.monitor.daemon import batch_registry
 
     config = tmp_path / "agencies.yaml"
     config.write_text(yaml.safe_dump({"agencies": [

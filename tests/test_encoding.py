@@ -6,8 +6,8 @@ import pytest
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
-from crawler.encoding import choose_encoding
-from crawler.middlewares import EncodingRepairMiddleware
+from nianbao.crawler.encoding import choose_encoding
+from nianbao.crawler.middlewares import EncodingRepairMiddleware
 
 # 堃 and 镕 exist in GBK but not in GB2312; 䶮 needs GB18030's four-byte range.
 TEXT = "政府信息公开工作年度报告：局长王堃、李镕"

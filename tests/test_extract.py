@@ -1,4 +1,4 @@
-"""crawler.extract: seed pages exactly, real portal pages, tables, fallbacks, attachments, encodings."""
+"""nianbao.crawler.extract: seed pages exactly, real portal pages, tables, fallbacks, attachments, encodings."""
 
 import re
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import trafilatura
 
-from crawler.classify import ANNUAL_REPORT, OTHER
-from crawler.extract import Extracted, ExtractionError, extract_report
+from nianbao.crawler.classify import ANNUAL_REPORT, OTHER
+from nianbao.crawler.extract import Extracted, ExtractionError, extract_report
 
 FILES = Path(__file__).parent / "files"
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.I)

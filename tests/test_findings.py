@@ -7,11 +7,11 @@ import datetime
 
 import pytest
 
-from config.deadlines import DEADLINE_RULES
-from config.registry import Agency, Registry
-from monitor.coverage import LATE, MISSING, ON_TIME
-from monitor.findings import SITE_FAILING_AFTER, raise_site_failing, run_check, today
-from storage import StorageError, Store
+from nianbao.config.deadlines import DEADLINE_RULES
+from nianbao.config.registry import Agency, Registry
+from nianbao.monitor.coverage import LATE, MISSING, ON_TIME
+from nianbao.monitor.findings import SITE_FAILING_AFTER, raise_site_failing, run_check, today
+from nianbao.storage import StorageError, Store
 from tests.test_coverage import add_report, agency
 
 D = datetime.date

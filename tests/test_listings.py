@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from scrapy.http import HtmlResponse, Request, XmlResponse
 
-from crawler.listings import PageRequest, parse_listing
-from crawler.listings import hanweb, links, trs
+from nianbao.crawler.listings import PageRequest, parse_listing
+from nianbao.crawler.listings import hanweb, links, trs
 
 
 def html_response(url: str, body: str, encoding: str = "utf-8") -> HtmlResponse:

@@ -16,9 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from click.testing import CliRunner
 
-from config.registry import load_registry
-from demo.portal import closed_port
-from monitor.notify import (
+from nianbao.config.registry import load_registry
+from nianbao.demo.portal import closed_port
+from nianbao.monitor.notify import (
     DIGEST_AFTER,
     compose,
     deliver_pending,
@@ -27,7 +27,7 @@ from monitor.notify import (
     target_key,
     targets_of,
 )
-from storage import AgencyRecord, ReportFetch, Store
+from nianbao.storage import AgencyRecord, ReportFetch, Store
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.timeout(60)
@@ -225,7 +225,7 @@ def test_message_for_each_kind_and_masked_targets():
 
 
 def test_notify_command_delivers_pending(tmp_path, store, receiver):
-    from monitor.daemon_cmd import notify
+    from nianbao.monitor.daemon_cmd import notify
 
     registry = write_config(tmp_path, notify=[receiver.url()])
     add_report(store, "shi-mzj", 2020)
@@ -260,7 +260,7 @@ def database_text(path) -> str:
 @pytest.mark.parametrize("receiver_state", ["down", "error", "up"])
 def test_no_secret_of_a_target_url_is_stored_logged_or_printed(
         tmp_path, store, caplog, capfd, receiver_state):
-    from monitor.daemon_cmd import notify as notify_command
+    from nianbao.monitor.daemon_cmd import notify as notify_command
 
     caplog.set_level(logging.DEBUG)  # every logger, apprise's and urllib3's included
     up = Receiver() if receiver_state != "down" else None
@@ -360,7 +360,7 @@ def test_two_notify_processes_at_once_send_each_finding_once(tmp_path, store, re
     registry = write_config(tmp_path, notify=[receiver.url()])
     add_report(store, "shi-mzj", 2020, n=8)
     receiver.delay = 0.3
-    command = [sys.executable, "-m", "monitor.cli", "notify", "--config", str(registry.path),
+    command = [sys.executable, "-m", "nianbao", "notify", "--config", str(registry.path),
                "--db", str(store.path)]
     procs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]

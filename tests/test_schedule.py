@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from config.registry import Schedule
-from monitor.schedule import first_crawl_at, from_iso, next_crawl_at, to_iso
+from nianbao.config.registry import Schedule
+from nianbao.monitor.schedule import first_crawl_at, from_iso, next_crawl_at, to_iso
 
 CST = dt.timezone(dt.timedelta(hours=8))
 DEFAULT = Schedule()

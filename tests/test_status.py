@@ -8,11 +8,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from monitor.daemon_cmd import status
-from monitor.notify import target_key
-from monitor.schedule import to_iso
-from storage import AgencyRecord, ReportFetch, Store
-from storage.daemon_api import CrawlResult
+from nianbao.monitor.daemon_cmd import status
+from nianbao.monitor.notify import target_key
+from nianbao.monitor.schedule import to_iso
+from nianbao.storage import AgencyRecord, ReportFetch, Store
+from nianbao.storage.daemon_api import CrawlResult
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from storage import (
+from nianbao.storage import (
     MIGRATIONS,
     AgencyRecord,
     AgencySummary,
@@ -539,7 +539,7 @@ WRITER = textwrap.dedent(
     """
     import os, random, sys
     sys.path.insert(0, {root!r})
-    from storage import AgencyRecord, ReportFetch, Store, utc_now
+    from nianbao.storage import AgencyRecord, ReportFetch, Store, utc_now
 
     store = Store({path!r})
     store.sync_agencies([AgencyRecord("a", "A", "department", None, 2010, ())])

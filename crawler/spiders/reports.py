@@ -23,15 +23,15 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from config.registry import Agency, Registry, load_registry
-from crawler.classify import is_report_link
-from crawler.extract import ATTACHMENT_EXTENSIONS as DOCUMENT_EXTENSIONS
-from crawler.items import ReportGone, ReportPage
-from crawler.listings import Entry, PageRequest, parse_listing, trs
-from crawler.store_access import crawl_id_of, store_for
-from crawler import __version__
-from storage.models import utc_now
-from storage.store import BINARY_ENCODING
+from nianbao.config.registry import Agency, Registry, load_registry
+from nianbao.crawler.classify import is_report_link
+from nianbao.crawler.extract import ATTACHMENT_EXTENSIONS as DOCUMENT_EXTENSIONS
+from nianbao.crawler.items import ReportGone, ReportPage
+from nianbao.crawler.listings import Entry, PageRequest, parse_listing, trs
+from nianbao.crawler.store_access import crawl_id_of, store_for
+from nianbao import __version__
+from nianbao.storage.models import utc_now
+from nianbao.storage.store import BINARY_ENCODING
 
 GONE_STATUSES = (404, 410)
 # Between the raw bytes of the parts of a split article in versions.raw_page.

@@ -1,13 +1,7 @@
-"""The `nianbao` command.
-
-Paths: the config comes from --config, else $NIANBAO_CONFIG, else config/agencies.yaml; the
-database from --db, else $NIANBAO_DB, else nianbao.db. A bad config exits with status 2 and one
-line naming the file, the agency and the field.
-"""
+"""`nianbao crawl`: crawl the agencies' listing pages and store every report found."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -15,28 +9,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from config.registry import ConfigError, load_registry, resolve_config_path
-
-DB_ENV_VAR = "NIANBAO_DB"
-DEFAULT_DB = "nianbao.db"
-CONFIG_ERROR_EXIT = 2
+from nianbao.config.registry import ConfigError, load_registry, resolve_config_path
+from nianbao.monitor.cli_options import config_option, db_option, fail_config, resolve_db_path
 
 
-def resolve_db_path(cli_value: str | None) -> Path:
-    """`--db`, else `$NIANBAO_DB`, else `nianbao.db`."""
-    return Path(cli_value or os.environ.get(DB_ENV_VAR) or DEFAULT_DB)
-
-
-config_option = click.option("--config", "config_path", metavar="FILE", help="Agency registry (YAML).")
-db_option = click.option("--db", "db_path", metavar="FILE", help="SQLite database.")
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """nianbao: monitor Chinese government annual reports on open government information."""
-
-
-@main.command()
+@click.command()
 @config_option
 @db_option
 @click.option("--agency", "agency_ids", multiple=True, metavar="ID", help="Crawl only this agency (repeatable).")
@@ -58,7 +35,7 @@ def crawl(config_path, db_path, agency_ids, overrides, log_level) -> None:
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
         settings_overrides[name] = value
 
-    from crawler.runner import crawl_settings, run_crawl  # Scrapy is slow to import: only here
+    from nianbao.crawler.runner import crawl_settings, run_crawl  # Scrapy is slow to import: only here
 
     crawl_id = run_crawl(crawl_settings(config, db, settings_overrides), agency_ids, registry)
     if crawl_id is None:
@@ -67,14 +44,9 @@ def crawl(config_path, db_path, agency_ids, overrides, log_level) -> None:
     print_crawl_summary(db, crawl_id)
 
 
-def fail_config(exc: ConfigError) -> None:
-    click.echo(f"nianbao: config error: {exc}", err=True)
-    sys.exit(CONFIG_ERROR_EXIT)
-
-
 def print_crawl_summary(db_path: Path, crawl_id: int) -> None:
     """One line per agency: a table on a terminal, plain aligned text when piped."""
-    from storage import Store
+    from nianbao.storage import Store
 
     with Store(db_path) as store:
         rows = store.crawl_summary(crawl_id)
@@ -104,17 +76,3 @@ def print_crawl_summary(db_path: Path, crawl_id: int) -> None:
             f"SELECT * FROM fetch_log WHERE crawl_id = {crawl_id} AND (error IS NOT NULL OR status >= 400)"
         )
     click.echo(f"Database: {db_path}")
-
-
-def _register_commands() -> None:
-    from monitor.check_cmd import check
-    from monitor.daemon_cmd import daemon, notify, status
-
-    for command in (check, daemon, status, notify):
-        main.add_command(command)
-
-
-_register_commands()
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,26 @@
+"""The `nianbao` command: one click group; each command lives in its own module.
+
+Commands are imported here and nowhere else, so they never import this module back.
+"""
+
+from __future__ import annotations
+
+import click
+
+from nianbao import __version__
+from nianbao.monitor.check_cmd import check
+from nianbao.monitor.crawl_cmd import crawl
+from nianbao.monitor.daemon_cmd import daemon, notify, status
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nianbao")
+def main() -> None:
+    """nianbao: monitor Chinese government annual reports on open government information."""
+
+
+for command in (crawl, check, daemon, status, notify):
+    main.add_command(command)
+
+if __name__ == "__main__":
+    main()
