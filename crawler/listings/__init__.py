@@ -8,43 +8,16 @@ ordinary links *and* a script-written pager), so `parse_listing` runs them all a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from scrapy.http import TextResponse
 
+from nianbao.crawler.listings import hanweb, links, trs
+from nianbao.crawler.listings.model import Entry, Listing, PageRequest
 
-@dataclass(frozen=True)
-class Entry:
-    """A link in a listing: absolute URL, the title shown (or its title attribute), the date."""
-
-    url: str
-    title: str
-    date: str | None = None
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    """Another listing page to fetch (GET, or POST with a form body for data proxies)."""
-
-    url: str
-    method: str = "GET"
-    formdata: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass
-class Listing:
-    entries: list[Entry] = field(default_factory=list)
-    pages: list[PageRequest] = field(default_factory=list)
-
-    def extend(self, other: "Listing") -> None:
-        self.entries.extend(other.entries)
-        self.pages.extend(other.pages)
+__all__ = ["Entry", "Listing", "PageRequest", "parse_listing"]
 
 
 def parse_listing(response: TextResponse) -> Listing:
     """Run every family on the page and merge their findings (duplicates removed)."""
-    from crawler.listings import hanweb, links, trs
-
     merged = Listing()
     for family in (hanweb, trs, links):
         merged.extend(family.parse(response))

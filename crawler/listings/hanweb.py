@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from parsel import Selector
 from scrapy.http import TextResponse
 
-from crawler.listings import Listing, PageRequest
-from crawler.listings.links import parse_anchors
+from nianbao.crawler.listings.model import Listing, PageRequest
+from nianbao.crawler.listings.links import parse_anchors
 
 RECORD_RE = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S | re.I)
 NEXTGROUP_RE = re.compile(r"<nextgroup>\s*<!\[CDATA\[(.*?)\]\]>\s*</nextgroup>", re.S | re.I)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from parsel import Selector
 from scrapy.http import TextResponse
 
-from crawler.listings import Entry, Listing, PageRequest
+from nianbao.crawler.listings.model import Entry, Listing, PageRequest
 
 SKIPPED_SCHEMES = ("javascript:", "mailto:", "tel:", "#", "data:")
 NEXT_PAGE_TEXTS = frozenset({"下一页", "下页", "下一頁", "下頁", "后页", "後頁", "next", "next>", "›", "»", ">", ">>"})

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy.http import TextResponse
 
-from crawler.listings import Listing, PageRequest
+from nianbao.crawler.listings.model import Listing, PageRequest
 
 CREATE_PAGE_RE = re.compile(r"createPageHTML\s*\(([^)]*)\)")
 COUNT_PAGE_RE = re.compile(r"\bvar\s+countPage\s*=\s*['\"]?(\d+)")
