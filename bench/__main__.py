@@ -52,17 +52,17 @@ def bench_extraction(repeat: int = 20) -> None:
 
 def bench_storage(n: int = 2000) -> None:
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "nianbao.bench.db") as store:
-        store.sync_agencies([AgencyRecord("bench", "基准局", "department", None, 2019, ("http://x/",))])
-        crawl = store.start_crawl(["bench"])
+        store.agencies.sync([AgencyRecord("bench", "基准局", "department", None, 2019, ("http://x/",))])
+        crawl = store.crawls.start(["bench"])
         text = "政府信息公开工作年度报告。" * 400
         fetch = ReportFetch(agency_id="bench", url="http://x/r.html", title="2019年报", text=text,
                             kind="annual_report", year=2019, published_date="2020-01-20",
                             raw_page=text.encode() * 3, raw_encoding="utf-8", fetched_at=utc_now(),
                             crawl_id=crawl)
-        store.record_report(fetch)
-        log = timed(lambda: store.log_fetch(crawl_id=crawl, agency_id="bench", url="http://x/",
+        store.history.record_report(fetch)
+        log = timed(lambda: store.crawls.log_fetch(crawl_id=crawl, agency_id="bench", url="http://x/",
                                             status=200, error=None), n)
-        unchanged = timed(lambda: store.record_report(fetch), n)
+        unchanged = timed(lambda: store.history.record_report(fetch), n)
     print("2. storage (per call)")
     print(f"   log_fetch {log * 1e6:7.0f} us  record_report(unchanged) {unchanged * 1e6:7.0f} us  "
           f"ratio {unchanged / log:4.1f}x  (target <= 5x)")

@@ -42,18 +42,18 @@ class CrawlRecorder:
     def spider_opened(self, spider):
         store = store_for(self.crawler)
         agencies = getattr(spider, "agencies", ())
-        store.sync_agencies(AgencyRecord.from_agency(a) for a in agencies)
+        store.agencies.sync(AgencyRecord.from_agency(a) for a in agencies)
         # The coverage view computes due dates from this table; keep it as the law says.
-        store.sync_deadline_rules(DEADLINE_RULES)
-        set_crawl_id(self.crawler, store.start_crawl([a.id for a in agencies]))
+        store.agencies.sync_deadline_rules(DEADLINE_RULES)
+        set_crawl_id(self.crawler, store.crawls.start([a.id for a in agencies]))
 
     def spider_closed(self, spider, reason):
         crawl_id = crawl_id_of(self.crawler)
         store = store_for(self.crawler)
         if crawl_id is not None:
             stats = json.loads(json.dumps(self.crawler.stats.get_stats(), default=str))
-            store.finish_crawl(crawl_id, finish_reason=reason, stats=stats)
-            for row in store.crawl_summary(crawl_id):
+            store.crawls.finish(crawl_id, finish_reason=reason, stats=stats)
+            for row in store.crawls.summary(crawl_id):
                 logger.info(
                     "%s: %d reports found, %d new, %d changed, %d removed, %d fetch errors",
                     row.agency_id, row.reports_found, row.new, row.changed, row.removed,

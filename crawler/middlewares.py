@@ -95,7 +95,7 @@ class FetchLogMiddleware:
     def _log(self, request: Request, *, status, size, error) -> None:
         started = request.meta.get(STARTED_AT_KEY)
         duration_ms = int((time.monotonic() - started) * 1000) if started is not None else None
-        store_for(self.crawler).log_fetch(
+        store_for(self.crawler).crawls.log_fetch(
             crawl_id=crawl_id_of(self.crawler),
             agency_id=request.meta.get("agency_id"),
             url=request.url,

@@ -16,7 +16,7 @@ from nianbao.crawler.extract import ExtractionError, extract_report
 from nianbao.crawler.items import ReportGone, ReportPage
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao.storage.models import ReportFetch
-from nianbao.storage.store import BINARY_ENCODING
+from nianbao.storage import BINARY_ENCODING
 
 
 # A known report whose new text is under this share of its stored length is suspect.
@@ -123,7 +123,7 @@ class ExtractPipeline(_CrawlerPipeline):
 
     def _reject(self, item: ReportPage, reason: str):
         self.stats.inc_value("nianbao/rejected_pages")
-        store_for(self.crawler).log_fetch(
+        store_for(self.crawler).crawls.log_fetch(
             crawl_id=crawl_id_of(self.crawler), agency_id=item.agency_id, url=item.url,
             status=None, error=reason, purpose="extract",
         )
@@ -136,10 +136,10 @@ class StorePipeline(_CrawlerPipeline):
     def process_item(self, item):
         store = store_for(self.crawler)
         if isinstance(item, ReportFetch):
-            outcome = store.record_report(item)
+            outcome = store.history.record_report(item)
             self.stats.inc_value(f"nianbao/reports/{outcome}")
         elif isinstance(item, ReportGone):
-            removed = store.mark_removed(
+            removed = store.history.mark_removed(
                 agency_id=item.agency_id, url=item.url, http_status=item.http_status,
                 crawl_id=crawl_id_of(self.crawler),
             )

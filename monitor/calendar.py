@@ -26,7 +26,7 @@ class AgencyTerms(Protocol):
 
 @dataclass(frozen=True)
 class StoredAgency:
-    """An agency as read back from the store (`Store.agency_rows`)."""
+    """An agency as read back from the store (`store.agencies.rows`)."""
 
     id: str
     kind: str

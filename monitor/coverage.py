@@ -1,7 +1,7 @@
 """Coverage: for each agency and expected year, was the annual report on time, late, missing?
 
 Expected (monitor.calendar) meets stored (the earliest-published annual report of each agency
-and year, `Store.first_annual_reports`) as of one day. Pure: no database, no clock. The
+and year, `store.history.first_annual_reports`) as of one day. Pure: no database, no clock. The
 `coverage` SQL view (storage/migrations.py, m004_monitor) applies the same rules as of today,
 and tests/test_coverage.py checks that the two agree row for row.
 
@@ -79,7 +79,7 @@ def compute_coverage(
     """One CoverageRow per agency (in the order given) and expected year (ascending).
 
     agencies: objects with id, kind, start_year, deadline (registry Agency, StoredAgency).
-    first_reports: `Store.first_annual_reports()` rows; reports of other agencies or of
+    first_reports: `store.history.first_annual_reports()` rows; reports of other agencies or of
     years not expected are ignored.
     """
     by_key = {(r["agency_id"], r["year"]): r for r in first_reports}

@@ -49,7 +49,7 @@ def print_crawl_summary(db_path: Path, crawl_id: int) -> None:
     from nianbao.storage import Store
 
     with Store(db_path) as store:
-        rows = store.crawl_summary(crawl_id)
+        rows = store.crawls.summary(crawl_id)
     headers = ("agency", "name", "reports found", "new", "changed", "removed", "fetch errors")
     cells = [
         (row.agency_id, row.name, row.reports_found, row.new, row.changed, row.removed, row.fetch_errors)

@@ -69,17 +69,9 @@ from nianbao.config.registry import ConfigError, Registry, load_registry
 from nianbao.monitor.findings import raise_site_failing, run_check, today
 from nianbao.monitor.schedule import first_crawl_at, from_iso, local_now, next_crawl_at, to_iso
 from nianbao.storage import AgencyRecord, Store
-from nianbao.storage.daemon_api import (
-    CRAWL_ERRORS,
-    CRAWL_FAILED,
-    CRAWL_OK,
-    CRAWL_TIMEOUT,
-    DAEMON_RUNNING,
-    DAEMON_STOPPED,
-    DAEMON_STOPPING,
-    CrawlResult,
-    pid_alive,
-)
+from nianbao.storage.deliveries import pid_alive
+from nianbao.storage.heartbeat import DAEMON_RUNNING, DAEMON_STOPPED, DAEMON_STOPPING
+from nianbao.storage.schedule import CRAWL_ERRORS, CRAWL_FAILED, CRAWL_OK, CRAWL_TIMEOUT, CrawlResult
 
 logger = logging.getLogger("nianbao.daemon")
 
@@ -173,15 +165,15 @@ def _sync_schedule(store: Store, registry: Registry, config_path: str,
     if _synced.get(key) == stamp:
         return
     rng = rng or random.Random()
-    store.sync_agencies(AgencyRecord.from_agency(a) for a in registry.agencies)
-    scheduled = store.scheduled_agency_ids()
+    store.agencies.sync(AgencyRecord.from_agency(a) for a in registry.agencies)
+    scheduled = store.schedule.agency_ids()
     wanted = {a.id: a for a in registry.agencies}
     now = local_now()
-    added = store.add_to_schedule({
+    added = store.schedule.add({
         agency_id: to_iso(first_crawl_at(registry.schedule_for(agency), now, rng))
         for agency_id, agency in wanted.items() if agency_id not in scheduled
     })
-    dropped = store.drop_from_schedule(scheduled - wanted.keys())
+    dropped = store.schedule.drop(scheduled - wanted.keys())
     if added or dropped:
         logger.info("schedule: %d agencies added, %d dropped", added, dropped)
     _synced[key] = stamp
@@ -321,13 +313,13 @@ def dispatch_job(config_path: str, db_path: str, options: dict) -> None:
         sync_schedule(store, registry, config_path, rng)
         due_by = to_iso(local_now())
         while not STOPPING.is_set():
-            batch = store.claim_due(due_by=due_by, limit=opts.batch_size, pid=os.getpid())
+            batch = store.schedule.claim_due(due_by=due_by, limit=opts.batch_size, pid=os.getpid())
             if not batch:
                 break
             try:
                 crawl_batch(store, registry, config_path, db_path, batch, opts, rng)
             finally:
-                store.release_claims(batch)  # no-op when crawl_batch recorded the outcomes
+                store.schedule.release_claims(batch)  # no-op when crawl_batch recorded the outcomes
             if STOPPING.is_set():
                 # Stop now: findings and notifications wait for the next start (the daily
                 # check raises site_failing for every agency; deliver sends what is pending).
@@ -343,19 +335,19 @@ def crawl_batch(store: Store, registry: Registry, config_path: str, db_path: str
     with batch_registry(registry, batch) as batch_config:
         command = crawl_command(str(batch_config), db_path, batch, opts.crawl_settings)
         child = run_child(command, timeout=opts.crawl_timeout, grace=opts.stop_grace,
-                          stop=STOPPING, on_start=lambda pid: store.set_running_pid(batch, pid))
-    crawl = store.find_crawl(batch, started_since=started_at)
+                          stop=STOPPING, on_start=lambda pid: store.schedule.set_running_pid(batch, pid))
+    crawl = store.crawls.find(batch, started_since=started_at)
     crawl_id = crawl["id"] if crawl else None
     if crawl is not None:
         close_crawl(store, crawl, child)
     if child.interrupted:
-        released = store.release_claims(batch)
+        released = store.schedule.release_claims(batch)
         logger.info("crawl %s interrupted by shutdown; %d agencies stay due", crawl_id, released)
         return
 
     now = local_now()
     finished_at = to_iso(now)
-    errors = store.crawl_errors(crawl_id) if crawl_id is not None else {}
+    errors = store.crawls.errors(crawl_id) if crawl_id is not None else {}
     results = []
     for agency_id in batch:
         if child.timed_out:
@@ -380,7 +372,7 @@ def crawl_batch(store: Store, registry: Registry, config_path: str, db_path: str
             agency_id=agency_id, outcome=outcome, finished_at=finished_at,
             next_crawl_at=to_iso(next_crawl_at(schedule, now, rng)), crawl_id=crawl_id,
             error=error))
-    store.finish_scheduled(results)
+    store.schedule.finish(results)
     counts = {o: sum(r.outcome == o for r in results)
               for o in (CRAWL_OK, CRAWL_ERRORS, CRAWL_FAILED, CRAWL_TIMEOUT)}
     logger.info("crawl %s (%d agencies) done in %.0fs: %s", crawl_id, len(batch), child.seconds,
@@ -391,7 +383,7 @@ def crawl_batch(store: Store, registry: Registry, config_path: str, db_path: str
 
 
 def close_crawl(store: Store, crawl: dict, child: ChildResult) -> str | None:
-    """Close the batch's crawls row through Store.finish_crawl (which writes its
+    """Close the batch's crawls row through store.crawls.finish (which writes its
     crawl_agencies rows) when the child could not say how it ended; return the reason used.
 
     - killed before it closed the row: 'timeout', 'interrupted' (the daemon is stopping) or
@@ -419,7 +411,7 @@ def close_crawl(store: Store, crawl: dict, child: ChildResult) -> str | None:
                   "seconds": round(child.seconds, 1)})
     if finished:
         stats["child_finish_reason"] = crawl["finish_reason"]
-    store.finish_crawl(crawl["id"], finish_reason=reason, stats=stats)
+    store.crawls.finish(crawl["id"], finish_reason=reason, stats=stats)
     return reason
 
 
@@ -486,7 +478,7 @@ _identity = _Identity()
 
 def write_heartbeat(db_path: str, state: str) -> None:
     with Store(db_path) as store:
-        store.beat(pid=_identity.pid, hostname=_identity.hostname,
+        store.heartbeat.beat(pid=_identity.pid, hostname=_identity.hostname,
                    started_at=_identity.started_at, state=state)
 
 
@@ -576,7 +568,7 @@ def release_stale_claims(store: Store, grace: float) -> int:
     """At start: every claim is left over from a daemon that is gone. A crawl child it left
     running is stopped (SIGTERM, then SIGKILL after `grace`); the claims are released and the
     agencies stay due, so they are crawled again soon."""
-    claims = store.claims()
+    claims = store.schedule.claims()
     orphans = {c["running_pid"] for c in claims
                if c["running_pid"] and c["running_pid"] != os.getpid()
                and pid_alive(c["running_pid"]) and _is_crawl_child(c["running_pid"])}
@@ -589,7 +581,7 @@ def release_stale_claims(store: Store, grace: float) -> int:
         time.sleep(POLL_SECONDS)
     for pid in orphans:
         _signal_group(pid, signal.SIGKILL)
-    released = store.release_claims() if claims else 0
+    released = store.schedule.release_claims() if claims else 0
     if released:
         logger.info("released %d stale claims", released)
     return released
@@ -726,7 +718,7 @@ def run_daemon(config_path: str | os.PathLike, db_path: str | os.PathLike,
         if not STOPPING.is_set():
             _run_scheduler(config_path, db_path, opts, registry)
         with Store(db_path) as store:
-            store.release_claims()  # a safety net: crawl_batch released its own already
+            store.schedule.release_claims()  # a safety net: crawl_batch released its own already
     finally:
         if heartbeat is not None:
             heartbeat.stop()

@@ -115,10 +115,10 @@ def collect_status(db_path, registry, *, stale_after: float, agency_limit: int |
     from nianbao.storage import Store
 
     with Store(db_path) as store:
-        heartbeat = store.heartbeat()
-        rows = store.schedule_rows()
+        heartbeat = store.heartbeat.read()
+        rows = store.schedule.rows()
         targets = targets_of(registry)
-        count, latest = store.undelivered_findings(
+        count, latest = store.deliveries.undelivered_findings(
             [(t.key, None if t.agency_ids is None else sorted(t.agency_ids)) for t in targets],
             latest=LATEST_UNDELIVERED)
     daemon_info = {"running": daemon_alive(heartbeat, stale_after)}

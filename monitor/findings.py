@@ -116,11 +116,11 @@ def check(
     """`run_check` with what the command prints besides the rows (new findings, failing sites)."""
     agencies = registry.select(agency_ids)
     # The whole registry: agencies it no longer lists leave the coverage view too.
-    store.sync_agencies((AgencyRecord.from_agency(a) for a in registry.agencies), prune=True)
-    store.sync_deadline_rules(DEADLINE_RULES)
+    store.agencies.sync((AgencyRecord.from_agency(a) for a in registry.agencies), prune=True)
+    store.agencies.sync_deadline_rules(DEADLINE_RULES)
     ids = [agency.id for agency in agencies]
-    first_reports = store.first_annual_reports(ids)
-    rows = verify_missing(compute_coverage(agencies, first_reports, as_of), store.last_good_crawls(ids))
+    first_reports = store.history.first_annual_reports(ids)
+    rows = verify_missing(compute_coverage(agencies, first_reports, as_of), store.crawls.last_good(ids))
     names = {agency.id: agency.name for agency in agencies}
     streaks = failing_streaks(store, ids)
     new: list[dict] = []
@@ -129,7 +129,7 @@ def check(
         new += record_coverage_findings(store, rows, as_of=as_of, names=names,
                                         first_seen=first_seen)
         new += _raise_site_failing(store, streaks, names, SITE_FAILING_AFTER)
-    return CheckResult(rows, new, streaks, store.yearless_annual_reports(ids))
+    return CheckResult(rows, new, streaks, store.history.yearless_annual_reports(ids))
 
 
 def verify_missing(rows: Sequence[CoverageRow], last_good: dict[str, str]) -> list[CoverageRow]:
@@ -156,7 +156,7 @@ def record_coverage_findings(
     """
     names = names or {}
     first_seen = first_seen or {}
-    was_missing = store.dedup_keys(FINDING_MISSING)
+    was_missing = store.findings.dedup_keys(FINDING_MISSING)
     new = []
     for row in rows:
         name = names.get(row.agency_id, row.agency_id)
@@ -174,7 +174,7 @@ def record_coverage_findings(
         json_row = row.to_json()
         facts.update({k: json_row[k] for k in (
             "report_id", "title", "url", "published_date", "published_basis", "report_status")})
-        if row.status == LATE and row.published_basis == "first_seen" and not store.good_crawl_between(
+        if row.status == LATE and row.published_basis == "first_seen" and not store.crawls.good_between(
             row.agency_id, end_of_day_utc(row.deadline), first_seen.get(row.report_id, "")
         ):
             continue  # first seen late, but nobody looked for it in time: not known to be late
@@ -196,7 +196,7 @@ def record_coverage_findings(
 
 def _record(store: Store, kind: str, row: CoverageRow, details: dict) -> list[dict]:
     key = FINDING_KEYS[kind].format(agency_id=row.agency_id, year=row.year)
-    finding_id = store.record_finding(kind, agency_id=row.agency_id, year=row.year,
+    finding_id = store.findings.record(kind, agency_id=row.agency_id, year=row.year,
                                       report_id=row.report_id, details=details, dedup_key=key)
     if finding_id is None:
         return []
@@ -214,7 +214,7 @@ def failing_streak(store: Store, agency_id: str, *, page: int = 50) -> list[dict
     streak: list[dict] = []
     before = None
     while True:
-        crawls = store.agency_crawls(agency_id, before_id=before, limit=page)
+        crawls = store.crawls.of_agency(agency_id, before_id=before, limit=page)
         for crawl in crawls:
             if crawl["outcome"] == "ok":
                 return streak
@@ -241,7 +241,7 @@ def raise_site_failing(
     """Record a `site_failing` finding for each agency whose listings failed in `threshold`
     crawls in a row, once per streak; return the findings written (the daemon calls this
     after each crawl)."""
-    names = {row["id"]: row["name"] for row in store.agency_rows(list(agency_ids))}
+    names = {row["id"]: row["name"] for row in store.agencies.rows(list(agency_ids))}
     streaks = failing_streaks(store, agency_ids, threshold)
     return _raise_site_failing(store, streaks, names, threshold)
 
@@ -268,7 +268,7 @@ def _raise_site_failing(
         }
         key = FINDING_KEYS[FINDING_SITE_FAILING].format(agency_id=agency_id,
                                                         first_crawl_id=first["id"])
-        finding_id = store.record_finding(FINDING_SITE_FAILING, agency_id=agency_id, year=None,
+        finding_id = store.findings.record(FINDING_SITE_FAILING, agency_id=agency_id, year=None,
                                           report_id=None, details=details, dedup_key=key,
                                           crawl_id=last["id"])
         if finding_id is not None:

@@ -219,7 +219,7 @@ def deliver_pending(store, registry: Registry, *, limit: int | None = None,
     target in this call (None: no cap). digest_after, digest_size: see the module docstring.
     should_stop: checked before each message; when it returns true the call returns at once
     (the daemon is stopping), leaving the rest for the next call.
-    Each message's findings are claimed first (`Store.claim_deliveries`); a finding another
+    Each message's findings are claimed first (`store.deliveries.claim`); a finding another
     sender is sending right now is left to it.
     """
     report = DeliveryReport()
@@ -232,7 +232,7 @@ def deliver_pending(store, registry: Registry, *, limit: int | None = None,
         agencies = None if target.agency_ids is None else sorted(target.agency_ids)
         # Enough to fill `limit` digests, and one more than digest_after to see a backlog.
         cap = None if limit is None else max(limit * digest_size, digest_after + 1)
-        pending = store.pending_deliveries(target.key, agencies, limit=cap)
+        pending = store.deliveries.pending(target.key, agencies, limit=cap)
         if not pending:
             continue
         if len(pending) <= digest_after:
@@ -247,7 +247,7 @@ def deliver_pending(store, registry: Registry, *, limit: int | None = None,
             if stop():
                 report.waiting += sum(len(m) for m in messages[index:])
                 return report
-            claimed = set(store.claim_deliveries([f["id"] for f in findings],
+            claimed = set(store.deliveries.claim([f["id"] for f in findings],
                                                  target_key=target.key, target=target.masked,
                                                  pid=pid))
             findings = [f for f in findings if f["id"] in claimed]
@@ -261,7 +261,7 @@ def deliver_pending(store, registry: Registry, *, limit: int | None = None,
                 ok, error = False, redact(f"{type(exc).__name__}: {exc}", target.url)
             else:
                 ok, error = _send(sender, title, body, target.url)
-            store.record_delivery(ids, target_key=target.key, target=target.masked,
+            store.deliveries.record(ids, target_key=target.key, target=target.masked,
                                   delivered=ok, error=error, pid=pid)
             if ok:
                 report.messages += 1

@@ -1,12 +1,14 @@
-"""nianbao's storage: one SQLite file, one API (`Store`), plain data in and out.
+"""nianbao's storage: one SQLite file, one entry point (`Store`), plain data in and out.
 
-storage imports neither crawler nor monitor nor config; see storage/SCHEMA.md for the tables.
+storage imports neither crawler nor monitor nor config; see storage/SCHEMA.md for the tables
+and storage/store.py for the parts (`store.history`, `store.findings`, ...).
 """
 
 from .db import connect, migrate
 from .migrations import MIGRATIONS
 from .models import (
     AGENCY_KINDS,
+    BINARY_ENCODING,
     FETCH_PURPOSES,
     FINDING_KINDS,
     OUTCOMES,
@@ -20,10 +22,12 @@ from .models import (
     normalize_text,
     utc_now,
 )
-from .store import StorageError, Store, UnknownAgency, UnknownCrawl, UnknownVersion
+from .errors import StorageError, UnknownAgency, UnknownCrawl, UnknownVersion
+from .store import Store
 
 __all__ = [
     "AGENCY_KINDS",
+    "BINARY_ENCODING",
     "FETCH_PURPOSES",
     "FINDING_KINDS",
     "MIGRATIONS",

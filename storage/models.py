@@ -26,6 +26,8 @@ REPORT_KINDS = (REPORT_ANNUAL, REPORT_OTHER)
 STATUS_LIVE = "live"
 STATUS_REMOVED = "removed"
 REPORT_STATUSES = (STATUS_LIVE, STATUS_REMOVED)
+# versions.raw_encoding of a report stored as a document file rather than a decoded page.
+BINARY_ENCODING = "binary"
 
 FINDING_NEW = "new"
 FINDING_CHANGED = "changed"
@@ -52,7 +54,7 @@ FETCH_PURPOSES = (PURPOSE_LISTING, PURPOSE_REPORT, PURPOSE_ROBOTS, PURPOSE_ATTAC
 
 
 class Outcome(enum.StrEnum):
-    """What `Store.record_report` did with a fetched report. Members compare equal to strings."""
+    """What `store.history.record_report` did with a fetched report. Members compare equal to strings."""
 
     NEW = "new"  # first sight: report row, version 1, a `new` finding
     CHANGED = "changed"  # text hash differs: version n+1, a `changed` finding
@@ -117,7 +119,7 @@ def _check_iso_date(owner: str, field: str, value: str | None) -> None:
 
 @dataclass(frozen=True)
 class AgencyRecord:
-    """An agency as the registry declares it; `Store.sync_agencies` writes these.
+    """An agency as the registry declares it; `store.agencies.sync` writes these.
 
     id: stable slug, the primary key (e.g. 'mof'). name: official Chinese name.
     kind: one of AGENCY_KINDS. region: administrative region, None for central departments.
@@ -152,14 +154,14 @@ class AgencyRecord:
 
 @dataclass(frozen=True)
 class ReportFetch:
-    """One successfully fetched and extracted report page; `Store.record_report` takes these.
+    """One successfully fetched and extracted report page; `store.history.record_report` takes these.
 
     agency_id: id of a synced agency. url: the report URL as listed (the identity of the report
     within its agency). title: extracted title. text: cleaned text (hashed after whitespace
     normalisation). kind: one of REPORT_KINDS. year: report year, None if unknown.
     published_date: 'YYYY-MM-DD' or None. raw_page: the bytes exactly as served (stored
     zlib-compressed). raw_encoding: the encoding used to decode raw_page. fetched_at: ISO-8601
-    UTC time of the fetch. crawl_id: from `Store.start_crawl`, None outside a crawl.
+    UTC time of the fetch. crawl_id: from `store.crawls.start`, None outside a crawl.
     final_url: URL after redirects, if different. attachments: URLs of attached files.
     title_year / text_year: the year the title names and the year the text's statistics cover
     (None when absent); year_basis: which one `year` was taken from, 'title' or 'text'.
@@ -197,7 +199,7 @@ class ReportFetch:
 
 @dataclass(frozen=True)
 class AgencySummary:
-    """What one crawl did for one agency (`Store.crawl_summary`).
+    """What one crawl did for one agency (`store.crawls.summary`).
 
     reports_found: reports recorded in the crawl, whatever the outcome. new, changed, removed,
     restored: findings of that kind written in the crawl. fetch_errors: fetch_log rows of the

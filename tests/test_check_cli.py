@@ -30,7 +30,7 @@ def config(tmp_path):
 def db(tmp_path):
     path = tmp_path / "nianbao.db"
     with Store(path) as store:
-        store.sync_agencies(AGENCIES)
+        store.agencies.sync(AGENCIES)
         add_report(store, "dept", 2019, "2020-01-31")  # on the deadline day: on time
         add_report(store, "dept", 2020, None, seen="2021-02-01T02:00:00Z")  # first seen: late
         add_report(store, "gov", 2019, "2020-01-16")  # late by its own deadline (01-15)

@@ -12,6 +12,7 @@ from nianbao.monitor.calendar import StoredAgency
 from nianbao.monitor.coverage import LATE, MISSING, NOT_DUE, ON_TIME, STATUSES, compute_coverage
 from nianbao.monitor.findings import today
 from nianbao.storage import AgencyRecord, ReportFetch, Store
+from nianbao.storage.part import fetch_all, fetch_one
 
 D = datetime.date
 
@@ -29,27 +30,27 @@ def add_report(store: Store, agency_id: str, year: int | None, published: str | 
     """Record one report page; return its report id."""
     url = url or f"https://{agency_id}.example.gov.cn/{year}-{published}-{kind}.html"
     title = f"{agency_id} {year}年政府信息公开工作年度报告"
-    store.record_report(ReportFetch(
+    store.history.record_report(ReportFetch(
         agency_id=agency_id, url=url, title=title,
         text=f"{title}\n{hashlib.sha1(url.encode()).hexdigest()}", kind=kind, year=year,
         published_date=published, raw_page=b"<html></html>", raw_encoding="utf-8",
         fetched_at=seen, **extra,
     ))
-    return store._one("SELECT id FROM reports WHERE url = ?", (url,))["id"]
+    return fetch_one(store.db, "SELECT id FROM reports WHERE url = ?", (url,))["id"]
 
 
 def good_crawl(store: Store, agency_ids, at: str | None = None) -> int:
     """A finished crawl in which every listing page of the agencies was fetched."""
-    crawl_id = store.start_crawl(list(agency_ids), at=at)
+    crawl_id = store.crawls.start(list(agency_ids), at=at)
     for agency_id in agency_ids:
-        store.log_fetch(crawl_id=crawl_id, agency_id=agency_id, url=f"https://{agency_id}.example.gov.cn/",
+        store.crawls.log_fetch(crawl_id=crawl_id, agency_id=agency_id, url=f"https://{agency_id}.example.gov.cn/",
                         status=200, error=None, purpose="listing", fetched_at=at)
-    store.finish_crawl(crawl_id, finish_reason="finished", stats={}, at=at)
+    store.crawls.finish(crawl_id, finish_reason="finished", stats={}, at=at)
     return crawl_id
 
 
 def first(agency_id: str, year: int, published: str, **extra) -> dict:
-    """A row as Store.first_annual_reports returns it."""
+    """A row as store.history.first_annual_reports returns it."""
     return {"agency_id": agency_id, "year": year, "report_id": 1, "published_date": published,
             "published_basis": "page", "title": "t", "url": "u", "report_status": "live",
             "year_basis": "title", "title_year": year, "text_year": year, **extra}
@@ -121,12 +122,12 @@ def test_row_json():
 # -- the report that counts, from a real store ------------------------------------------------
 
 def rows_for(store: Store, as_of: datetime.date):
-    agencies = [StoredAgency.from_row(r) for r in store.agency_rows()]
-    return {(r.agency_id, r.year): r for r in compute_coverage(agencies, store.first_annual_reports(), as_of)}
+    agencies = [StoredAgency.from_row(r) for r in store.agencies.rows()]
+    return {(r.agency_id, r.year): r for r in compute_coverage(agencies, store.history.first_annual_reports(), as_of)}
 
 
 def test_first_seen_is_the_date_when_the_page_has_none(store):
-    store.sync_agencies([agency("gov", "government", 2019)])
+    store.agencies.sync([agency("gov", "government", 2019)])
     # 23:30 UTC on 1 April is 07:30 on 2 April in China, where the deadlines are.
     report_id = add_report(store, "gov", 2019, None, seen="2020-04-01T23:30:00Z")
     row = rows_for(store, D(2021, 1, 1))[("gov", 2019)]
@@ -135,7 +136,7 @@ def test_first_seen_is_the_date_when_the_page_has_none(store):
 
 
 def test_earliest_annual_report_counts_and_other_kinds_never_do(store):
-    store.sync_agencies([agency("dept", "department", 2019)])
+    store.agencies.sync([agency("dept", "department", 2019)])
     add_report(store, "dept", 2019, "2020-01-10", kind="other")  # a work plan: never counts
     later = add_report(store, "dept", 2019, "2020-03-01")
     earlier = add_report(store, "dept", 2019, "2020-01-30")
@@ -145,22 +146,22 @@ def test_earliest_annual_report_counts_and_other_kinds_never_do(store):
 
 
 def test_only_other_kind_leaves_the_year_missing(store):
-    store.sync_agencies([agency("dept", "department", 2019)])
+    store.agencies.sync([agency("dept", "department", 2019)])
     add_report(store, "dept", 2019, "2020-01-10", kind="other")
     assert rows_for(store, D(2021, 1, 1))[("dept", 2019)].status == MISSING
 
 
 def test_removed_report_still_counts(store):
-    store.sync_agencies([agency("gov", "government", 2019)])
+    store.agencies.sync([agency("gov", "government", 2019)])
     report_id = add_report(store, "gov", 2019, "2020-03-02")
-    assert store.mark_removed(agency_id="gov", url=store._one(
+    assert store.history.mark_removed(agency_id="gov", url=fetch_one(store.db, 
         "SELECT url FROM reports WHERE id = ?", (report_id,))["url"], http_status=404)
     row = rows_for(store, D(2021, 1, 1))[("gov", 2019)]
     assert (row.status, row.report_id, row.report_status) == (ON_TIME, report_id, "removed")
 
 
 def test_year_attribution_columns_are_shown(store):
-    store.sync_agencies([agency("gov", "government", 2017)])
+    store.agencies.sync([agency("gov", "government", 2017)])
     # titled "2018年度" but its statistics cover 2017: counted for 2017
     add_report(store, "gov", 2017, "2018-03-10", title_year=2018, text_year=2017, year_basis="text")
     row = rows_for(store, D(2021, 1, 1))[("gov", 2017)]
@@ -176,7 +177,7 @@ def test_coverage_view_equals_python_rows_as_of_today(store):
     t = today()
     y = t.year
     yesterday = t - datetime.timedelta(days=1)
-    store.sync_agencies([
+    store.agencies.sync([
         agency("dept", "department", y - 4),
         agency("gov", "government", y - 4),
         agency("not-due", "department", y - 1, "12-31"),  # due on 31 Dec of this year
@@ -184,26 +185,26 @@ def test_coverage_view_equals_python_rows_as_of_today(store):
         agency("due-yesterday", "government", y - 1, yesterday.strftime("%m-%d")),
         agency("nothing", "government", y),  # nothing expected yet
     ])
-    store.sync_deadline_rules(DEADLINE_RULES)
+    store.agencies.sync_deadline_rules(DEADLINE_RULES)
     add_report(store, "dept", y - 4, f"{y - 3}-01-31")  # on the deadline day: on time
     add_report(store, "dept", y - 3, f"{y - 2}-02-01")  # a day late
     add_report(store, "dept", y, t.isoformat())  # this year's, already out
     add_report(store, "gov", y - 4, None, seen=f"{y - 3}-04-01T00:00:00Z")  # first_seen: late
     removed = add_report(store, "gov", y - 3, f"{y - 2}-03-01")
-    store.mark_removed(agency_id="gov", url=store._one(
+    store.history.mark_removed(agency_id="gov", url=fetch_one(store.db, 
         "SELECT url FROM reports WHERE id = ?", (removed,))["url"], http_status=410)
     add_report(store, "gov", y - 2, f"{y - 1}-05-01")
     add_report(store, "gov", y - 2, f"{y - 1}-03-01")  # the earlier one counts
     add_report(store, "gov", y - 2, f"{y - 1}-01-01", kind="other")
     add_report(store, "due-yesterday", y - 1, yesterday.isoformat(), url="https://x/late-ok")
 
-    view = [dict(r) for r in store._all("SELECT * FROM coverage ORDER BY agency_id, year")]
-    agencies = [StoredAgency.from_row(r) for r in store.agency_rows()]
+    view = [dict(r) for r in fetch_all(store.db, "SELECT * FROM coverage ORDER BY agency_id, year")]
+    agencies = [StoredAgency.from_row(r) for r in store.agencies.rows()]
     python = [
         {"agency_id": r.agency_id, "year": r.year, "status": r.status,
          "deadline": r.deadline.isoformat(), "report_id": r.report_id,
          "published_date": r.published_date.isoformat() if r.published_date else None}
-        for r in compute_coverage(agencies, store.first_annual_reports(), t)
+        for r in compute_coverage(agencies, store.history.first_annual_reports(), t)
     ]
     assert view == sorted(python, key=lambda r: (r["agency_id"], r["year"]))
     assert {r["status"] for r in view} == set(STATUSES)

@@ -263,7 +263,7 @@ def test_crawl_killed_midway_leaves_a_consistent_store(portal, demo_config, db_p
     stored = query(db_path, "SELECT count(*) n FROM reports")[0]["n"]
     assert 3 <= stored < len(EXPECTED_REPORTS)
     with Store(db_path) as store:
-        assert store.integrity_problems() == []
+        assert store.history.integrity_problems() == []
     for path in slow:
         portal.set_delay(path, 0)
     crawl(demo_config, db_path)
@@ -271,7 +271,7 @@ def test_crawl_killed_midway_leaves_a_consistent_store(portal, demo_config, db_p
     assert {(r["agency_id"], r["year"], r["kind"]) for r in rows} == EXPECTED_REPORTS
     assert len(rows) == len(EXPECTED_REPORTS)
     with Store(db_path) as store:
-        assert store.integrity_problems() == []
+        assert store.history.integrity_problems() == []
 
 
 def test_block_page_served_with_200_is_not_a_new_version(portal, first_crawl, demo_config, db_path):

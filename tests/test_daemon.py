@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nianbao.storage.part import fetch_one
 from tests.conftest import FAST_SETTINGS, REPO, run_nianbao
 from tests.test_notify import Receiver, posted_ids
 
@@ -303,7 +304,7 @@ def test_sigterm_during_a_crawl_exits_0_and_leaves_a_consistent_store(
     # Nothing was raised or sent after the interruption.
     assert not query(db_path, "SELECT 1 FROM findings WHERE kind = 'site_failing'")
     with Store(db_path) as store:
-        assert store.integrity_problems() == []
+        assert store.history.integrity_problems() == []
     assert query(db_path, "SELECT state FROM daemon_heartbeat")[0]["state"] == "stopped"
 
 
@@ -392,10 +393,10 @@ def test_check_job_raises_deadline_findings_and_notifies(tmp_path, receiver):
     # A complete crawl now, after every past deadline: its listing was fetched and nothing
     # was on it.
     with Store(db) as store:
-        crawl_id = store.start_crawl(["quiet-mzj"])
-        store.log_fetch(crawl_id=crawl_id, agency_id="quiet-mzj", purpose="listing",
+        crawl_id = store.crawls.start(["quiet-mzj"])
+        store.crawls.log_fetch(crawl_id=crawl_id, agency_id="quiet-mzj", purpose="listing",
                         url="http://127.0.0.1:9/index.html", status=200, error=None)
-        store.finish_crawl(crawl_id, finish_reason="finished", stats={})
+        store.crawls.finish(crawl_id, finish_reason="finished", stats={})
     check_job(str(config), str(db), options)
     missing = query(db, "SELECT id, year FROM findings WHERE kind = 'missing' ORDER BY year")
     assert missing and missing[0]["year"] == 2019
@@ -437,7 +438,7 @@ def test_a_stop_during_the_check_skips_its_delivery(tmp_path, receiver, stopping
     db = tmp_path / "nianbao.db"
 
     def check_then_sigterm(store, registry, as_of, record=True):
-        store.record_finding("missing", agency_id="quiet-mzj", year=2019, report_id=None,
+        store.findings.record("missing", agency_id="quiet-mzj", year=2019, report_id=None,
                              details={}, dedup_key="missing:quiet-mzj:2019")
         stopping.set()  # SIGTERM arrives while the check runs
         return []
@@ -478,18 +479,18 @@ def test_a_timed_out_crawl_the_child_closed_itself_is_closed_as_timeout(tmp_path
     from nianbao.storage import AgencyRecord, Store
 
     with Store(tmp_path / "nianbao.db") as store:
-        store.sync_agencies([AgencyRecord("a", "A", "department", None, 2019, ("http://a/",))])
+        store.agencies.sync([AgencyRecord("a", "A", "department", None, 2019, ("http://a/",))])
 
         def crawl(reason=None):
-            crawl_id = store.start_crawl(["a"])
-            store.log_fetch(crawl_id=crawl_id, agency_id="a", purpose="listing",
+            crawl_id = store.crawls.start(["a"])
+            store.crawls.log_fetch(crawl_id=crawl_id, agency_id="a", purpose="listing",
                             url="http://a/", status=200, error=None)
             if reason:
-                store.finish_crawl(crawl_id, finish_reason=reason, stats={"items": 3})
-            return store.find_crawl(["a"], started_since="2000-01-01T00:00:00Z")
+                store.crawls.finish(crawl_id, finish_reason=reason, stats={"items": 3})
+            return store.crawls.find(["a"], started_since="2000-01-01T00:00:00Z")
 
         def outcome(crawl_id):
-            row = store._one("SELECT c.finish_reason, a.outcome, c.stats FROM crawls c "
+            row = fetch_one(store.db, "SELECT c.finish_reason, a.outcome, c.stats FROM crawls c "
                              "JOIN crawl_agencies a ON a.crawl_id = c.id WHERE c.id = ?",
                              (crawl_id,))
             return row["finish_reason"], row["outcome"], json.loads(row["stats"])
@@ -508,8 +509,8 @@ def test_a_timed_out_crawl_the_child_closed_itself_is_closed_as_timeout(tmp_path
         assert close_crawl(store, row, ChildResult(returncode=-9)) == "crashed"
         assert outcome(row["id"])[:2] == ("crashed", "unknown")
         # a crash before the agency's listing was fetched: the site could not be seen at all
-        unreached = store.start_crawl(["a"])
-        row = store.find_crawl(["a"], started_since="2000-01-01T00:00:00Z")
+        unreached = store.crawls.start(["a"])
+        row = store.crawls.find(["a"], started_since="2000-01-01T00:00:00Z")
         assert row["id"] == unreached
         assert close_crawl(store, row, ChildResult(returncode=-9)) == "crashed"
         assert outcome(unreached)[:2] == ("crashed", "failed")
@@ -532,7 +533,7 @@ def test_notifications_go_out_while_a_long_crawl_runs(portal, demo_config, db_pa
     wait_for(lambda: ("GET", TRS_LISTING) in portal.requests, 60, "the slow listing requested",
              daemon.proc)
     with Store(db_path) as store:
-        finding = store.record_finding("missing", agency_id="demo-gbk", year=2001,
+        finding = store.findings.record("missing", agency_id="demo-gbk", year=2001,
                                        report_id=None, details={"summary": "by hand"},
                                        dedup_key="missing:demo-gbk:2001")
     wait_for(lambda: finding in posted_ids(receiver), 45,

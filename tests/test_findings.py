@@ -12,6 +12,7 @@ from nianbao.config.registry import Agency, Registry
 from nianbao.monitor.coverage import LATE, MISSING, ON_TIME
 from nianbao.monitor.findings import SITE_FAILING_AFTER, raise_site_failing, run_check, today
 from nianbao.storage import StorageError, Store
+from nianbao.storage.part import fetch_all, fetch_one
 from tests.test_coverage import add_report, agency
 
 D = datetime.date
@@ -33,13 +34,13 @@ REGISTRY = registry(DEPT, GOV)
 @pytest.fixture
 def store(tmp_path):
     s = Store(tmp_path / "nianbao.db")
-    s.sync_agencies([DEPT, GOV])
+    s.agencies.sync([DEPT, GOV])
     yield s
     s.close()
 
 
 def keys(store: Store, kind: str | None = None) -> list[str]:
-    return [f["dedup_key"] for f in store.findings(kind) if f["dedup_key"]]
+    return [f["dedup_key"] for f in store.findings.rows(kind) if f["dedup_key"]]
 
 
 def monitor_keys(store: Store) -> list[str]:
@@ -65,11 +66,11 @@ def test_each_finding_is_raised_once_across_repeated_runs(store, reports):
                         ("gov", 2019): MISSING, ("gov", 2020): ON_TIME, ("gov", 2021): MISSING}
     assert sorted(monitor_keys(store)) == [
         "late:dept:2020", "missing:dept:2021", "missing:gov:2019", "missing:gov:2021"]
-    late = store.findings("late")[0]
+    late = store.findings.rows("late")[0]
     assert late["report_id"] is not None and late["year"] == 2020
     assert late["details"]["deadline"] == "2021-01-31"
     assert late["details"]["published_date"] == "2021-02-10" and late["details"]["days_late"] == 10
-    missing = store.findings("missing", agency_id="gov")[0]
+    missing = store.findings.rows("missing", agency_id="gov")[0]
     assert missing["details"]["deadline"] == "2020-03-31" and missing["report_id"] is None
 
 
@@ -81,7 +82,7 @@ def test_a_missing_report_that_turns_up_is_raised_once_late_and_turned_up(store,
         run_check(store, REGISTRY, D(2022, 6, 3))
     assert keys(store, "turned_up") == ["turned_up:gov:2019"]
     assert keys(store, "late") == ["late:dept:2020", "late:gov:2019"]
-    turned_up = store.findings("turned_up")[0]
+    turned_up = store.findings.rows("turned_up")[0]
     assert turned_up["details"]["status"] == LATE and turned_up["details"]["published_date"] == "2020-05-01"
 
 
@@ -92,7 +93,7 @@ def test_a_report_the_monitor_could_not_see_turns_up_on_time(store, reports):
     run_check(store, REGISTRY, D(2022, 7, 1))
     run_check(store, REGISTRY, D(2022, 7, 2))
     assert keys(store, "turned_up") == ["turned_up:dept:2021"]
-    assert store.findings("turned_up")[0]["details"]["status"] == ON_TIME
+    assert store.findings.rows("turned_up")[0]["details"]["status"] == ON_TIME
     assert "late:dept:2021" not in keys(store, "late")
 
 
@@ -114,20 +115,20 @@ def test_a_future_day_or_no_record_writes_no_finding(store, reports):
 def test_check_syncs_deadline_overrides_and_rules(store):
     late_by_override = agency("strict", "government", 2019, "01-15")
     reg = registry(DEPT, GOV, late_by_override)
-    store.sync_agencies([late_by_override])
+    store.agencies.sync([late_by_override])
     add_report(store, "strict", 2019, "2020-02-01")  # fine by law, late by its own rule
     rows = run_check(store, reg, AS_OF, agency_ids=["strict"])
     assert [(r.year, r.status) for r in rows][0] == (2019, LATE)
-    assert store.agency_rows(["strict"])[0]["deadline"] == "01-15"
-    assert store._one("SELECT count(*) AS n FROM deadline_rules")["n"] == len(DEADLINE_RULES)
+    assert store.agencies.rows(["strict"])[0]["deadline"] == "01-15"
+    assert fetch_one(store.db, "SELECT count(*) AS n FROM deadline_rules")["n"] == len(DEADLINE_RULES)
     assert keys(store, "late") == ["late:strict:2019"]
 
 
 def test_sync_deadline_rules(store):
-    assert store.sync_deadline_rules(DEADLINE_RULES) is True
-    assert store.sync_deadline_rules(DEADLINE_RULES) is False  # unchanged: not rewritten
-    assert store.sync_deadline_rules([(2008, None, None, 3, 31, "one rule")]) is True
-    assert [dict(r) for r in store._all("SELECT * FROM deadline_rules")] == [
+    assert store.agencies.sync_deadline_rules(DEADLINE_RULES) is True
+    assert store.agencies.sync_deadline_rules(DEADLINE_RULES) is False  # unchanged: not rewritten
+    assert store.agencies.sync_deadline_rules([(2008, None, None, 3, 31, "one rule")]) is True
+    assert [dict(r) for r in fetch_all(store.db, "SELECT * FROM deadline_rules")] == [
         {"first_year": 2008, "last_year": None, "agency_kind": None, "month": 3, "day": 31,
          "basis": "one rule"}]
 
@@ -135,14 +136,14 @@ def test_sync_deadline_rules(store):
 def test_record_finding_once_per_key_and_readable_errors(store):
     args = dict(agency_id="dept", year=2019, report_id=None, details={"x": 1},
                 dedup_key="missing:dept:2019")
-    first = store.record_finding("missing", **args)
+    first = store.findings.record("missing", **args)
     assert isinstance(first, int)
-    assert store.record_finding("missing", **{**args, "details": {"x": 2}}) is None
-    assert store.findings("missing")[0]["details"] == {"x": 1}
+    assert store.findings.record("missing", **{**args, "details": {"x": 2}}) is None
+    assert store.findings.rows("missing")[0]["details"] == {"x": 1}
     with pytest.raises(ValueError, match="finding kind"):
-        store.record_finding("gone", **{**args, "dedup_key": "k"})
+        store.findings.record("gone", **{**args, "dedup_key": "k"})
     with pytest.raises(StorageError, match="does not exist"):
-        store.record_finding("missing", **{**args, "agency_id": "nope", "dedup_key": "k2"})
+        store.findings.record("missing", **{**args, "agency_id": "nope", "dedup_key": "k2"})
 
 
 def test_missing_is_raised_only_after_a_complete_crawl_after_the_deadline(store):
@@ -180,18 +181,18 @@ def test_an_undated_report_first_seen_on_a_first_crawl_is_not_called_late(store)
 def crawl(store: Store, outcomes: dict[str, str], *, finish: bool = True) -> int:
     """One crawl; outcomes: agency -> 'ok', 'error' (a listing times out), '404' (a listing
     answers 404) or 'report-error' (only a report page fails)."""
-    crawl_id = store.start_crawl(list(outcomes))
+    crawl_id = store.crawls.start(list(outcomes))
     for agency_id, outcome in outcomes.items():
         listing = f"https://{agency_id}.example.gov.cn/list.html"
         status, error = {"ok": (200, None), "error": (None, "TimeoutError: took longer than 30 s"),
                          "404": (404, None), "report-error": (200, None)}[outcome]
-        store.log_fetch(crawl_id=crawl_id, agency_id=agency_id, url=listing, status=status,
+        store.crawls.log_fetch(crawl_id=crawl_id, agency_id=agency_id, url=listing, status=status,
                         error=error, purpose="listing")
         if outcome == "report-error":
-            store.log_fetch(crawl_id=crawl_id, agency_id=agency_id, url=listing + "?r",
+            store.crawls.log_fetch(crawl_id=crawl_id, agency_id=agency_id, url=listing + "?r",
                             status=500, error=None, purpose="report")
     if finish:
-        store.finish_crawl(crawl_id, finish_reason="finished", stats={})
+        store.crawls.finish(crawl_id, finish_reason="finished", stats={})
     return crawl_id
 
 
@@ -204,7 +205,7 @@ def test_site_failing_after_exactly_n_crawls_once_per_streak_and_again_after_rec
     third = crawl(store, {"dept": "error", "gov": "ok"})
     raised = raise_site_failing(store, ["dept", "gov"])
     assert [f["dedup_key"] for f in raised] == [f"site_failing:dept:{first}"]
-    finding = store.findings("site_failing")[0]
+    finding = store.findings.rows("site_failing")[0]
     assert finding["crawl_id"] == third and finding["details"]["crawls_in_a_row"] == 3
     crawls = finding["details"]["crawls"]
     assert [c["id"] for c in crawls] == [first, first + 1, third]
@@ -221,7 +222,7 @@ def test_site_failing_after_exactly_n_crawls_once_per_streak_and_again_after_rec
     assert [f["dedup_key"] for f in raise_site_failing(store, ["dept"])] == [
         f"site_failing:dept:{again[0]}"]
     assert raise_site_failing(store, ["dept"]) == []
-    assert len(store.findings("site_failing")) == 2
+    assert len(store.findings.rows("site_failing")) == 2
 
 
 def test_only_listing_failures_of_the_agency_count(store):
@@ -240,7 +241,7 @@ def test_a_crawl_still_running_is_not_counted(store):
         crawl(store, {"dept": "error"})
     running = crawl(store, {"dept": "error"}, finish=False)
     assert raise_site_failing(store, ["dept"]) == []
-    store.finish_crawl(running, finish_reason="finished", stats={})
+    store.crawls.finish(running, finish_reason="finished", stats={})
     assert len(raise_site_failing(store, ["dept"])) == 1
 
 
@@ -249,7 +250,7 @@ def test_check_raises_site_failing_and_a_long_history_is_paged(store):
         crawl(store, {"gov": "error"})
     run_check(store, REGISTRY, AS_OF)
     run_check(store, REGISTRY, AS_OF)
-    failing = store.findings("site_failing")
+    failing = store.findings.rows("site_failing")
     assert [f["dedup_key"] for f in failing] == ["site_failing:gov:1"]
     assert failing[0]["details"]["crawls_in_a_row"] == 60
     assert len(failing[0]["details"]["crawls"]) == 10

@@ -28,6 +28,7 @@ from nianbao.monitor.notify import (
     targets_of,
 )
 from nianbao.storage import AgencyRecord, ReportFetch, Store
+from nianbao.storage.part import fetch_all
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.timeout(60)
@@ -100,7 +101,7 @@ def write_config(tmp_path, notify=(), agency_notify=None):
 @pytest.fixture
 def store(tmp_path):
     with Store(tmp_path / "nianbao.db") as opened:
-        opened.sync_agencies([
+        opened.agencies.sync([
             AgencyRecord("shi-mzj", "示例市民政局", "department", None, 2019, ("http://x/",)),
             AgencyRecord("xian-zf", "示例县人民政府", "government", None, 2019, ("http://y/",)),
         ])
@@ -109,7 +110,7 @@ def store(tmp_path):
 
 def add_report(store, agency_id, year, n=1):
     for i in range(n):
-        store.record_report(ReportFetch(
+        store.history.record_report(ReportFetch(
             agency_id=agency_id, url=f"http://x/{agency_id}/{year}/{i}.html",
             title=f"{year}年政府信息公开工作年度报告", text=f"正文 {i}", kind="annual_report",
             year=year, published_date=None, raw_page=b"<html></html>", raw_encoding="utf-8",
@@ -117,7 +118,7 @@ def add_report(store, agency_id, year, n=1):
 
 
 def deliveries(store):
-    return [dict(r) for r in store._all("SELECT * FROM deliveries ORDER BY finding_id, target")]
+    return [dict(r) for r in fetch_all(store.db, "SELECT * FROM deliveries ORDER BY finding_id, target")]
 
 
 def test_each_finding_is_delivered_once_with_a_readable_message(tmp_path, store, receiver):
@@ -372,27 +373,27 @@ def test_two_notify_processes_at_once_send_each_finding_once(tmp_path, store, re
 
 def test_claims_of_live_senders_are_respected_stale_and_dead_ones_taken_over(store):
     add_report(store, "shi-mzj", 2020, n=3)
-    first, second, third = [f["id"] for f in store.pending_deliveries("k")]
+    first, second, third = [f["id"] for f in store.deliveries.pending("k")]
     other = os.getppid()  # alive, and not us
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     claim = dict(target_key="k", target="json://x#k")
-    assert store.claim_deliveries([first], pid=other, **claim) == [first]
-    assert store.claim_deliveries([second], pid=dead.pid, **claim) == [second]
-    assert store.claim_deliveries([third], pid=other, at="2020-01-01T00:00:00Z", **claim) == [third]
+    assert store.deliveries.claim([first], pid=other, **claim) == [first]
+    assert store.deliveries.claim([second], pid=dead.pid, **claim) == [second]
+    assert store.deliveries.claim([third], pid=other, at="2020-01-01T00:00:00Z", **claim) == [third]
     # Fresh and alive: left alone; its process gone, or older than 10 minutes: taken over.
-    assert store.claim_deliveries([first, second, third], pid=os.getpid(), **claim) == [
+    assert store.deliveries.claim([first, second, third], pid=os.getpid(), **claim) == [
         second, third]
     # Our own fresh claims (another thread of this process) are left alone too.
-    assert store.claim_deliveries([second, third], pid=os.getpid(), **claim) == []
-    store.record_delivery([second], delivered=True, pid=os.getpid(), **claim)
+    assert store.deliveries.claim([second, third], pid=os.getpid(), **claim) == []
+    store.deliveries.record([second], delivered=True, pid=os.getpid(), **claim)
     # A failure recorded by a sender whose claim was taken over does not clear the new claim.
-    store.record_delivery([first], delivered=False, error="x", pid=dead.pid, **claim)
+    store.deliveries.record([first], delivered=False, error="x", pid=dead.pid, **claim)
     rows = {r["finding_id"]: r for r in deliveries(store)}
     assert (rows[first]["status"], rows[first]["claimed_by"]) == ("sending", other)
     assert (rows[second]["status"], rows[second]["attempts"]) == ("delivered", 1)
     assert rows[second]["claimed_by"] is None and rows[second]["claimed_at"] is None
-    assert store.claim_deliveries([second], pid=other, **claim) == []  # delivered: never again
+    assert store.deliveries.claim([second], pid=other, **claim) == []  # delivered: never again
 
 
 def test_should_stop_ends_a_delivery_run_between_messages(tmp_path, store, receiver):

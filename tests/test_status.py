@@ -12,7 +12,8 @@ from nianbao.monitor.daemon_cmd import status
 from nianbao.monitor.notify import target_key
 from nianbao.monitor.schedule import to_iso
 from nianbao.storage import AgencyRecord, ReportFetch, Store
-from nianbao.storage.daemon_api import CrawlResult
+from nianbao.storage.schedule import CrawlResult
+from nianbao.storage.part import fetch_one
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -39,7 +40,7 @@ def config(tmp_path):
 @pytest.fixture
 def store(tmp_path):
     with Store(tmp_path / "nianbao.db") as opened:
-        opened.sync_agencies([
+        opened.agencies.sync([
             AgencyRecord("a", "示例市民政局", "department", None, 2019, ("http://127.0.0.1:9/a/",)),
             AgencyRecord("b", "示例县人民政府", "government", None, 2019, ("http://127.0.0.1:9/b/",)),
         ])
@@ -62,11 +63,11 @@ def status_json(config, store, *extra) -> dict:
 
 
 def add_finding(store, agency_id, year):
-    store.record_report(ReportFetch(
+    store.history.record_report(ReportFetch(
         agency_id=agency_id, url=f"http://x/{agency_id}/{year}.html", title=f"{year}年年报",
         text="正文", kind="annual_report", year=year, published_date=None, raw_page=b"",
         raw_encoding="utf-8", fetched_at=ago(days=1)))
-    return store._one("SELECT max(id) AS id FROM findings")["id"]
+    return fetch_one(store.db, "SELECT max(id) AS id FROM findings")["id"]
 
 
 @pytest.mark.parametrize(
@@ -79,7 +80,7 @@ def add_finding(store, agency_id, year):
     ],
 )
 def test_daemon_running_is_a_fresh_beat_not_stopped(config, store, beat_age, state, running):
-    store.beat(pid=4321, hostname="host-1", started_at=ago(hours=1), state=state,
+    store.heartbeat.beat(pid=4321, hostname="host-1", started_at=ago(hours=1), state=state,
                at=ago(seconds=beat_age))
     report = status_json(config, store)
     assert report["daemon"]["running"] is running
@@ -90,7 +91,7 @@ def test_daemon_running_is_a_fresh_beat_not_stopped(config, store, beat_age, sta
 
 
 def test_stale_after_is_an_option(config, store):
-    store.beat(pid=1, hostname="h", started_at=ago(hours=1), state="running", at=ago(seconds=200))
+    store.heartbeat.beat(pid=1, hostname="h", started_at=ago(hours=1), state="running", at=ago(seconds=200))
     assert not status_json(config, store)["daemon"]["running"]
     assert status_json(config, store, "--stale-after", "5m")["daemon"]["running"]
 
@@ -102,11 +103,11 @@ def test_never_started(config, store):
 
 
 def test_schedule_per_agency(config, store):
-    store.add_to_schedule({"a": ago(minutes=1), "b": ago(minutes=2)})
-    assert store.claim_due(due_by=ago(seconds=0), limit=1, pid=99) == ["b"]
-    crawl_id = store.start_crawl(["a"])
-    store.claim_due(due_by=ago(seconds=0), limit=5, pid=99)
-    store.finish_scheduled([CrawlResult(agency_id="a", outcome="errors", finished_at=ago(seconds=1),
+    store.schedule.add({"a": ago(minutes=1), "b": ago(minutes=2)})
+    assert store.schedule.claim_due(due_by=ago(seconds=0), limit=1, pid=99) == ["b"]
+    crawl_id = store.crawls.start(["a"])
+    store.schedule.claim_due(due_by=ago(seconds=0), limit=5, pid=99)
+    store.schedule.finish([CrawlResult(agency_id="a", outcome="errors", finished_at=ago(seconds=1),
                                         next_crawl_at=ago(days=-1), crawl_id=crawl_id,
                                         error="2 failed requests")])
     report = status_json(config, store)
@@ -130,16 +131,16 @@ def test_findings_not_yet_delivered_to_every_target(config, store):
         (first, 1), (second, 2)}
 
     for finding in (first, second):
-        store.record_delivery([finding], target_key=target_key(HOOK), target=HOOK, delivered=True)
-    store.record_delivery([second], target_key=target_key(AGENCY_HOOK), target=AGENCY_HOOK,
+        store.deliveries.record([finding], target_key=target_key(HOOK), target=HOOK, delivered=True)
+    store.deliveries.record([second], target_key=target_key(AGENCY_HOOK), target=AGENCY_HOOK,
                           delivered=False, error="down")
     report = status_json(config, store)
     assert report["undelivered"]["findings"] == 1
     assert report["undelivered"]["latest"][0]["id"] == second
-    store.record_delivery([second], target_key=target_key(AGENCY_HOOK), target=AGENCY_HOOK,
+    store.deliveries.record([second], target_key=target_key(AGENCY_HOOK), target=AGENCY_HOOK,
                           delivered=True)
     assert status_json(config, store)["undelivered"]["findings"] == 0
-    attempts = store._one("SELECT attempts FROM deliveries WHERE finding_id = ? AND target = ?",
+    attempts = fetch_one(store.db, "SELECT attempts FROM deliveries WHERE finding_id = ? AND target = ?",
                           (second, AGENCY_HOOK))["attempts"]
     assert attempts == 2
 

@@ -65,7 +65,7 @@ def fetch(**changes) -> ReportFetch:
 @pytest.fixture
 def store(tmp_path):
     s = Store(tmp_path / "data" / "nianbao.db")
-    s.sync_agencies([MOF, BJ])
+    s.agencies.sync([MOF, BJ])
     yield s
     s.close()
 
@@ -138,8 +138,8 @@ def test_records_coerce_lists_to_tuples():
 
 
 def test_first_sight_writes_report_version_1_and_one_new_finding(store):
-    crawl = store.start_crawl(["mof"])
-    outcome = store.record_report(fetch(crawl_id=crawl, attachments=("https://x/a.pdf",)))
+    crawl = store.crawls.start(["mof"])
+    outcome = store.history.record_report(fetch(crawl_id=crawl, attachments=("https://x/a.pdf",)))
     assert outcome == Outcome.NEW
 
     [report] = rows(store, "reports")
@@ -156,7 +156,7 @@ def test_first_sight_writes_report_version_1_and_one_new_finding(store):
     assert version["text"] == TEXT and version["raw_encoding"] == "gb18030"
     assert version["raw_page"] != PAGE and zlib.decompress(version["raw_page"]) == PAGE
     assert version["raw_size"] == len(PAGE)
-    assert store.raw_page(version["id"]) == PAGE
+    assert store.history.raw_page(version["id"]) == PAGE
 
     [finding] = rows(store, "findings")
     assert finding["kind"] == "new"
@@ -167,14 +167,14 @@ def test_first_sight_writes_report_version_1_and_one_new_finding(store):
 
 
 def test_recrawl_of_unchanged_report_adds_nothing_but_updates_last_seen(store):
-    store.record_report(fetch(year=None, published_date=None))
-    crawl = store.start_crawl(["mof"])
+    store.history.record_report(fetch(year=None, published_date=None))
+    crawl = store.crawls.start(["mof"])
     again = fetch(
         text="  " + TEXT.replace("\n", "  \n\n") + "\n\n",  # only whitespace differs
         fetched_at="2024-03-01T08:00:00Z",
         crawl_id=crawl,
     )
-    assert store.record_report(again) == Outcome.UNCHANGED
+    assert store.history.record_report(again) == Outcome.UNCHANGED
     assert count(store, "versions") == 1
     assert [f["kind"] for f in rows(store, "findings")] == ["new"]
     [report] = rows(store, "reports")
@@ -185,15 +185,15 @@ def test_recrawl_of_unchanged_report_adds_nothing_but_updates_last_seen(store):
     assert report["text"] == TEXT  # the stored text stays that of version 1
 
     # Known metadata is not overwritten by a later guess.
-    assert store.record_report(fetch(year=2022, published_date="2024-02-02")) == Outcome.UNCHANGED
+    assert store.history.record_report(fetch(year=2022, published_date="2024-02-02")) == Outcome.UNCHANGED
     [report] = rows(store, "reports")
     assert (report["year"], report["published_date"]) == (2023, "2024-01-31")
 
 
 def test_changed_text_adds_version_and_one_changed_finding(store):
-    store.record_report(fetch())
+    store.history.record_report(fetch())
     new_text = TEXT.replace("坚持", "始终坚持") + "三、依申请公开情况\n"
-    outcome = store.record_report(
+    outcome = store.history.record_report(
         fetch(text=new_text, title="新标题", fetched_at="2024-05-01T00:00:00Z")
     )
     assert outcome == Outcome.CHANGED
@@ -217,8 +217,8 @@ def test_changed_text_adds_version_and_one_changed_finding(store):
 
 
 def test_changed_finding_diff_is_capped(store):
-    store.record_report(fetch(text="\n".join(f"第{i}行" for i in range(2000))))
-    store.record_report(fetch(text="\n".join(f"第{i}行 改" for i in range(2000))))
+    store.history.record_report(fetch(text="\n".join(f"第{i}行" for i in range(2000))))
+    store.history.record_report(fetch(text="\n".join(f"第{i}行 改" for i in range(2000))))
     details = json.loads(rows(store, "findings")[-1]["details"])
     assert (details["lines_added"], details["lines_removed"]) == (2000, 2000)
     assert details["diff_truncated"] is True
@@ -229,9 +229,9 @@ def test_changed_finding_diff_is_capped(store):
 
 
 def test_mark_removed_once(store):
-    store.record_report(fetch())
-    crawl = store.start_crawl(["mof"])
-    assert store.mark_removed(
+    store.history.record_report(fetch())
+    crawl = store.crawls.start(["mof"])
+    assert store.history.mark_removed(
         agency_id="mof", url=fetch().url, http_status=404, crawl_id=crawl, at="2024-06-01T00:00:00Z"
     )
     [report] = rows(store, "reports")
@@ -239,27 +239,27 @@ def test_mark_removed_once(store):
     removed = rows(store, "findings", "kind = 'removed'")
     assert len(removed) == 1 and removed[0]["crawl_id"] == crawl
     assert json.loads(removed[0]["details"])["http_status"] == 404
-    assert store.known_reports("mof") == []
+    assert store.history.known_reports("mof") == []
 
     # Again: already removed, nothing written.
     changes = store.db.conn.total_changes
-    assert not store.mark_removed(agency_id="mof", url=fetch().url, http_status=410)
+    assert not store.history.mark_removed(agency_id="mof", url=fetch().url, http_status=410)
     assert store.db.conn.total_changes == changes
     assert count(store, "findings") == 2
 
 
 def test_mark_removed_unknown_url_writes_nothing(store):
-    store.record_report(fetch())
+    store.history.record_report(fetch())
     changes = store.db.conn.total_changes
-    assert not store.mark_removed(agency_id="mof", url="https://nowhere/x.htm", http_status=404)
-    assert not store.mark_removed(agency_id="bj", url=fetch().url, http_status=404)
+    assert not store.history.mark_removed(agency_id="mof", url="https://nowhere/x.htm", http_status=404)
+    assert not store.history.mark_removed(agency_id="bj", url=fetch().url, http_status=404)
     assert store.db.conn.total_changes == changes
 
 
 def test_removed_report_seen_again_is_restored(store):
-    store.record_report(fetch())
-    store.mark_removed(agency_id="mof", url=fetch().url, http_status=410, at="2024-06-01T00:00:00Z")
-    assert store.record_report(fetch(fetched_at="2024-07-01T00:00:00Z")) == Outcome.RESTORED
+    store.history.record_report(fetch())
+    store.history.mark_removed(agency_id="mof", url=fetch().url, http_status=410, at="2024-06-01T00:00:00Z")
+    assert store.history.record_report(fetch(fetched_at="2024-07-01T00:00:00Z")) == Outcome.RESTORED
     [report] = rows(store, "reports")
     assert (report["status"], report["removed_at"], report["current_version"]) == ("live", None, 1)
     assert [f["kind"] for f in rows(store, "findings")] == ["new", "removed", "restored"]
@@ -269,22 +269,22 @@ def test_removed_report_seen_again_is_restored(store):
 
 
 def test_restored_with_new_text_also_records_the_change(store):
-    store.record_report(fetch())
-    store.mark_removed(agency_id="mof", url=fetch().url, http_status=404)
-    assert store.record_report(fetch(text=TEXT + "四、其他\n")) == Outcome.RESTORED
+    store.history.record_report(fetch())
+    store.history.mark_removed(agency_id="mof", url=fetch().url, http_status=404)
+    assert store.history.record_report(fetch(text=TEXT + "四、其他\n")) == Outcome.RESTORED
     assert [f["kind"] for f in rows(store, "findings")] == ["new", "removed", "changed", "restored"]
     assert [v["version"] for v in rows(store, "versions")] == [1, 2]
-    assert store.integrity_problems() == []
+    assert store.history.integrity_problems() == []
 
 
 def test_known_reports_lists_live_reports_of_the_agency(store):
-    store.record_report(fetch())
-    store.record_report(fetch(url="https://www.mof.gov.cn/gone.htm"))
-    store.record_report(fetch(url="https://www.mof.gov.cn/other.htm", kind="other", year=None,
+    store.history.record_report(fetch())
+    store.history.record_report(fetch(url="https://www.mof.gov.cn/gone.htm"))
+    store.history.record_report(fetch(url="https://www.mof.gov.cn/other.htm", kind="other", year=None,
                               published_date=None))
-    store.record_report(fetch(agency_id="bj", url="https://www.beijing.gov.cn/r.htm"))
-    store.mark_removed(agency_id="mof", url="https://www.mof.gov.cn/gone.htm", http_status=404)
-    known = store.known_reports("mof")
+    store.history.record_report(fetch(agency_id="bj", url="https://www.beijing.gov.cn/r.htm"))
+    store.history.mark_removed(agency_id="mof", url="https://www.mof.gov.cn/gone.htm", http_status=404)
+    known = store.history.known_reports("mof")
     assert [r["url"] for r in known] == [fetch().url, "https://www.mof.gov.cn/other.htm"]
     assert {"url", "title", "published_date", "kind", "year"} <= set(known[0])
     assert known[1]["kind"] == "other" and known[1]["year"] is None
@@ -295,11 +295,11 @@ def test_known_reports_lists_live_reports_of_the_agency(store):
 
 def test_unknown_agency_or_crawl_is_a_readable_error_and_writes_nothing(store):
     with pytest.raises(UnknownAgency, match="sync_agencies"):
-        store.record_report(fetch(agency_id="nobody"))
+        store.history.record_report(fetch(agency_id="nobody"))
     with pytest.raises(UnknownCrawl):
-        store.record_report(fetch(crawl_id=99))
+        store.history.record_report(fetch(crawl_id=99))
     with pytest.raises(StorageError, match="does not exist"):
-        store.log_fetch(crawl_id=99, agency_id="mof", url="https://x", status=200, error=None)
+        store.crawls.log_fetch(crawl_id=99, agency_id="mof", url="https://x", status=200, error=None)
     assert count(store, "reports") == count(store, "fetch_log") == count(store, "findings") == 0
 
 
@@ -307,20 +307,20 @@ def test_record_report_is_one_transaction(store, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(store, "_finding", boom)
+    monkeypatch.setattr("nianbao.storage.history.insert_finding", boom)
     with pytest.raises(RuntimeError):
-        store.record_report(fetch())
+        store.history.record_report(fetch())
     assert count(store, "reports") == count(store, "versions") == 0
     monkeypatch.undo()
-    store.record_report(fetch())
-    monkeypatch.setattr(store, "_finding", boom)
+    store.history.record_report(fetch())
+    monkeypatch.setattr("nianbao.storage.history.insert_finding", boom)
     with pytest.raises(RuntimeError):
-        store.record_report(fetch(text="全新内容"))
+        store.history.record_report(fetch(text="全新内容"))
     [report] = rows(store, "reports")
     assert report["current_version"] == 1 and report["text"] == TEXT
     assert count(store, "versions") == 1
     with pytest.raises(RuntimeError):
-        store.mark_removed(agency_id="mof", url=fetch().url, http_status=404)
+        store.history.mark_removed(agency_id="mof", url=fetch().url, http_status=404)
     assert rows(store, "reports")[0]["status"] == "live"
 
 
@@ -330,54 +330,54 @@ def test_record_report_is_one_transaction(store, monkeypatch):
 def test_sync_agencies_upserts_and_prunes_only_agencies_without_data(store):
     [mof] = rows(store, "agencies", "id = 'mof'")
     assert json.loads(mof["sources"]) == list(MOF.sources)
-    store.record_report(fetch())
+    store.history.record_report(fetch())
 
     store.db.execute("UPDATE agencies SET updated_at = 'old'")
     renamed = dataclasses.replace(MOF, name="中华人民共和国财政部")
     sh = AgencyRecord("sh", "上海市人民政府", "government", "上海市", 2009, ())
-    store.sync_agencies([renamed])  # a partial sync deletes nothing
+    store.agencies.sync([renamed])  # a partial sync deletes nothing
     assert {a["id"] for a in rows(store, "agencies")} == {"mof", "bj"}
-    store.sync_agencies([renamed, sh], prune=True)  # bj is gone from the registry, no data
+    store.agencies.sync([renamed, sh], prune=True)  # bj is gone from the registry, no data
     agencies = {a["id"]: a for a in rows(store, "agencies")}
     assert set(agencies) == {"mof", "sh"}
     assert agencies["mof"]["name"] == "中华人民共和国财政部"
     assert agencies["mof"]["updated_at"] != "old"
 
     store.db.execute("UPDATE agencies SET updated_at = 'old'")
-    store.sync_agencies([sh], prune=True)  # mof has a report: kept
+    store.agencies.sync([sh], prune=True)  # mof has a report: kept
     agencies = {a["id"]: a for a in rows(store, "agencies")}
     assert set(agencies) == {"mof", "sh"}
     assert agencies["sh"]["updated_at"] == "old"  # unchanged row not touched
 
-    store.sync_agencies([BJ])
+    store.agencies.sync([BJ])
     assert {a["id"] for a in rows(store, "agencies")} == {"mof", "sh", "bj"}
     with pytest.raises(ValueError, match="duplicate agency ids: bj"):
-        store.sync_agencies([BJ, BJ])
+        store.agencies.sync([BJ, BJ])
 
 
 def test_crawl_lifecycle_and_summary(store):
-    old = store.start_crawl(["mof"])
-    store.record_report(fetch(crawl_id=old))
-    store.log_fetch(crawl_id=old, agency_id="mof", url="https://x/old", status=500,
+    old = store.crawls.start(["mof"])
+    store.history.record_report(fetch(crawl_id=old))
+    store.crawls.log_fetch(crawl_id=old, agency_id="mof", url="https://x/old", status=500,
                     error="HTTP 500")
 
-    crawl = store.start_crawl(["mof", "bj"], at="2024-08-01T00:00:00Z")
-    store.log_fetch(crawl_id=crawl, agency_id=None, url="https://www.mof.gov.cn/robots.txt",
+    crawl = store.crawls.start(["mof", "bj"], at="2024-08-01T00:00:00Z")
+    store.crawls.log_fetch(crawl_id=crawl, agency_id=None, url="https://www.mof.gov.cn/robots.txt",
                     status=404, error=None, purpose="robots")
-    store.log_fetch(crawl_id=crawl, agency_id="mof", url="https://x/ok", status=200, error=None,
+    store.crawls.log_fetch(crawl_id=crawl, agency_id="mof", url="https://x/ok", status=200, error=None,
                     duration_ms=12, size_bytes=3456, purpose="listing")
-    store.log_fetch(crawl_id=crawl, agency_id="mof", url="https://x/404", status=404,
+    store.crawls.log_fetch(crawl_id=crawl, agency_id="mof", url="https://x/404", status=404,
                     error="HTTP 404", purpose="report")
-    store.log_fetch(crawl_id=crawl, agency_id="mof", url="https://x/dns", status=None,
+    store.crawls.log_fetch(crawl_id=crawl, agency_id="mof", url="https://x/dns", status=None,
                     error="DNS lookup failed", purpose="listing")
-    store.record_report(fetch(crawl_id=crawl))  # unchanged, still found
-    store.record_report(fetch(crawl_id=crawl, url="https://x/2.htm"))  # new
-    store.record_report(fetch(crawl_id=crawl, url="https://x/2.htm", text="变了"))  # changed
-    store.mark_removed(agency_id="mof", url="https://x/2.htm", http_status=404, crawl_id=crawl)
+    store.history.record_report(fetch(crawl_id=crawl))  # unchanged, still found
+    store.history.record_report(fetch(crawl_id=crawl, url="https://x/2.htm"))  # new
+    store.history.record_report(fetch(crawl_id=crawl, url="https://x/2.htm", text="变了"))  # changed
+    store.history.mark_removed(agency_id="mof", url="https://x/2.htm", http_status=404, crawl_id=crawl)
     stats = {"item_scraped_count": 3, "start_time": datetime.datetime(2024, 8, 1)}
-    store.finish_crawl(crawl, finish_reason="finished", stats=stats)
+    store.crawls.finish(crawl, finish_reason="finished", stats=stats)
 
-    assert store.crawl_summary(crawl) == [
+    assert store.crawls.summary(crawl) == [
         AgencySummary("mof", "财政部", reports_found=2, new=1, changed=1, removed=1, restored=0,
                       fetch_errors=2),
         AgencySummary("bj", "北京市人民政府", 0, 0, 0, 0, 0, 0),
@@ -388,20 +388,20 @@ def test_crawl_lifecycle_and_summary(store):
     assert json.loads(row["agency_ids"]) == ["mof", "bj"]
 
     with pytest.raises(UnknownCrawl):
-        store.crawl_summary(999)
+        store.crawls.summary(999)
     with pytest.raises(UnknownCrawl):
-        store.finish_crawl(999, finish_reason="finished", stats={})
+        store.crawls.finish(999, finish_reason="finished", stats={})
 
 
 def test_views(store):
-    first = store.start_crawl(["mof"])
-    store.log_fetch(crawl_id=first, agency_id="mof", url="https://x/a", status=503,
+    first = store.crawls.start(["mof"])
+    store.crawls.log_fetch(crawl_id=first, agency_id="mof", url="https://x/a", status=503,
                     error="HTTP 503")
-    store.record_report(fetch())
-    store.record_report(fetch(url="https://x/notice.htm", kind="other"))
-    last = store.start_crawl(["mof"])
-    store.log_fetch(crawl_id=last, agency_id="mof", url="https://x/b", status=None, error="timeout")
-    store.log_fetch(crawl_id=last, agency_id="mof", url="https://x/c", status=200, error=None)
+    store.history.record_report(fetch())
+    store.history.record_report(fetch(url="https://x/notice.htm", kind="other"))
+    last = store.crawls.start(["mof"])
+    store.crawls.log_fetch(crawl_id=last, agency_id="mof", url="https://x/b", status=None, error="timeout")
+    store.crawls.log_fetch(crawl_id=last, agency_id="mof", url="https://x/c", status=200, error=None)
 
     annual = [dict(r) for r in store.db["annual_reports"].rows]
     assert [r["url"] for r in annual] == [fetch().url]
@@ -411,11 +411,11 @@ def test_views(store):
 
 
 def test_log_fetch_throughput(store, capsys):
-    crawl = store.start_crawl(["mof"])
+    crawl = store.crawls.start(["mof"])
     n = 5000
     start = time.perf_counter()
     for i in range(n):
-        store.log_fetch(crawl_id=crawl, agency_id="mof", url=f"https://www.mof.gov.cn/p/{i}.htm",
+        store.crawls.log_fetch(crawl_id=crawl, agency_id="mof", url=f"https://www.mof.gov.cn/p/{i}.htm",
                         status=200 if i % 10 else 404, error=None if i % 10 else "HTTP 404",
                         duration_ms=35, size_bytes=20_000, purpose="listing")
     rate = n / (time.perf_counter() - start)
@@ -437,11 +437,11 @@ def test_pragmas(store):
 
 
 def test_a_second_connection_reads_while_the_first_writes(store):
-    store.record_report(fetch())
+    store.history.record_report(fetch())
     reader = sqlite3.connect(store.path, timeout=1)
     try:
         with store.db.atomic():
-            store.record_report(fetch(url="https://x/2.htm"))
+            store.history.record_report(fetch(url="https://x/2.htm"))
             # The writer holds an open write transaction; the reader is not blocked and sees
             # the last committed state.
             assert reader.execute("SELECT count(*) FROM reports").fetchone()[0] == 1
@@ -451,7 +451,7 @@ def test_a_second_connection_reads_while_the_first_writes(store):
         # A reader in the middle of a read transaction does not block the writer either.
         reader.execute("BEGIN")
         assert reader.execute("SELECT count(*) FROM versions").fetchone()[0] == 2
-        store.record_report(fetch(url="https://x/3.htm"))
+        store.history.record_report(fetch(url="https://x/3.htm"))
         assert reader.execute("SELECT count(*) FROM versions").fetchone()[0] == 2  # snapshot
         reader.execute("COMMIT")
         assert reader.execute("SELECT count(*) FROM versions").fetchone()[0] == 3
@@ -464,8 +464,8 @@ def test_reopening_applies_no_migration(tmp_path):
     with Store(path) as first:
         assert first.applied_migrations == [m.name for m in MIGRATIONS._migrations]
         applied = [dict(r) for r in first.db["_sqlite_migrations"].rows]
-        first.sync_agencies([MOF])
-        first.record_report(fetch())
+        first.agencies.sync([MOF])
+        first.history.record_report(fetch())
     with Store(path) as second:
         assert second.applied_migrations == []
         assert MIGRATIONS.pending(second.db) == []
@@ -475,7 +475,7 @@ def test_reopening_applies_no_migration(tmp_path):
 
 def test_raw_page_of_unknown_version(store):
     with pytest.raises(UnknownVersion):
-        store.raw_page(12345)
+        store.history.raw_page(12345)
 
 
 # -- metadata --------------------------------------------------------------------------------
@@ -502,10 +502,10 @@ def test_datasette_loads_metadata_and_runs_canned_queries(tmp_path):
     datasette_app = pytest.importorskip("datasette.app")
     path = tmp_path / "nianbao.db"
     with Store(path) as store:
-        store.sync_agencies([MOF, BJ])
-        crawl = store.start_crawl(["mof", "bj"])
-        store.record_report(fetch(crawl_id=crawl))
-        store.log_fetch(crawl_id=crawl, agency_id="bj", url="https://x", status=None,
+        store.agencies.sync([MOF, BJ])
+        crawl = store.crawls.start(["mof", "bj"])
+        store.history.record_report(fetch(crawl_id=crawl))
+        store.crawls.log_fetch(crawl_id=crawl, agency_id="bj", url="https://x", status=None,
                         error="timeout")
     metadata = yaml.safe_load(METADATA.read_text(encoding="utf-8"))
     queries = metadata["databases"]["nianbao"]["queries"]
@@ -542,22 +542,22 @@ WRITER = textwrap.dedent(
     from nianbao.storage import AgencyRecord, ReportFetch, Store, utc_now
 
     store = Store({path!r})
-    store.sync_agencies([AgencyRecord("a", "A", "department", None, 2010, ())])
-    crawl = store.start_crawl(["a"])
+    store.agencies.sync([AgencyRecord("a", "A", "department", None, 2010, ())])
+    crawl = store.crawls.start(["a"])
     rnd = random.Random({seed})
     print("ready", flush=True)
     while True:
         n = rnd.randrange(25)
         text = "\\n".join(f"第{{k}}段 {{rnd.randrange(3)}}" for k in range(40))
-        store.record_report(ReportFetch(
+        store.history.record_report(ReportFetch(
             agency_id="a", url=f"https://a.gov.cn/{{n}}.htm", title=f"报告{{n}}", text=text,
             kind="annual_report", year=2020 + n % 5, published_date=None,
             raw_page=os.urandom(rnd.randrange(1000, 200_000)), raw_encoding="utf-8",
             fetched_at=utc_now(), crawl_id=crawl))
         if rnd.random() < 0.1:
-            store.mark_removed(agency_id="a", url=f"https://a.gov.cn/{{rnd.randrange(25)}}.htm",
+            store.history.mark_removed(agency_id="a", url=f"https://a.gov.cn/{{rnd.randrange(25)}}.htm",
                                http_status=404, crawl_id=crawl)
-        store.log_fetch(crawl_id=crawl, agency_id="a", url="https://a.gov.cn/", status=200,
+        store.crawls.log_fetch(crawl_id=crawl, agency_id="a", url="https://a.gov.cn/", status=200,
                         error=None)
     """
 )
@@ -582,7 +582,7 @@ def test_sigkill_during_record_report_leaves_a_consistent_store(tmp_path):
 
         with Store(path) as store:
             assert store.applied_migrations == []
-            assert store.integrity_problems() == []
+            assert store.history.integrity_problems() == []
             reports = rows(store, "reports")
             assert reports, "the writer recorded nothing before it was killed"
             for report in reports:
@@ -604,7 +604,7 @@ def test_writer_waits_for_another_process_lock_instead_of_failing(store, tmp_pat
     must make it wait (busy_timeout), not fail with 'database is locked'."""
     import threading
 
-    store.record_report(fetch())
+    store.history.record_report(fetch())
     other = sqlite3.connect(store.path, timeout=10, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
     other.execute("UPDATE crawls SET finish_reason = finish_reason")
@@ -612,7 +612,7 @@ def test_writer_waits_for_another_process_lock_instead_of_failing(store, tmp_pat
     release.start()
     try:
         started = time.monotonic()
-        assert store.record_report(fetch(text="改过的正文。\n第二段。")) == "changed"
+        assert store.history.record_report(fetch(text="改过的正文。\n第二段。")) == "changed"
         assert time.monotonic() - started >= 0.3  # it waited for the lock
     finally:
         release.join()

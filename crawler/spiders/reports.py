@@ -31,7 +31,7 @@ from nianbao.crawler.listings import Entry, PageRequest, parse_listing, trs
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao import __version__
 from nianbao.storage.models import utc_now
-from nianbao.storage.store import BINARY_ENCODING
+from nianbao.storage import BINARY_ENCODING
 
 GONE_STATUSES = (404, 410)
 # Between the raw bytes of the parts of a split article in versions.raw_page.
@@ -81,7 +81,7 @@ class ReportsSpider(scrapy.Spider):
             for source in agency.sources:
                 yield self._listing_request(agency, source, PageRequest(source))
             if self.recheck_known:
-                for known in store.known_reports(agency.id):
+                for known in store.history.known_reports(agency.id):
                     entry = Entry(known["url"], known["title"], known["published_date"])
                     yield self._report_request(
                         agency, entry, known_kind=known["kind"], known_length=known["text_length"],
@@ -135,7 +135,7 @@ class ReportsSpider(scrapy.Spider):
         if (agency.id, source) in self._capped_sources:
             return
         self._capped_sources.add((agency.id, source))
-        store_for(self.crawler).log_fetch(
+        store_for(self.crawler).crawls.log_fetch(
             crawl_id=crawl_id_of(self.crawler), agency_id=agency.id, url=source, status=None,
             error=f"listing has more than {self.max_listing_pages} pages "
                   "(NIANBAO_MAX_LISTING_PAGES); the rest were not fetched",
