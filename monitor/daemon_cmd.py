@@ -75,7 +75,9 @@ def daemon(config_path, db_path, dispatch_every, batch_size, crawl_timeout, stop
 
     Stops cleanly on SIGTERM or SIGINT (exit status 0). See deploy/README.md for systemd.
     """
-    from nianbao.monitor.daemon import DaemonError, DaemonOptions, parse_check_at, run_daemon
+    from nianbao.monitor.daemon import run_daemon
+    from nianbao.monitor.daemon_lock import DaemonError
+    from nianbao.monitor.daemon_options import DaemonOptions, parse_check_at
 
     # The registry is loaded (and validated: exit 2) by run_daemon, once, after its signal
     # handlers and heartbeat are up: 150,000 agencies take a while.
@@ -110,7 +112,7 @@ LATEST_UNDELIVERED = 5
 
 def collect_status(db_path, registry, *, stale_after: float, agency_limit: int | None) -> dict:
     """Everything `nianbao status` shows, as plain JSON-ready data."""
-    from nianbao.monitor.daemon import beat_age, daemon_alive
+    from nianbao.monitor.heartbeat import beat_age, daemon_alive
     from nianbao.monitor.notify import targets_of
     from nianbao.storage import Store
 
@@ -226,7 +228,7 @@ def print_status(report: dict) -> None:
                    "interval when the daemon runs with another].")
 def status(config_path, db_path, as_json, show_all, stale_after) -> None:
     """Is a daemon running; last and next crawl per agency; findings not yet delivered."""
-    from nianbao.monitor.daemon import DEFAULT_HEARTBEAT_SECONDS, STALE_BEATS
+    from nianbao.monitor.heartbeat import DEFAULT_HEARTBEAT_SECONDS, STALE_BEATS
 
     _, db, registry = _paths(config_path, db_path)
     if not db.exists():

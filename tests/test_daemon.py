@@ -237,6 +237,71 @@ def test_restart_keeps_the_job_store_and_never_crawls_an_agency_twice_at_once(
     assert "another daemon" not in second.output()
 
 
+def write_job_store(config: Path, db_path: Path, refs: dict[str, str]) -> None:
+    """`<db>.scheduler` as an older version wrote it: the daemon's three jobs, each stored
+    under the function reference refs[job id]. Such a reference need not resolve today: while
+    writing, it is made to resolve (a module put in place, or a function added to one)."""
+    import types
+
+    from nianbao.monitor import daemon, jobs
+    from nianbao.monitor.daemon_options import DaemonOptions
+
+    with pytest.MonkeyPatch.context() as patch:
+        for job_id, ref in refs.items():
+            module_name, name = ref.split(":")
+            if module_name not in sys.modules:
+                try:
+                    __import__(module_name)
+                except ImportError:
+                    patch.setitem(sys.modules, module_name, types.ModuleType(module_name))
+            patch.setattr(sys.modules[module_name], name, getattr(jobs, f"{job_id}_job"),
+                          raising=False)
+        scheduler = daemon.build_scheduler(str(db_path))
+        scheduler.start(paused=True)
+        try:
+            for spec in daemon.job_specs(str(config.resolve()), str(db_path.resolve()),
+                                         DaemonOptions()):
+                scheduler.add_job(jobstore="default", **{**spec, "func": refs[spec["id"]]})
+        finally:
+            scheduler.shutdown(wait=False)
+
+
+def stored_refs(db_path: Path) -> dict[str, str]:
+    import pickle
+
+    return {row["id"]: pickle.loads(row["job_state"])["func"]
+            for row in query(f"{db_path}.scheduler", "SELECT id, job_state FROM apscheduler_jobs")}
+
+
+@pytest.mark.timeout(120)
+def test_jobs_stored_under_references_that_no_longer_resolve_are_replaced(
+        portal, demo_config, db_path, daemons):
+    """A job store written when the job functions lived elsewhere: two under the module that
+    used to hold them (it still exists, the functions do not), one under a module that is gone.
+    APScheduler cannot load such a job; the daemon writes each anew and runs it."""
+    config = configure(demo_config)
+    old = {"dispatch": "nianbao.monitor.daemon:dispatch_job",
+           "check": "nianbao.monitor.daemon:check_job",
+           "deliver": "nianbao.monitor.scheduled_tasks:send_pending"}
+    write_job_store(config, db_path, old)
+    assert stored_refs(db_path) == old
+
+    daemon = daemons(config, db_path)
+    # dispatch ran (it syncs the registry into agency_schedule before it crawls)
+    wait_for(lambda: set(schedule_rows(db_path)) == AGENCIES, 60, "the first dispatch",
+             daemon.proc)
+    assert stored_refs(db_path) == {"dispatch": "nianbao.monitor.jobs:dispatch_job",
+                                    "check": "nianbao.monitor.jobs:check_job",
+                                    "deliver": "nianbao.monitor.jobs:deliver_job"}
+    assert daemon.stop()[0] == 0
+    log = daemon.output()
+    assert "Traceback" not in log and "Unable to restore job" not in log
+    for job_id, ref in old.items():
+        assert f"job {job_id} stored by an older version cannot be loaded" in log
+        assert ref in log
+        assert f"job {job_id} replaced" in log
+
+
 @pytest.mark.timeout(330)
 def test_a_second_daemon_refuses_to_start(portal, demo_config, db_path, daemons):
     config = configure(demo_config)
@@ -359,7 +424,8 @@ def test_a_crashing_crawl_child_is_recorded_and_the_daemon_goes_on(
 
 
 def test_the_daemon_process_does_not_import_scrapy():
-    code = ("import sys, monitor.daemon, monitor.daemon_cmd, monitor.notify;"
+    code = ("import sys, nianbao.monitor.daemon, nianbao.monitor.daemon_cmd, nianbao.monitor.notify,"
+            " nianbao.monitor.jobs, nianbao.monitor.batch_crawl, nianbao.cli;"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('scrapy', 'twisted')];"
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
@@ -371,7 +437,8 @@ def test_check_job_raises_deadline_findings_and_notifies(tmp_path, receiver):
     """The daily job, in process (it needs no crawl): missing reports -> findings -> messages.
     A report is only known to be missing once a complete crawl of the agency (its listing
     pages all fetched) ran after the deadline."""
-    from nianbao.monitor.daemon import DaemonOptions, check_job, deliver_job
+    from nianbao.monitor.daemon_options import DaemonOptions
+    from nianbao.monitor.jobs import check_job, deliver_job
     from nianbao.storage import Store
 
     config = tmp_path / "agencies.yaml"
@@ -413,11 +480,11 @@ def test_check_job_raises_deadline_findings_and_notifies(tmp_path, receiver):
 
 @pytest.fixture
 def stopping():
-    from nianbao.monitor import daemon
+    from nianbao.monitor.shutdown import STOPPING
 
-    daemon.STOPPING.clear()
-    yield daemon.STOPPING
-    daemon.STOPPING.clear()
+    STOPPING.clear()
+    yield STOPPING
+    STOPPING.clear()
 
 
 def one_agency_config(tmp_path, notify) -> Path:
@@ -432,7 +499,8 @@ def one_agency_config(tmp_path, notify) -> Path:
 
 
 def test_a_stop_during_the_check_skips_its_delivery(tmp_path, receiver, stopping, monkeypatch):
-    from nianbao.monitor import daemon
+    from nianbao.monitor import jobs
+    from nianbao.monitor.daemon_options import DaemonOptions
 
     config = one_agency_config(tmp_path, [receiver.url()])
     db = tmp_path / "nianbao.db"
@@ -443,18 +511,19 @@ def test_a_stop_during_the_check_skips_its_delivery(tmp_path, receiver, stopping
         stopping.set()  # SIGTERM arrives while the check runs
         return []
 
-    monkeypatch.setattr(daemon, "run_check", check_then_sigterm)
-    daemon.check_job(str(config), str(db), daemon.DaemonOptions().as_job_args())
+    monkeypatch.setattr(jobs, "run_check", check_then_sigterm)
+    jobs.check_job(str(config), str(db), DaemonOptions().as_job_args())
     assert query(db, "SELECT 1 FROM findings")  # recorded: sent after the restart
     assert receiver.posts == [] and not query(db, "SELECT 1 FROM deliveries")
     stopping.clear()
-    daemon.deliver_job(str(config), str(db), daemon.DaemonOptions().as_job_args())
+    jobs.deliver_job(str(config), str(db), DaemonOptions().as_job_args())
     assert len(receiver.posts) == 1
 
 
 def test_an_interrupted_batch_gets_no_findings_or_notifications(
         tmp_path, receiver, stopping, monkeypatch):
-    from nianbao.monitor import daemon
+    from nianbao.monitor import jobs
+    from nianbao.monitor.daemon_options import DaemonOptions
 
     config = one_agency_config(tmp_path, [receiver.url()])
     db = tmp_path / "nianbao.db"
@@ -464,9 +533,9 @@ def test_an_interrupted_batch_gets_no_findings_or_notifications(
         crawled.append(list(batch))
         stopping.set()  # SIGTERM during the crawl
 
-    monkeypatch.setattr(daemon, "crawl_batch", interrupted_crawl)
-    monkeypatch.setattr(daemon, "after_crawl", lambda *args: followed.append(args))
-    daemon.dispatch_job(str(config), str(db), daemon.DaemonOptions().as_job_args())
+    monkeypatch.setattr(jobs, "crawl_batch", interrupted_crawl)
+    monkeypatch.setattr(jobs, "after_crawl", lambda *args: followed.append(args))
+    jobs.dispatch_job(str(config), str(db), DaemonOptions().as_job_args())
     assert crawled == [["quiet-mzj"]] and followed == []
     assert not query(db, "SELECT 1 FROM agency_schedule WHERE running_since IS NOT NULL")
 
@@ -475,7 +544,8 @@ def test_a_timed_out_crawl_the_child_closed_itself_is_closed_as_timeout(tmp_path
     """Scrapy closes its crawl ('shutdown') on the SIGTERM of the time limit; the daemon
     re-closes it as 'timeout' (so its agencies are never 'ok' in crawl_agencies), keeping the
     child's stats. A crawl the child never closed is closed for it."""
-    from nianbao.monitor.daemon import ChildResult, close_crawl
+    from nianbao.monitor.batch_crawl import close_crawl
+    from nianbao.monitor.processes import ChildResult
     from nianbao.storage import AgencyRecord, Store
 
     with Store(tmp_path / "nianbao.db") as store:
@@ -548,7 +618,7 @@ def test_notifications_go_out_while_a_long_crawl_runs(portal, demo_config, db_pa
 def test_a_crawl_child_reads_only_its_batch_of_the_registry(tmp_path):
     """At 150,000 agencies the child must not parse the whole registry for one batch."""
     from nianbao.config.registry import load_registry
-    from nianbao.monitor.daemon import batch_registry
+    from nianbao.monitor.batch_crawl import batch_registry
 
     config = tmp_path / "agencies.yaml"
     config.write_text(yaml.safe_dump({"agencies": [

@@ -1,4 +1,4 @@
-"""Findings of `check` (monitor/findings.py, storage/findings_api.py): missing, late, turned_up
+"""Findings of `check` (monitor/findings.py, storage/findings.py): missing, late, turned_up
 and site_failing, each raised exactly once however often check or the daemon runs."""
 
 from __future__ import annotations
