@@ -1,4 +1,10 @@
-"""CrawlRecorder: one `crawls` row per run, the registry synced, a summary at the end."""
+"""CrawlRecorder: one `crawls` row per run, the registry synced, removals settled, a summary.
+
+At the end of a crawl: the crawl is finished in the store (which decides, per agency, whether
+it saw every listing page), an agency whose known reports answered as gone all at once is
+marked as having a site problem (no removal), and evidence of removals from the agencies whose
+listings answered normally is counted or confirmed (`store.history.settle`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import logging
 from scrapy import signals
 
 from nianbao.config.deadlines import DEADLINE_RULES
+from nianbao.config.registry import parse_duration
 from nianbao.crawler.store_access import close_store, crawl_id_of, set_crawl_id, store_for
 from nianbao.storage.models import AgencyRecord
 
@@ -53,6 +60,8 @@ class CrawlRecorder:
         if crawl_id is not None:
             stats = json.loads(json.dumps(self.crawler.stats.get_stats(), default=str))
             store.crawls.finish(crawl_id, finish_reason=reason, stats=stats)
+            if reason == "finished":
+                self._settle_removals(store, crawl_id)
             for row in store.crawls.summary(crawl_id):
                 logger.info(
                     "%s: %d reports found, %d new, %d changed, %d removed, %d fetch errors",
@@ -60,3 +69,19 @@ class CrawlRecorder:
                     row.fetch_errors,
                 )
         close_store(self.crawler)
+
+    def _settle_removals(self, store, crawl_id: int) -> None:
+        outcomes = store.crawls.outcomes(crawl_id)
+        waves = set()
+        for agency_id, (gone, live) in store.history.gone_counts(crawl_id).items():
+            if store.history.is_wave(gone, live):
+                waves.add(agency_id)
+                note = (f"{gone} of {live} known reports answered as gone in one crawl: a site "
+                        "problem (redesign, outage), not removals")
+                store.crawls.mark_site_problem(crawl_id, agency_id, gone_reports=gone, note=note)
+                logger.warning("%s: %s", agency_id, note)
+        good = [a for a, outcome in outcomes.items() if outcome == "ok" and a not in waves]
+        confirm_after = parse_duration(
+            self.crawler.settings.get("NIANBAO_CONFIRM_REMOVAL_AFTER")).total_seconds()
+        removed = store.history.settle(crawl_id, good_agencies=good, confirm_after=confirm_after)
+        self.crawler.stats.set_value("nianbao/reports/removed_confirmed", len(removed))

@@ -27,12 +27,18 @@ class ReportPage:
     known_document: bool = False  # stored as a document file (PDF, DOC...), not a page
     # Further parts of an article split over pages (TRS `createPageHTML` on an article), decoded.
     more_parts: tuple[str, ...] = ()
+    content_type: str = ""  # the answer's Content-Type header
 
 
 @dataclass(frozen=True)
 class ReportGone:
-    """A report URL that now answers 404 or 410."""
+    """A report URL that answers as gone: 404 or 410, a soft 404, a redirect to the home page.
+
+    Evidence only: the store removes the report after a later crawl confirms it.
+    reason: http_404, http_410, soft_404 or redirect_home.
+    """
 
     agency_id: str
     url: str
-    http_status: int
+    http_status: int | None
+    reason: str = ""

@@ -13,6 +13,9 @@ from nianbao.crawler.encoding import choose_encoding
 from nianbao.crawler.store_access import crawl_id_of, store_for
 
 STARTED_AT_KEY = "nianbao_started_at"
+# request.meta key: the id of the fetch_log row of the request's latest attempt, so a spider
+# callback can say why an answer that looked fine was useless (`store.crawls.fail_fetch`).
+FETCH_LOG_ID_KEY = "nianbao_fetch_log_id"
 
 
 class RetryBackoffMiddleware:
@@ -95,7 +98,7 @@ class FetchLogMiddleware:
     def _log(self, request: Request, *, status, size, error) -> None:
         started = request.meta.get(STARTED_AT_KEY)
         duration_ms = int((time.monotonic() - started) * 1000) if started is not None else None
-        store_for(self.crawler).crawls.log_fetch(
+        request.meta[FETCH_LOG_ID_KEY] = store_for(self.crawler).crawls.log_fetch(
             crawl_id=crawl_id_of(self.crawler),
             agency_id=request.meta.get("agency_id"),
             url=request.url,

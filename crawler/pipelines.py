@@ -1,7 +1,9 @@
-"""Item pipelines: extract the text of a fetched report, then store it.
+"""Item pipelines: judge and extract a fetched report, then store it.
 
 Small classes with `from_crawler`; a rejected item raises DropItem with a reason a person can
 read, and the reason also goes to the fetch log so `nianbao crawl` shows it per agency.
+Whether a page is plausibly the report it would replace is decided by crawler/plausibility.py
+against what the store holds for the URL (not against the listing's title).
 """
 
 from __future__ import annotations
@@ -10,22 +12,15 @@ import dataclasses
 
 from scrapy.exceptions import DropItem
 
-from nianbao.crawler.classify import ANNUAL_REPORT, classify_title, report_year
+from nianbao.crawler.classify import classify_title, report_year
 from nianbao.crawler.cleanup import to_simplified
 from nianbao.crawler.extract import ExtractionError, extract_report
 from nianbao.crawler.items import ReportGone, ReportPage
+from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, judge_page, judge_text
 from nianbao.crawler.store_access import crawl_id_of, store_for
+from nianbao.config.registry import parse_duration
 from nianbao.storage.models import ReportFetch
 from nianbao.storage import BINARY_ENCODING
-
-
-# A known report whose new text is under this share of its stored length is suspect.
-COLLAPSE_RATIO = 0.3
-COLLAPSE_MIN_LENGTH = 200  # short texts vary too much to judge
-
-
-def _collapsed(known_length: int | None, new_length: int) -> bool:
-    return bool(known_length) and known_length >= COLLAPSE_MIN_LENGTH and new_length < known_length * COLLAPSE_RATIO
 
 
 class _CrawlerPipeline:
@@ -46,11 +41,16 @@ class ExtractPipeline(_CrawlerPipeline):
     def process_item(self, item):
         if not isinstance(item, ReportPage):
             return item
+        known = self._known(item)
+        verdict = judge_page(url=item.url, final_url=item.final_url, html=item.html,
+                             body=item.body, content_type=item.content_type, known=known)
+        if verdict is not None and verdict.kind == GONE:
+            return self._gone(item, verdict.reason)
+        if verdict is not None and verdict.kind == TRANSIENT:
+            self._reject(item, f"{verdict.reason}: not the report, not recorded as a new version")
+        suspect = verdict.reason if verdict else None
         if item.html is None:
-            return self._attachment_report(item)
-        if item.known_document:
-            # Stored as a document file; an HTML answer at its URL is an error page.
-            self._reject(item, "a document report now answers with an HTML page: not recorded")
+            return dataclasses.replace(self._attachment_report(item), suspect=suspect)
         try:
             extracted = extract_report(
                 item.html, item.final_url,
@@ -62,15 +62,11 @@ class ExtractPipeline(_CrawlerPipeline):
             self._reject(item, f"extraction failed: {exc}")
         except Exception as exc:  # a bug or an input nobody foresaw: log it, keep crawling
             self._reject(item, f"extraction crashed: {type(exc).__name__}: {exc}")
-        if item.known_kind == ANNUAL_REPORT and extracted.kind != ANNUAL_REPORT and item.final_url != item.url:
-            # A known report URL that now redirects to something else (often the home page) is
-            # not a new version of the report; it is a site problem until it answers 404/410.
-            self._reject(item, f"redirected to a page that is not the report: {item.final_url}")
-        if _collapsed(item.known_length, len(extracted.text)):
-            # An anti-bot or error page served with 200 looks like a report that lost most of
-            # its text. A real correction rarely does that; keep the stored version and say so.
-            self._reject(item, f"text shrank from {item.known_length} to {len(extracted.text)} "
-                               "characters: not recorded as a new version (check the page)")
+        if suspect is None:
+            text_verdict = judge_text(kind=extracted.kind, text=extracted.text, known=known)
+            suspect = text_verdict.reason if text_verdict else None
+        if suspect:
+            self.stats.inc_value("nianbao/suspect_pages")
         self.stats.inc_value(f"nianbao/extracted/{extracted.method}")
         return ReportFetch(
             agency_id=item.agency_id,
@@ -89,7 +85,28 @@ class ExtractPipeline(_CrawlerPipeline):
             crawl_id=crawl_id_of(self.crawler),
             final_url=item.final_url,
             attachments=extracted.attachments,
+            suspect=suspect,
         )
+
+    def _known(self, item: ReportPage) -> KnownReport | None:
+        """What the store holds for this URL: the judge compares with that, whatever the
+        listing's title says now."""
+        row = store_for(self.crawler).history.known_report(item.agency_id, item.url)
+        if row is None:
+            return None
+        return KnownReport(kind=row["kind"], title=row["title"], text_length=row["text_length"] or 0,
+                           document=row["raw_encoding"] == BINARY_ENCODING)
+
+    def _gone(self, item: ReportPage, reason: str) -> ReportGone:
+        """A page that says the report is not there: evidence of a removal, not a version.
+        The fetch log says so ('gone:' is not a failure of the site)."""
+        self.stats.inc_value(f"nianbao/gone/{reason}")
+        store_for(self.crawler).crawls.log_fetch(
+            crawl_id=crawl_id_of(self.crawler), agency_id=item.agency_id, url=item.url,
+            status=None, error=f"gone: {reason} (answered at {item.final_url})"[:500],
+            purpose="extract",
+        )
+        return ReportGone(agency_id=item.agency_id, url=item.url, http_status=None, reason=reason)
 
     @staticmethod
     def _with_parts(extracted, item: ReportPage):
@@ -131,17 +148,26 @@ class ExtractPipeline(_CrawlerPipeline):
 
 
 class StorePipeline(_CrawlerPipeline):
-    """Write reports (new / changed / unchanged / restored) and removals to the store."""
+    """Write reports (new / changed / unchanged / restored) to the store; hold suspect pages
+    and evidence of removals until a later crawl confirms them (NIANBAO_CONFIRM_*_AFTER)."""
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.confirm_change_after = parse_duration(
+            crawler.settings.get("NIANBAO_CONFIRM_CHANGE_AFTER")).total_seconds()
 
     def process_item(self, item):
         store = store_for(self.crawler)
         if isinstance(item, ReportFetch):
-            outcome = store.history.record_report(item)
+            if item.suspect:
+                outcome = store.history.record_suspect(item, confirm_after=self.confirm_change_after)
+            else:
+                outcome = store.history.record_report(item)
             self.stats.inc_value(f"nianbao/reports/{outcome}")
         elif isinstance(item, ReportGone):
-            removed = store.history.mark_removed(
-                agency_id=item.agency_id, url=item.url, http_status=item.http_status,
-                crawl_id=crawl_id_of(self.crawler),
+            noted = store.history.note_gone(
+                agency_id=item.agency_id, url=item.url, reason=item.reason or "gone",
+                http_status=item.http_status, crawl_id=crawl_id_of(self.crawler),
             )
-            self.stats.inc_value("nianbao/reports/removed" if removed else "nianbao/reports/gone_unknown")
+            self.stats.inc_value("nianbao/reports/gone_evidence" if noted else "nianbao/reports/gone_unknown")
         return item

@@ -27,6 +27,14 @@ NIANBAO_RECHECK_KNOWN_REPORTS = True
 # Retry backoff: the n-th retry of a request waits BASE * 2**(n-1) seconds (capped at MAX).
 NIANBAO_RETRY_BACKOFF_BASE = 2.0
 NIANBAO_RETRY_BACKOFF_MAX = 60.0
+# Never cry wolf: a report that answers as gone (404/410, a soft 404, a redirect to the home
+# page) is removed only when a later crawl, at least this long after the first one that
+# counted (the agency's listings answered normally), sees it gone again; a suspect new text
+# (a page that shrank, was truncated, changed kind or type) becomes a version only when a
+# later crawl at least this long after sees the same text again. Durations: 30m, 12h, 1d, or
+# seconds. With the daemon's daily crawls in the reporting season, 12h means "the next day".
+NIANBAO_CONFIRM_REMOVAL_AFTER = os.environ.get("NIANBAO_CONFIRM_REMOVAL_AFTER", "12h")
+NIANBAO_CONFIRM_CHANGE_AFTER = os.environ.get("NIANBAO_CONFIRM_CHANGE_AFTER", "12h")
 
 # --- identity and politeness --------------------------------------------------------------
 # The reports spider rebuilds this from NIANBAO_CONTACT_URL (so `-s NIANBAO_CONTACT_URL=...`

@@ -254,8 +254,9 @@ def _raise_site_failing(
         first, last = streak[-1], streak[0]
         name = names.get(agency_id, agency_id)
         example = next((e for c in streak for e in c["errors"]), None)
+        note = next((c["note"] for c in streak if c.get("note")), None)
         why = (f"; e.g. {example['url']}: {example['error'] or 'HTTP ' + str(example['status'])}"
-               if example else "")
+               if example else f"; {note}" if note else "")
         details = {
             "agency_name": name,
             "crawls_in_a_row": len(streak),

@@ -24,6 +24,14 @@ from .part import StorePart, ids_filter, to_json
 
 # finish_reason values of a crawl process that did not complete (set by the daemon).
 CRAWL_FAILED_REASONS = ("timeout", "crashed", "failed")
+# A fetch_log row that says a page of the site could not be read. Not failures: requests the
+# crawler chose not to make (robots.txt, off-site: IgnoreRequest) and pages that do not exist
+# (404/410, and 'gone:' pages such as a soft 404: a listed link to a dead page hides no report).
+REPORT_FAILURE = ("(coalesce(status, 0) NOT IN (404, 410) AND ((error IS NOT NULL "
+                  "AND error NOT LIKE 'IgnoreRequest%' AND error NOT LIKE 'gone:%') OR status >= 400))")
+# A crawl that saw everything of an agency: its listings read as listings and every report
+# page it did not have yet read. Only such a crawl after a deadline makes `missing` a fact.
+COMPLETE = "(outcome = 'ok' AND report_errors = 0)"
 # How many failing listing fetches of one crawl `of_agency` keeps as examples.
 ERROR_SAMPLES = 3
 
@@ -64,40 +72,75 @@ class Crawls(StorePart):
             self._record_crawl_agencies(crawl_id, finish_reason, at)
 
     def _record_crawl_agencies(self, crawl_id: int, finish_reason: str, at: str) -> None:
-        """One crawl_agencies row per agency of the crawl: its listing fetches and outcome.
+        """One crawl_agencies row per agency of the crawl: its fetches and outcome.
 
-        'errors' when a listing page of the agency failed; 'failed' when the crawl process
-        did not complete (timeout, crash) before fetching any of the agency's listings; 'ok'
-        when a completed crawl fetched its listings without error; otherwise 'unknown' (no
-        listing fetched, or a crawl that died after fetching them): unknown says nothing.
+        'errors' when a listing page of the agency failed (including a 200 answer that was not
+        a listing) or when many known reports answered as gone at once (a site problem, set by
+        `mark_site_problem`); 'failed' when the crawl process did not complete (timeout,
+        crash) before fetching any of the agency's listings; 'ok' when a completed crawl
+        fetched its listings without error; otherwise 'unknown' (no listing fetched, or a
+        crawl that died after fetching them). report_errors counts the report pages the store
+        does not have yet that could not be read: a crawl is complete (it may show a report
+        `missing`) only with outcome 'ok' and no report_errors (see COMPLETE).
         """
         crawl = self._one("SELECT started_at, agency_ids FROM crawls WHERE id = ?", (crawl_id,))
         counts = {
-            row["agency_id"]: (row["fetches"], row["errors"])
+            row["agency_id"]: row
             for row in self._all(
-                "SELECT agency_id, count(*) AS fetches, "
-                "sum(error IS NOT NULL OR status >= 400) AS errors FROM fetch_log "
-                "WHERE crawl_id = ? AND purpose = 'listing' AND agency_id IS NOT NULL "
-                "GROUP BY agency_id",
+                f"""SELECT agency_id,
+                       sum(purpose = 'listing') AS fetches,
+                       sum(purpose = 'listing' AND (error IS NOT NULL OR status >= 400)) AS errors,
+                       count(DISTINCT CASE WHEN purpose IN ('report', 'extract') AND {REPORT_FAILURE}
+                             AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.agency_id = f.agency_id
+                                             AND r.url = f.url)
+                             THEN url END) AS report_errors,
+                       max(CASE WHEN purpose = 'listing' AND error IS NOT NULL
+                           THEN url || ': ' || error END) AS listing_error
+                   FROM fetch_log f
+                   WHERE crawl_id = ? AND agency_id IS NOT NULL
+                   GROUP BY agency_id""",
                 (crawl_id,),
             )
         }
         for agency_id in json.loads(crawl["agency_ids"] or "[]"):
-            fetches, errors = counts.get(agency_id, (0, 0))
+            row = counts.get(agency_id)
+            fetches, errors, report_errors = (
+                (row["fetches"] or 0, row["errors"] or 0, row["report_errors"] or 0) if row else (0, 0, 0))
+            note = None
             if errors:
-                outcome = "errors"
+                outcome, note = "errors", f"{errors} listing fetch(es) failed" + (
+                    f", e.g. {row['listing_error'][:300]}" if row["listing_error"] else "")
             elif finish_reason in CRAWL_FAILED_REASONS:
                 # The crawl process died: an agency it never reached could not be seen at all;
                 # one whose listings it fetched may still have reports it did not get to.
                 outcome = "unknown" if fetches else "failed"
             else:
                 outcome = "ok" if fetches else "unknown"
+            if report_errors:
+                note = (f"{report_errors} report page(s) not yet stored could not be read: "
+                        "not a complete crawl for 'missing'")
             self.db.execute(
                 "INSERT OR REPLACE INTO crawl_agencies (crawl_id, agency_id, started_at, "
-                "finished_at, finish_reason, listing_fetches, listing_errors, outcome) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (crawl_id, agency_id, crawl["started_at"], at, finish_reason, fetches, errors, outcome),
+                "finished_at, finish_reason, listing_fetches, listing_errors, outcome, "
+                "report_errors, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (crawl_id, agency_id, crawl["started_at"], at, finish_reason, fetches, errors,
+                 outcome, report_errors, note),
             )
+
+    def mark_site_problem(self, crawl_id: int, agency_id: str, *, gone_reports: int, note: str) -> None:
+        """An agency whose known reports answered as gone all at once in this crawl: the crawl
+        is not a good one for it ('errors'), and no report is removed (see `history.settle`)."""
+        with self._write():
+            self.db.execute(
+                "UPDATE crawl_agencies SET outcome = 'errors', gone_reports = ?, note = ? "
+                "WHERE crawl_id = ? AND agency_id = ?",
+                (gone_reports, note, crawl_id, agency_id),
+            )
+
+    def outcomes(self, crawl_id: int) -> dict[str, str]:
+        """agency id -> its crawl_agencies outcome in this (finished) crawl."""
+        return {row["agency_id"]: row["outcome"] for row in self._all(
+            "SELECT agency_id, outcome FROM crawl_agencies WHERE crawl_id = ?", (crawl_id,))}
 
     def log_fetch(
         self,
@@ -112,8 +155,9 @@ class Crawls(StorePart):
         size_bytes: int | None = None,
         purpose: str | None = None,
         fetched_at: str | None = None,
-    ) -> None:
-        """Append one request to fetch_log (committed at once: one small WAL commit).
+    ) -> int:
+        """Append one request to fetch_log (committed at once: one small WAL commit); return
+        the row's id (`fail_fetch` can then say why an answer turned out useless).
 
         crawl_id: the crawl, or None outside one. agency_id: the agency the request was
         for, None when it is for no agency (robots.txt). url: the requested URL.
@@ -124,7 +168,7 @@ class Crawls(StorePart):
         Raises StorageError if crawl_id or agency_id does not exist.
         """
         try:
-            self.db.execute(
+            cursor = self.db.execute(
                 "INSERT INTO fetch_log (crawl_id, agency_id, url, method, status, error, "
                 "fetched_at, duration_ms, size_bytes, purpose) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -136,6 +180,36 @@ class Crawls(StorePart):
                 f"cannot log fetch of {url}: crawl {crawl_id!r} or agency {agency_id!r} "
                 f"does not exist ({exc})"
             ) from exc
+        return int(cursor.lastrowid)
+
+    def fail_fetch(self, fetch_id: int, error: str) -> bool:
+        """Record that a logged answer was useless after all (a 200 that is a block page, a
+        body discarded after download...): set its error unless it already has one. Returns
+        True if the row changed."""
+        return self.db.execute(
+            "UPDATE fetch_log SET error = ? WHERE id = ? AND error IS NULL", (error[:1000], fetch_id),
+        ).rowcount == 1
+
+    def listing_shape(self, agency_id: str, url: str) -> dict[str, Any] | None:
+        """The last good fetch of a listing page: entries, pages, signature (a list), or None."""
+        row = self._one("SELECT entries, pages, signature, last_good_at FROM listing_pages "
+                        "WHERE agency_id = ? AND url = ?", (agency_id, url))
+        if row is None:
+            return None
+        return {**dict(row), "signature": json.loads(row["signature"])}
+
+    def record_listing(self, agency_id: str, url: str, *, crawl_id: int | None, entries: int,
+                       pages: int, signature: Sequence[str], at: str | None = None) -> None:
+        """Remember a good fetch of a listing page (its shape), replacing the previous one."""
+        self.db.execute(
+            """INSERT INTO listing_pages (agency_id, url, last_good_at, last_crawl_id, entries,
+                                          pages, signature) VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (agency_id, url) DO UPDATE SET last_good_at = excluded.last_good_at,
+                   last_crawl_id = excluded.last_crawl_id, entries = excluded.entries,
+                   pages = excluded.pages, signature = excluded.signature""",
+            (agency_id, url, at or utc_now(), crawl_id, entries, pages,
+             json.dumps(sorted(signature), ensure_ascii=False)),
+        )
 
     def summary(self, crawl_id: int) -> list[AgencySummary]:
         """One AgencySummary per agency of the crawl, in the order given to `start`,
@@ -199,12 +273,13 @@ class Crawls(StorePart):
 
         before_id: only crawls with a smaller id (to page back in time). limit: at most this
         many. Each dict: id, started_at, finished_at, finish_reason, listing_fetches,
-        listing_errors, outcome ('ok' | 'errors' | 'failed' | 'unknown') and errors (up to
+        listing_errors, outcome ('ok' | 'errors' | 'failed' | 'unknown'), report_errors,
+        gone_reports, note (why it is not 'ok') and errors (up to
         ERROR_SAMPLES failed listing requests: url, status, error).
         """
         rows = [dict(row) for row in self._all(
             """SELECT crawl_id AS id, started_at, finished_at, finish_reason, listing_fetches,
-                      listing_errors, outcome
+                      listing_errors, outcome, report_errors, gone_reports, note
                FROM crawl_agencies
                WHERE agency_id = :agency AND (:before IS NULL OR crawl_id < :before)
                ORDER BY crawl_id DESC LIMIT :limit""",
@@ -220,19 +295,19 @@ class Crawls(StorePart):
         return rows
 
     def last_good(self, agency_ids: Sequence[str] | None = None) -> dict[str, str]:
-        """agency id -> start of its latest crawl whose listing pages were all fetched
-        (outcome 'ok'); agencies never crawled so are absent."""
+        """agency id -> start of its latest complete crawl (its listing pages all read as
+        listings, every new report page read: COMPLETE); agencies never crawled so are absent."""
         where, params = ids_filter("agency_id", agency_ids)
         return {row[0]: row[1] for row in self._all(
             f"SELECT agency_id, max(started_at) FROM crawl_agencies "
-            f"WHERE outcome = 'ok' AND {where} GROUP BY agency_id",
+            f"WHERE {COMPLETE} AND {where} GROUP BY agency_id",
             params,
         )}
 
     def good_between(self, agency_id: str, after: str, before: str) -> bool:
-        """Did a crawl that fetched all the agency's listing pages start in (after, before)?"""
+        """Did a complete crawl of the agency (COMPLETE) start in (after, before)?"""
         return self._one(
-            "SELECT 1 FROM crawl_agencies WHERE agency_id = ? AND outcome = 'ok' "
+            f"SELECT 1 FROM crawl_agencies WHERE agency_id = ? AND {COMPLETE} "
             "AND started_at > ? AND started_at < ? LIMIT 1",
             (agency_id, after, before),
         ) is not None

@@ -22,15 +22,15 @@ from .part import StorePart, to_json
 
 
 def insert_finding(db: Database, kind: str, report: Mapping, at: str, crawl_id: int | None,
-                   details: Mapping) -> None:
+                   details: Mapping) -> int:
     """Write one finding about a report (keys id, agency_id, year) inside the caller's
-    transaction; no dedup_key: each call is a distinct event."""
-    db.execute(
+    transaction and return its id; no dedup_key: each call is a distinct event."""
+    return db.execute(
         "INSERT INTO findings (kind, agency_id, year, report_id, detected_at, details, "
         "crawl_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (kind, report["agency_id"], report["year"], report["id"], at, to_json(details),
          crawl_id),
-    )
+    ).lastrowid
 
 
 class Findings(StorePart):

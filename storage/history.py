@@ -11,7 +11,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import zlib
-from collections.abc import Sequence
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import UnknownAgency, UnknownCrawl, UnknownVersion
@@ -31,6 +33,23 @@ from .models import (
     utc_now,
 )
 from .part import StorePart, ids_filter, to_json
+
+# Outcome of a page held by `record_suspect` (not a version; no sighting is written).
+HELD = "held"
+REMOVAL = "removal"
+CHANGE = "change"
+# A wave: at least this many known reports of one agency answering as gone in one crawl, and
+# at least this share of its live reports, is a site problem (a redesign, an outage), not
+# removals.
+WAVE_MIN_REPORTS = 3
+WAVE_SHARE = 0.5
+
+
+def _later_by(earlier: str, later: str, seconds: float) -> bool:
+    """Is `later` at least `seconds` after `earlier` (ISO-8601 UTC strings)?"""
+    def parse(value: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (parse(later) - parse(earlier)).total_seconds() >= seconds
 
 ZLIB_LEVEL = 6
 # Caps on the diff excerpt kept in a `changed` finding's details.
@@ -88,7 +107,7 @@ class History(StorePart):
              fetch.crawl_id),
         )
 
-    def record_report(self, fetch: ReportFetch) -> str:
+    def record_report(self, fetch: ReportFetch, *, held: Mapping[str, Any] | None = None) -> str:
         """Record one fetched report page, in one transaction; return an Outcome.
 
         fetch: the page and what was extracted from it.
@@ -100,6 +119,9 @@ class History(StorePart):
           `changed` finding with a capped diff -> Outcome.CHANGED.
         - A removed report is back: status 'live' again and a `restored` finding (plus the
           `changed` finding and version if the text differs) -> Outcome.RESTORED.
+        A pending removal or suspect change of the report (see `record_suspect`, `settle`) is
+        cleared: the report answered as itself. held: for a change confirmed by
+        `record_suspect`, what was held (reason, first seen), kept in the `changed` finding.
         Raises UnknownAgency / UnknownCrawl for ids that do not exist.
         """
         digest = fetch_hash(fetch)
@@ -145,6 +167,8 @@ class History(StorePart):
                 details = {"from_version": version - 1, "to_version": version,
                            "title": fetch.title, "url": fetch.url}
                 details.update(diff_details(row["text"], fetch.text))
+                if held:
+                    details["held"] = dict(held)
                 insert_finding(self.db, FINDING_CHANGED, report, at, fetch.crawl_id, details)
             if restored:
                 self.db.execute(
@@ -177,6 +201,11 @@ class History(StorePart):
             outcome = (Outcome.RESTORED if restored
                        else Outcome.CHANGED if changed else Outcome.UNCHANGED)
             self._sighting(row["id"], fetch, outcome, version)
+            self.db.execute(
+                "UPDATE pending_findings SET resolved_at = ?, resolution = ? "
+                "WHERE report_id = ? AND resolved_at IS NULL",
+                (at, "confirmed" if held else "cleared", row["id"]),
+            )
             return outcome
 
     def _sighting(self, report_id: int, fetch: ReportFetch, outcome: Outcome,
@@ -224,6 +253,158 @@ class History(StorePart):
                           {"http_status": http_status, "url": url, "title": row["title"],
                            "version": row["current_version"]})
             return True
+
+    # -- held evidence: suspect changes and removals wait for a later crawl ------------------
+
+    def known_report(self, agency_id: str, url: str) -> dict | None:
+        """What the store holds for a report URL: id, kind, title, status, text_length and
+        raw_encoding of the current version ('binary' for a document file); None if unknown."""
+        row = self._one(
+            "SELECT id, kind, title, status, length(text) AS text_length, "
+            "(SELECT raw_encoding FROM versions v WHERE v.report_id = reports.id "
+            " AND v.version = reports.current_version) AS raw_encoding "
+            "FROM reports WHERE agency_id = ? AND url = ?",
+            (agency_id, url),
+        )
+        return dict(row) if row else None
+
+    def record_suspect(self, fetch: ReportFetch, *, confirm_after: float) -> str:
+        """Record a page that may not be the report it would replace (`fetch.suspect` says why).
+
+        Its text is the same as the stored one: recorded as usual (unchanged). A report the
+        store does not know: recorded as usual (there is nothing to protect). Otherwise the
+        change is held in pending_findings (kind 'change', with the new text's hash) and
+        nothing else is written -> 'held'; when a crawl after the one that first held it sees
+        the same text again at least `confirm_after` seconds later, it is recorded as a new
+        version with a `changed` finding that says what was held -> the record_report outcome.
+        A different suspect text starts the wait again.
+        """
+        digest = fetch_hash(fetch)
+        at = fetch.fetched_at
+        with self._write():
+            row = self._one(
+                "SELECT id, content_hash FROM reports WHERE agency_id = ? AND url = ?",
+                (fetch.agency_id, fetch.url))
+            if row is None or row["content_hash"] == digest:
+                return self.record_report(fetch)
+            pending = self._one(
+                "SELECT * FROM pending_findings WHERE report_id = ? AND kind = ? "
+                "AND resolved_at IS NULL", (row["id"], CHANGE))
+            if (pending is not None and pending["content_hash"] == digest
+                    and pending["first_crawl_id"] != fetch.crawl_id
+                    and _later_by(pending["first_seen_at"], at, confirm_after)):
+                return self.record_report(fetch, held={
+                    "reason": pending["reason"], "first_seen_at": pending["first_seen_at"],
+                    "times_seen": pending["times_seen"] + 1})
+            if pending is not None and pending["content_hash"] == digest:
+                self.db.execute(
+                    "UPDATE pending_findings SET last_seen_at = ?, last_crawl_id = ?, "
+                    "times_seen = times_seen + 1 WHERE id = ?",
+                    (at, fetch.crawl_id, pending["id"]))
+                return HELD
+            details = to_json({"title": fetch.title, "text_length": len(fetch.text),
+                               "final_url": fetch.final_url})
+            if pending is not None:  # another suspect text: the wait starts again
+                self.db.execute(
+                    "UPDATE pending_findings SET reason = ?, content_hash = ?, details = ?, "
+                    "first_seen_at = ?, first_crawl_id = ?, last_seen_at = ?, last_crawl_id = ?, "
+                    "times_seen = 1 WHERE id = ?",
+                    (fetch.suspect, digest, details, at, fetch.crawl_id, at, fetch.crawl_id,
+                     pending["id"]))
+            else:
+                self.db.execute(
+                    "INSERT INTO pending_findings (report_id, agency_id, kind, reason, content_hash, "
+                    "details, first_seen_at, first_crawl_id, last_seen_at, last_crawl_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (row["id"], fetch.agency_id, CHANGE, fetch.suspect or "suspect", digest,
+                     details, at, fetch.crawl_id, at, fetch.crawl_id))
+            return HELD
+
+    def note_gone(self, *, agency_id: str, url: str, reason: str, http_status: int | None,
+                  crawl_id: int | None, at: str | None = None) -> bool:
+        """Evidence that a known live report is gone (reason: http_404, http_410, soft_404,
+        redirect_home): kept in pending_findings (kind 'removal') until `settle` confirms it
+        after a later crawl. Returns False for a URL that is no live report (nothing written)."""
+        at = at or utc_now()
+        with self._write():
+            row = self._one("SELECT id, status FROM reports WHERE agency_id = ? AND url = ?",
+                            (agency_id, url))
+            if row is None or row["status"] != STATUS_LIVE:
+                return False
+            details = to_json({"http_status": http_status, "url": url})
+            self.db.execute(
+                """INSERT INTO pending_findings (report_id, agency_id, kind, reason, details,
+                       first_seen_at, first_crawl_id, last_seen_at, last_crawl_id)
+                   VALUES (:report, :agency, 'removal', :reason, :details, :at, :crawl, :at, :crawl)
+                   ON CONFLICT (report_id, kind) WHERE resolved_at IS NULL DO UPDATE SET
+                       reason = excluded.reason, details = excluded.details,
+                       last_seen_at = excluded.last_seen_at, last_crawl_id = excluded.last_crawl_id,
+                       times_seen = times_seen + 1""",
+                {"report": row["id"], "agency": agency_id, "reason": reason, "details": details,
+                 "at": at, "crawl": crawl_id})
+            return True
+
+    def gone_counts(self, crawl_id: int) -> dict[str, tuple[int, int]]:
+        """agency id -> (known reports that answered as gone in this crawl, its live reports)."""
+        return {row["agency_id"]: (row["gone"], row["live"]) for row in self._all(
+            """SELECT p.agency_id, count(*) AS gone,
+                      (SELECT count(*) FROM reports r WHERE r.agency_id = p.agency_id
+                       AND r.status = 'live') AS live
+               FROM pending_findings p
+               WHERE p.kind = 'removal' AND p.resolved_at IS NULL AND p.last_crawl_id = ?
+               GROUP BY p.agency_id""", (crawl_id,))}
+
+    @staticmethod
+    def is_wave(gone: int, live: int) -> bool:
+        """Many known reports gone at once: a site problem, not removals."""
+        return gone >= WAVE_MIN_REPORTS and gone >= WAVE_SHARE * max(live, 1)
+
+    def settle(self, crawl_id: int, *, good_agencies: Sequence[str], confirm_after: float,
+               at: str | None = None) -> list[int]:
+        """Count this crawl's evidence of removals for the agencies whose listings answered
+        normally in it (good_agencies; never a wave), and confirm a removal whose evidence a
+        crawl after the first counted one saw again at least `confirm_after` seconds later:
+        the report is marked removed with a `removed` finding naming the reason. Returns the
+        ids of the reports removed. Evidence from other agencies waits, uncounted.
+        """
+        at = at or utc_now()
+        removed: list[int] = []
+        with self._write():
+            rows = self._all(
+                """SELECT p.*, r.title, r.current_version, r.year, r.url
+                   FROM pending_findings p JOIN reports r ON r.id = p.report_id
+                   WHERE p.kind = 'removal' AND p.resolved_at IS NULL AND p.last_crawl_id = ?
+                     AND p.agency_id IN (SELECT value FROM json_each(?))""",
+                (crawl_id, json.dumps(list(good_agencies))))
+            for row in rows:
+                if row["counted_since"] is None:
+                    self.db.execute(
+                        "UPDATE pending_findings SET counted_since = last_seen_at, "
+                        "counted_crawl_id = ? WHERE id = ?", (crawl_id, row["id"]))
+                    continue
+                if row["counted_crawl_id"] == crawl_id or not _later_by(
+                        row["counted_since"], row["last_seen_at"], confirm_after):
+                    continue
+                evidence = json.loads(row["details"])
+                report = {"id": row["report_id"], "agency_id": row["agency_id"], "year": row["year"]}
+                self.db.execute("UPDATE reports SET status = 'removed', removed_at = ? WHERE id = ?",
+                                (at, row["report_id"]))
+                finding_id = insert_finding(self.db, FINDING_REMOVED, report, at, crawl_id, {
+                    "http_status": evidence.get("http_status"), "reason": row["reason"],
+                    "url": row["url"], "title": row["title"], "version": row["current_version"],
+                    "first_seen_gone": row["first_seen_at"], "times_seen": row["times_seen"]})
+                self.db.execute(
+                    "UPDATE pending_findings SET resolved_at = ?, resolution = 'confirmed', "
+                    "finding_id = ? WHERE id = ?", (at, finding_id, row["id"]))
+                removed.append(row["report_id"])
+        return removed
+
+    def pending(self, agency_id: str | None = None) -> list[dict]:
+        """Open pending removals and suspect changes (details decoded), oldest first."""
+        rows = self._all(
+            "SELECT * FROM pending_findings WHERE resolved_at IS NULL "
+            "AND (:agency IS NULL OR agency_id = :agency) ORDER BY id", {"agency": agency_id})
+        return [{**dict(row), "details": json.loads(row["details"])} for row in rows]
 
     def known_reports(self, agency_id: str) -> list[dict]:
         """Live reports of an agency, for the crawler to re-check for removal.

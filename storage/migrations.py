@@ -295,3 +295,59 @@ def m004_monitor(db: Database) -> None:
         FROM due
         WHERE year < CAST(strftime('%Y', 'now', '+8 hours') AS INTEGER) OR report_id IS NOT NULL""",
     )
+
+
+@MIGRATIONS()
+def m005_reliability(db: Database) -> None:
+    """Findings that are facts: listing pages checked against their last good fetch, report
+    fetch failures in a crawl's completeness, removals and suspect changes confirmed later.
+
+    - crawl_agencies.report_errors: report pages of the agency not yet in the store that the
+      crawl could not read (a missed report makes the crawl incomplete for `missing`).
+    - crawl_agencies.gone_reports: known reports that answered as gone (404/410, soft 404,
+      redirect home) in the crawl; many at once is a site problem, not removals.
+    - crawl_agencies.note: why the outcome is not 'ok', for people.
+    - listing_pages: the last good fetch of each listing page (how many entries, its template).
+    - pending_findings: a removal or a changed text seen once, waiting for a later crawl to
+      confirm it before it becomes a `removed` finding or a new version.
+    """
+    _run(
+        db,
+        "ALTER TABLE crawl_agencies ADD COLUMN report_errors INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE crawl_agencies ADD COLUMN gone_reports INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE crawl_agencies ADD COLUMN note TEXT",
+        """
+        CREATE TABLE listing_pages (
+            agency_id      TEXT NOT NULL REFERENCES agencies(id),
+            url            TEXT NOT NULL,
+            last_good_at   TEXT NOT NULL,
+            last_crawl_id  INTEGER REFERENCES crawls(id),
+            entries        INTEGER NOT NULL,
+            pages          INTEGER NOT NULL,
+            signature      TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (agency_id, url)
+        )""",
+        """
+        CREATE TABLE pending_findings (
+            id                 INTEGER PRIMARY KEY,
+            report_id          INTEGER NOT NULL REFERENCES reports(id),
+            agency_id          TEXT NOT NULL REFERENCES agencies(id),
+            kind               TEXT NOT NULL CHECK (kind IN ('removal', 'change')),
+            reason             TEXT NOT NULL,
+            content_hash       TEXT,
+            details            TEXT NOT NULL DEFAULT '{}',
+            first_seen_at      TEXT NOT NULL,
+            first_crawl_id     INTEGER REFERENCES crawls(id),
+            last_seen_at       TEXT NOT NULL,
+            last_crawl_id      INTEGER REFERENCES crawls(id),
+            times_seen         INTEGER NOT NULL DEFAULT 1,
+            counted_since      TEXT,
+            counted_crawl_id   INTEGER REFERENCES crawls(id),
+            resolved_at        TEXT,
+            resolution         TEXT CHECK (resolution IN ('confirmed', 'cleared')),
+            finding_id         INTEGER REFERENCES findings(id)
+        )""",
+        "CREATE UNIQUE INDEX idx_pending_open ON pending_findings (report_id, kind) "
+        "WHERE resolved_at IS NULL",
+        "CREATE INDEX idx_pending_agency ON pending_findings (agency_id, resolved_at)",
+    )

@@ -165,6 +165,9 @@ class ReportFetch:
     final_url: URL after redirects, if different. attachments: URLs of attached files.
     title_year / text_year: the year the title names and the year the text's statistics cover
     (None when absent); year_basis: which one `year` was taken from, 'title' or 'text'.
+    suspect: why the page may not be the report it would replace (a reason from
+    crawler/plausibility.py, e.g. 'shrank: 915 -> 397 characters'), None when it plainly is;
+    `store.history.record_suspect` holds such a page until a later crawl sees it again.
     """
 
     agency_id: str
@@ -183,6 +186,7 @@ class ReportFetch:
     title_year: int | None = None
     text_year: int | None = None
     year_basis: str | None = None
+    suspect: str | None = None
 
     def __post_init__(self) -> None:
         owner = f"ReportFetch({self.url})"

@@ -22,6 +22,9 @@ FAST_SETTINGS = {
     "DOWNLOAD_TIMEOUT": "5",  # generous: a loaded 2-core CI machine must not time out a loopback page
     "RETRY_TIMES": "1",
     "NIANBAO_RETRY_BACKOFF_BASE": "0.05",
+    # Removals and suspect changes still need a later crawl to confirm them, but no wait.
+    "NIANBAO_CONFIRM_REMOVAL_AFTER": "0m",
+    "NIANBAO_CONFIRM_CHANGE_AFTER": "0m",
 }
 
 

@@ -9,6 +9,7 @@ link, and a dead agency.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -191,6 +192,12 @@ def test_404_removes_but_timeout_and_5xx_do_not(portal, first_crawl, demo_config
     portal.set_delay(HANWEB_2019, float(FAST_SETTINGS["DOWNLOAD_TIMEOUT"]) + 3)
     portal.set_status(GBK_2019, 503)
     crawl(demo_config, db_path)
+    # one crawl's 404 is evidence, held until a later crawl confirms it
+    assert report(db_path, TRS_2015)["status"] == "live"
+    held = query(db_path, "SELECT kind, reason FROM pending_findings WHERE resolved_at IS NULL")
+    assert held == [{"kind": "removal", "reason": "http_404"}]
+    assert query(db_path, "SELECT kind FROM findings WHERE kind != 'new'") == []
+    crawl(demo_config, db_path)
     assert report(db_path, TRS_2015)["status"] == "removed"
     assert report(db_path, HANWEB_2019)["status"] == "live"
     assert report(db_path, GBK_2019)["status"] == "live"
@@ -212,7 +219,11 @@ def test_report_dropped_from_listing_is_still_rechecked(portal, first_crawl, dem
     portal.set_page(f"{TRS}/index_1.html", with_body(listing, "./201603/t20160320_2001.html", "./gone.html"))
     portal.set_status(TRS_2015, 410)
     crawl(demo_config, db_path)
+    assert report(db_path, TRS_2015)["status"] == "live"  # held until a later crawl confirms it
+    crawl(demo_config, db_path)
     assert report(db_path, TRS_2015)["status"] == "removed"
+    [removed] = query(db_path, "SELECT details FROM findings WHERE kind = 'removed'")
+    assert json.loads(removed["details"])["reason"] == "http_410"
 
 
 def test_scrapy_crawl_command_uses_the_same_settings_and_store(portal, demo_config, db_path):

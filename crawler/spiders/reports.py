@@ -8,8 +8,12 @@ Agency differences are data (config/agencies.yaml); portal families are code
 - report pages: links whose listed title looks like a report (crawler.classify.is_report_link),
   on the agency's own hosts, plus every report already in the store (to notice removals).
 
-A report URL answering 404/410 becomes a ReportGone item; any other failure (timeout, 5xx,
-connection refused, anti-bot answer) is only logged, so it can never mark a report removed.
+A listing page that answers but is not a listing (a block page, a soft 404, a redirect home,
+junk) is a failed listing fetch (crawler/listings/validity.py), so the crawl is not complete
+for that agency. A report URL answering 404/410 becomes a ReportGone item, which is only
+evidence: a later crawl must confirm it (storage/history.py `settle`). Any other failure
+(timeout, 5xx, connection refused, anti-bot answer) is only logged, so it can never mark a
+report removed. Every request that does not yield a page leaves a reason in fetch_log.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from nianbao.crawler.classify import is_report_link
 from nianbao.crawler.extract import ATTACHMENT_EXTENSIONS as DOCUMENT_EXTENSIONS
 from nianbao.crawler.items import ReportGone, ReportPage
 from nianbao.crawler.listings import Entry, PageRequest, parse_listing, trs
+from nianbao.crawler.listings.validity import ListingShape, listing_problem, shape_of
+from nianbao.crawler.middlewares import FETCH_LOG_ID_KEY
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao import __version__
 from nianbao.storage.models import utc_now
@@ -52,6 +58,9 @@ class ReportsSpider(scrapy.Spider):
         self.agencies: tuple[Agency, ...] = ()
         self._listing_pages: dict[tuple[str, str], set[PageRequest]] = {}
         self._capped_sources: set[tuple[str, str]] = set()
+        # Report requests bypass Scrapy's duplicate filter (so a report redirected to a page
+        # fetched before is still seen, e.g. to the home page): this set keeps one per URL.
+        self._report_urls: set[tuple[str, str]] = set()
 
     @classmethod
     def update_settings(cls, settings):
@@ -73,6 +82,7 @@ class ReportsSpider(scrapy.Spider):
         spider.allowed_domains = sorted({host for a in spider.agencies for host in a.hosts})
         spider.max_listing_pages = crawler.settings.getint("NIANBAO_MAX_LISTING_PAGES")
         spider.recheck_known = crawler.settings.getbool("NIANBAO_RECHECK_KNOWN_REPORTS")
+        crawler.signals.connect(spider.request_dropped, signal=scrapy.signals.request_dropped)
         return spider
 
     async def start(self):
@@ -83,25 +93,41 @@ class ReportsSpider(scrapy.Spider):
             if self.recheck_known:
                 for known in store.history.known_reports(agency.id):
                     entry = Entry(known["url"], known["title"], known["published_date"])
-                    yield self._report_request(
+                    request = self._report_request(
                         agency, entry, known_kind=known["kind"], known_length=known["text_length"],
                         known_document=known["raw_encoding"] == BINARY_ENCODING,
                     )
+                    if request is not None:
+                        yield request
 
     # --- listings -------------------------------------------------------------------------
     def parse_listing(self, response, agency_id: str, source: str):
         agency = self.by_id[agency_id]
-        if not isinstance(response, TextResponse):
-            self.logger.warning("Listing %s is not a text page; skipped", response.url)
+        store = store_for(self.crawler)
+        requested = _requested_url(response)
+        listing = parse_listing(response) if isinstance(response, TextResponse) else None
+        known = store.crawls.listing_shape(agency_id, requested)
+        last_good = (ListingShape(known["entries"], known["pages"], frozenset(known["signature"]))
+                     if known else None)
+        problem = listing_problem(response, listing, requested_url=requested, last_good=last_good)
+        if problem is None and not self._on_agency_host(agency, response.url):
+            problem = f"redirected off the agency's hosts to {response.url}"
+        if problem:
+            self._fail(response.request, f"not a listing: {problem}", "nianbao/listing_rejected")
             return
-        listing = parse_listing(response)
+        shape = shape_of(response, listing)
+        store.crawls.record_listing(agency_id, requested, crawl_id=crawl_id_of(self.crawler),
+                                    entries=shape.entries, pages=shape.pages,
+                                    signature=shape.signature)
         for entry in listing.entries:
             if entry.url == response.url or not is_report_link(entry.title):
                 continue
             if not self._on_agency_host(agency, entry.url):
                 self.crawler.stats.inc_value("nianbao/offsite_report_links")
                 continue
-            yield self._report_request(agency, entry)
+            request = self._report_request(agency, entry)
+            if request is not None:
+                yield request
         for page in listing.pages:
             if self._on_agency_host(agency, page.url):
                 request = self._listing_request(agency, source, page)
@@ -145,13 +171,50 @@ class ReportsSpider(scrapy.Spider):
     def listing_failed(self, failure):
         # The fetch log already has the row; count it so the summary and stats show it.
         self.crawler.stats.inc_value("nianbao/listing_failures")
-        self.logger.warning("Listing failed: %s (%s)", failure.request.url, failure.getErrorMessage())
+        self._discarded(failure)
+        self.logger.warning("Listing failed: %s (%s)", failure.request.url,
+                            _short(failure.getErrorMessage()))
+
+    def _fail(self, request, reason: str, stat: str) -> None:
+        """An answer that looked fine (it is in fetch_log without an error) was useless."""
+        self.crawler.stats.inc_value(stat)
+        fetch_id = request.meta.get(FETCH_LOG_ID_KEY)
+        if fetch_id is not None:
+            store_for(self.crawler).crawls.fail_fetch(fetch_id, reason)
+        self.logger.warning("%s: %s", _short(request.url), _short(reason))
+
+    def _discarded(self, failure) -> None:
+        """A response that was downloaded and then thrown away (a redirect loop, a body too
+        large once decompressed) reaches an errback as IgnoreRequest; its fetch_log row says
+        200 or 302 without an error. Say why, so nobody reads it as a good fetch."""
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):  # HttpError: status logged
+            fetch_id = failure.request.meta.get(FETCH_LOG_ID_KEY)
+            if fetch_id is not None:
+                store_for(self.crawler).crawls.fail_fetch(
+                    fetch_id, f"discarded after download: {_short(failure.getErrorMessage())}")
+
+    def request_dropped(self, request, spider=None):
+        """Scrapy's duplicate filter dropped a request (a redirect to a page fetched before):
+        nothing was read for it, so the fetch log says so."""
+        if not request.meta.get("redirect_urls") or "agency_id" not in request.meta:
+            return
+        purpose = request.meta.get("purpose")
+        store_for(self.crawler).crawls.log_fetch(
+            crawl_id=crawl_id_of(self.crawler), agency_id=request.meta["agency_id"],
+            url=request.meta["redirect_urls"][0], status=None,
+            error=f"redirected to {_short(request.url)}, a page already fetched in this crawl",
+            purpose=f"{purpose}_redirect" if purpose == "listing" else purpose,
+        )
 
     # --- reports --------------------------------------------------------------------------
     def _report_request(self, agency: Agency, entry: Entry, known_kind: str | None = None,
                         known_length: int | None = None, known_document: bool = False):
+        if (agency.id, entry.url) in self._report_urls:
+            return None
+        self._report_urls.add((agency.id, entry.url))
         return scrapy.Request(
             entry.url,
+            dont_filter=True,  # deduplicated above; see _report_urls
             callback=self.parse_report,
             errback=self.report_failed,
             cb_kwargs={
@@ -181,6 +244,7 @@ class ReportsSpider(scrapy.Spider):
             known_kind=known_kind,
             known_length=known_length,
             known_document=known_document,
+            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
         )
         parts = trs.article_parts(response) if is_text else []
         yield self._next_part(page, parts) if parts else page
@@ -211,22 +275,27 @@ class ReportsSpider(scrapy.Spider):
     def part_failed(self, failure):
         # Without all its parts the text would look changed: record nothing this time.
         self.crawler.stats.inc_value("nianbao/report_failures")
-        self.logger.warning("Part failed: %s (%s)", failure.request.url, failure.getErrorMessage())
+        self._discarded(failure)
+        self.logger.warning("Part failed: %s (%s)", failure.request.url,
+                            _short(failure.getErrorMessage()))
 
     def report_failed(self, failure):
         request = failure.request
+        self._discarded(failure)
         if failure.check(HttpError) and failure.value.response.status in GONE_STATUSES:
+            status = failure.value.response.status
             yield ReportGone(
                 agency_id=request.meta["agency_id"],
                 url=request.meta.get("redirect_urls", [request.url])[0],
-                http_status=failure.value.response.status,
+                http_status=status,
+                reason=f"http_{status}",
             )
             return
         if failure.check(IgnoreRequest):  # robots.txt or offsite: recorded, not a failure
-            self.logger.info("Not fetched: %s (%s)", request.url, failure.getErrorMessage())
+            self.logger.info("Not fetched: %s (%s)", request.url, _short(failure.getErrorMessage()))
             return
         self.crawler.stats.inc_value("nianbao/report_failures")
-        self.logger.warning("Report failed: %s (%s)", request.url, failure.getErrorMessage())
+        self.logger.warning("Report failed: %s (%s)", request.url, _short(failure.getErrorMessage()))
 
     @staticmethod
     def _on_agency_host(agency: Agency, url: str) -> bool:
@@ -240,6 +309,12 @@ def _is_document(response) -> bool:
     if content_type.startswith(DOCUMENT_TYPES):
         return True
     return urlsplit(response.url).path.lower().endswith(DOCUMENT_EXTENSIONS) and not content_type.startswith("text/")
+
+
+def _short(text: str, limit: int = 300) -> str:
+    """Log lines stay bounded whatever a server sends."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
 
 
 def _requested_url(response) -> str:

@@ -1,0 +1,94 @@
+"""Is a listing page that answered 200 really the agency's listing?
+
+A crawl counts as complete for an agency (so that `missing` can be raised) only when every
+listing page was read as a listing. Portals answer faults with 200: a rate limiter's page, an
+empty body, binary junk, "页面不存在" in the site frame, a redirect to the home page. Such a page
+must count as a failed listing fetch, with a reason a person can read.
+
+A page is a listing when it has list entries that look like articles (a date in the row, or a
+title long enough to be one) or a pager, or says its list is empty (暂无信息), or has the same
+template as the last good fetch of the same URL (a column that shows no entries on purpose).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scrapy.http import Response, TextResponse
+
+from nianbao.crawler.classify import is_report_link
+from nianbao.crawler.listings.model import Listing
+from nianbao.crawler.page_kinds import is_empty_list, page_fault, page_text, redirected_home
+
+# An entry whose title is at least this long is an article, not a navigation link (首页, 机构概况).
+ARTICLE_TITLE_CHARS = 10
+# With fewer article-like entries than this, a page showing fault markers is a fault page.
+FEW_ENTRIES = 3
+# Share of template classes two fetches of a listing must share to be "the same page".
+SAME_TEMPLATE = 0.8
+MAX_SIGNATURE_ELEMENTS = 3000
+
+
+@dataclass(frozen=True)
+class ListingShape:
+    """What a good fetch of a listing page looked like."""
+
+    entries: int  # article-like entries
+    pages: int  # further listing pages found (pager)
+    signature: frozenset[str]  # the template: the page's element tag.class names
+
+
+def article_entries(listing: Listing) -> int:
+    return sum(
+        1 for entry in listing.entries
+        if entry.date or len(entry.title) >= ARTICLE_TITLE_CHARS or is_report_link(entry.title)
+    )
+
+
+def template_signature(response: TextResponse) -> frozenset[str]:
+    names = set()
+    for element in response.xpath("//body//*")[:MAX_SIGNATURE_ELEMENTS]:
+        tag = element.root.tag if isinstance(element.root.tag, str) else "#"
+        classes = (element.attrib.get("class") or "").split()
+        names.update(f"{tag}.{name}" for name in classes) if classes else names.add(tag)
+    return frozenset(names)
+
+
+def shape_of(response: TextResponse, listing: Listing) -> ListingShape:
+    return ListingShape(article_entries(listing), len(listing.pages), template_signature(response))
+
+
+def same_template(a: frozenset[str], b: frozenset[str]) -> bool:
+    if not a or not b:
+        return False
+    return len(a & b) / len(a | b) >= SAME_TEMPLATE
+
+
+def listing_problem(
+    response: Response,
+    listing: Listing | None,
+    *,
+    requested_url: str,
+    last_good: ListingShape | None = None,
+) -> str | None:
+    """Why this answer is not the listing (a readable reason), or None when it is."""
+    if not isinstance(response, TextResponse) or listing is None:
+        content_type = (response.headers.get(b"Content-Type") or b"?").decode("latin-1")
+        return f"not a text page (Content-Type {content_type}, {len(response.body)} bytes)"
+    if not response.body.strip():
+        return "empty page"
+    if redirected_home(requested_url, response.url):
+        return f"redirected to {response.url}, not a listing"
+    entries = article_entries(listing)
+    page = page_text(response.text)
+    fault = page_fault(page)
+    if fault and entries < FEW_ENTRIES and not listing.pages:
+        snippet = (page.title + " " + page.own_text).strip()[:60]
+        return f"{fault.replace('_', ' ')}: {snippet!r}"
+    if entries or listing.pages or is_empty_list(page):
+        return None
+    if last_good is not None and same_template(template_signature(response), last_good.signature):
+        return None
+    if "\ufffd" in response.text[:5000] and response.text.count("\ufffd") > len(response.text) // 20:
+        return "undecodable page (binary or a wrong charset)"
+    return "no list entries or pager found"
