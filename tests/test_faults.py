@@ -7,6 +7,7 @@ import http.client
 import json
 import re
 import socket
+import sqlite3
 import time
 import zlib
 
@@ -14,6 +15,7 @@ import pytest
 
 from nianbao.config.registry import load_registry
 from nianbao.demo.site import Page
+from tests.conftest import crawl
 from tests.faults import (
     AGENCY_ID, BAD_GBK, BAD_UTF8, BLOCK_PAGES, FAULTS, HOME, LISTING, LISTING_2, REPORTS, SOFT_404_PAGES,
     Fault, FaultServer, gzip_bomb_bytes,
@@ -358,3 +360,19 @@ def test_every_fault_of_the_catalogue_answers_as_it_should(fault_server):
         assert answer.startswith(b"HTTP/1.1 "), fault
     assert [hit.fault for hit in fault_server.hits_for("/tiny.html")] == [fault.name for fault in FAULTS]
     assert len({fault.name for fault in FAULTS}) == len(FAULTS)  # names tell them apart in Hit.fault
+
+
+def test_a_crawl_of_the_portal_without_faults_stores_every_report(fault_server, tmp_path, db_path):
+    """The baseline every fault is measured against: six reports, one request per page."""
+    crawl(fault_server.write_registry(tmp_path / "agencies.yaml"), db_path)
+    connection = sqlite3.connect(db_path)
+    try:
+        rows = connection.execute("SELECT url, year, kind, status FROM reports").fetchall()
+    finally:
+        connection.close()
+    reports = {(url.removeprefix(fault_server.base_url), year, status) for url, year, kind, status in rows
+               if kind == "annual_report"}
+    assert reports == {(path, year, "live") for year, path in REPORTS.items()}
+    paths = [hit.path for hit in fault_server.hits]
+    assert sorted(paths) == sorted({*paths}) and {LISTING, LISTING_2, "/robots.txt"} <= {*paths}
+    assert all(hit.headers["User-Agent"].startswith("nianbao/") for hit in fault_server.hits)
