@@ -1,13 +1,17 @@
-"""Downloader middlewares: retry backoff, charset repair, and the fetch log."""
+"""Downloader middlewares: retry backoff (and Retry-After), charset repair, and the fetch log."""
 
 from __future__ import annotations
 
-import asyncio
+import datetime
+import email.utils
+import re
 import time
 
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.task import deferLater
 
 from nianbao.crawler.encoding import choose_encoding
 from nianbao.crawler.store_access import crawl_id_of, store_for
@@ -18,33 +22,112 @@ STARTED_AT_KEY = "nianbao_started_at"
 FETCH_LOG_ID_KEY = "nianbao_fetch_log_id"
 
 
-class RetryBackoffMiddleware:
-    """Delay each retry exponentially: BASE * 2**(n-1) seconds before the n-th retry.
+# When the retry of a request may go out at the earliest (time.monotonic()), as the server
+# asked with Retry-After; set on the failed request, copied with its meta to the retry.
+RETRY_NOT_BEFORE_KEY = "nianbao_retry_not_before"
+# The answers whose Retry-After says when to ask again (RFC 9110 section 10.2.3, RFC 6585).
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+DELAY_SECONDS_RE = re.compile(r"[0-9]+")
 
-    Scrapy's RetryMiddleware re-schedules a failed request at once, which hammers a portal that
-    is already struggling. Sleeping here (an awaitable, so other requests go on) spaces retries.
+
+def parse_retry_after(value: str, now: datetime.datetime) -> float | None:
+    """Seconds to wait from a Retry-After value: delay-seconds ("120") or an HTTP-date
+    ("Wed, 21 Oct 2015 07:28:00 GMT"). A date in the past means 0; anything else is None."""
+    value = value.strip()
+    if DELAY_SECONDS_RE.fullmatch(value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC, as every HTTP-date is
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+async def _sleep(seconds: float) -> None:
+    """Wait on a reactor timer: the reactor thread goes on serving every other request.
+
+    deferLater works under any reactor; asyncio.sleep only under the asyncio one, and
+    scrapy.utils.asyncio.sleep needs Scrapy 2.18 (we support 2.13).
+    """
+    # Imported here: at module load it would install Twisted's default reactor.
+    from twisted.internet import reactor
+
+    await maybe_deferred_to_future(deferLater(reactor, seconds))
+
+
+class RetryBackoffMiddleware:
+    """Wait before each retry: BASE * 2**(n-1) seconds before the n-th (capped at MAX), or
+    longer if a 429/503 said Retry-After (capped at NIANBAO_RETRY_AFTER_MAX).
+
+    Scrapy's RetryMiddleware (550) re-schedules a failed request at once, which hammers a portal
+    that is already struggling. This one sits at 560: its process_response sees the 429/503
+    before RetryMiddleware does and notes on the request when to ask again; RetryMiddleware
+    copies the request, meta included, into the retry, whose process_request here then waits.
+    A wait beyond the cap is cut to the cap (the retry goes out early rather than never).
     """
 
-    def __init__(self, base: float, maximum: float):
+    def __init__(self, base: float, maximum: float, retry_after_max: float, stats=None):
         self.base = base
         self.maximum = maximum
+        self.retry_after_max = retry_after_max
+        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler):
-        base = crawler.settings.getfloat("NIANBAO_RETRY_BACKOFF_BASE")
-        if base <= 0 or not crawler.settings.getbool("RETRY_ENABLED"):
+        settings = crawler.settings
+        base = settings.getfloat("NIANBAO_RETRY_BACKOFF_BASE")
+        retry_after_max = settings.getfloat("NIANBAO_RETRY_AFTER_MAX")
+        if not settings.getbool("RETRY_ENABLED") or (base <= 0 and retry_after_max <= 0):
             raise NotConfigured
-        return cls(base, crawler.settings.getfloat("NIANBAO_RETRY_BACKOFF_MAX"))
+        return cls(base, settings.getfloat("NIANBAO_RETRY_BACKOFF_MAX"), retry_after_max, crawler.stats)
 
     def delay_for(self, retry_times: int) -> float:
-        if retry_times <= 0:
+        if retry_times <= 0 or self.base <= 0:
             return 0.0
         return min(self.maximum, self.base * 2 ** (retry_times - 1))
 
+    def retry_after(self, response: Response) -> float | None:
+        """The capped wait a 429/503 asks for, None if it asks for none (or nothing readable)."""
+        if response.status not in RETRY_AFTER_STATUSES or self.retry_after_max <= 0:
+            return None
+        header = response.headers.get(b"Retry-After")
+        if header is None:
+            return None
+        seconds = parse_retry_after(header.decode("latin-1"), datetime.datetime.now(datetime.timezone.utc))
+        if seconds is None:
+            self._count("unreadable")
+            return None
+        if seconds > self.retry_after_max:
+            self._count("capped")
+            return self.retry_after_max
+        return seconds
+
     async def process_request(self, request: Request) -> None:
         delay = self.delay_for(request.meta.get("retry_times", 0))
-        if delay:
-            await asyncio.sleep(delay)
+        not_before = request.meta.get(RETRY_NOT_BEFORE_KEY)
+        if not_before is not None:
+            self._count("waited")
+            delay = max(delay, not_before - time.monotonic())
+        if delay > 0:
+            await _sleep(delay)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        # Always reset: a note from an earlier 503 must not delay a retry after a timeout.
+        request.meta.pop(RETRY_NOT_BEFORE_KEY, None)
+        seconds = self.retry_after(response)
+        if seconds:
+            request.meta[RETRY_NOT_BEFORE_KEY] = time.monotonic() + seconds
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        request.meta.pop(RETRY_NOT_BEFORE_KEY, None)
+        return None
+
+    def _count(self, outcome: str) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(f"nianbao/retry_after/{outcome}")
 
 
 class EncodingRepairMiddleware:

@@ -27,6 +27,11 @@ NIANBAO_RECHECK_KNOWN_REPORTS = True
 # Retry backoff: the n-th retry of a request waits BASE * 2**(n-1) seconds (capped at MAX).
 NIANBAO_RETRY_BACKOFF_BASE = 2.0
 NIANBAO_RETRY_BACKOFF_MAX = 60.0
+# The retry of a 429 or 503 with Retry-After (seconds or an HTTP-date) waits as long as the
+# server asks, but never more than this many seconds: a waiting retry holds one of
+# CONCURRENT_REQUESTS. A longer ask is cut to this (RETRY_TIMES bounds the early retries).
+# 0 ignores Retry-After.
+NIANBAO_RETRY_AFTER_MAX = 60.0
 # Never cry wolf: a report that answers as gone (404/410, a soft 404, a redirect to the home
 # page) is removed only when a later crawl, at least this long after the first one that
 # counted (the agency's listings answered normally), sees it gone again; a suspect new text
@@ -74,8 +79,10 @@ REMOTE_CONTROL_ENABLED = False
 
 # --- components -----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
-    # Waits before a retried request goes out (Scrapy's retry middleware has no backoff).
-    "nianbao.crawler.middlewares.RetryBackoffMiddleware": 540,
+    # Waits before a retried request goes out (Scrapy's retry middleware has no backoff), as
+    # long as a 429/503's Retry-After asks. After RetryMiddleware (550), so that it reads the
+    # Retry-After of a response before RetryMiddleware turns the response into a retry.
+    "nianbao.crawler.middlewares.RetryBackoffMiddleware": 560,
     # After decompression (590), before the spider: fix the charset the page lied about.
     "nianbao.crawler.middlewares.EncodingRepairMiddleware": 580,
     # Innermost: sees every attempt on the wire, retries included.

@@ -1,4 +1,4 @@
-"""Shared fixtures: the demo portal on 127.0.0.1, temporary databases, crawl runner."""
+"""Shared fixtures: the demo portal and the fault server on 127.0.0.1, temporary databases, crawl runner."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from nianbao.demo.portal import DemoPortal
+from tests.faults import FaultServer
 
 REPO = Path(__file__).resolve().parent.parent
 FILES = Path(__file__).resolve().parent / "files"
@@ -31,6 +32,13 @@ FAST_SETTINGS = {
 @pytest.fixture
 def portal():
     with DemoPortal() as running:
+        yield running
+
+
+@pytest.fixture
+def fault_server():
+    """A small portal whose paths can be scripted to fail per attempt (tests/faults.py)."""
+    with FaultServer() as running:
         yield running
 
 
