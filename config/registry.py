@@ -11,7 +11,8 @@ The YAML shape is a public interface (other tools write it)::
         sources:                    # listing pages where the agency publishes its reports
           - https://example.gov.cn/col/col1422/index.html
 
-Optional fields: per agency `domains` (extra hosts of its reports), `deadline: "MM-DD"`
+Optional fields: per agency `domains` (extra hosts of its reports, `host` or `host:port`; see
+config/origins.py for what a crawl may visit), `deadline: "MM-DD"`
 (overrides the legal deadline, a day of year Y+1), `notify` (apprise URLs) and `schedule`
 (crawl intervals); at the top, `notify` and `schedule` for every agency. Unknown fields are
 rejected so that a typo such as ``start_yaer`` is caught at load time instead of silently
@@ -27,12 +28,12 @@ import os
 import re
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nianbao.config.deadlines import FIRST_REPORT_YEAR, parse_month_day
+from nianbao.config.origins import AllowedOrigin, Origin, OriginError, OriginPolicy
 
 DEFAULT_CONFIG_PATH = Path("config") / "agencies.yaml"
 # libyaml's safe loader when PyYAML has it (about 10x faster: a registry of 150,000 agencies
@@ -41,7 +42,6 @@ SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CONFIG_ENV_VAR = "NIANBAO_CONFIG"
 
 ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-HOST_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 # The Regulations on Open Government Information took effect in 2008: no earlier report.
 EARLIEST_START_YEAR = FIRST_REPORT_YEAR
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
@@ -124,7 +124,7 @@ class Agency(BaseModel):
     start_year: int
     sources: tuple[str, ...] = Field(min_length=1)
     # Extra hosts (besides the hosts of `sources`) on which this agency's reports live,
-    # e.g. a separate xxgk.* disclosure host.
+    # e.g. a separate xxgk.* disclosure host; `host:port` for a port other than 80/443.
     domains: tuple[str, ...] = ()
     # Overrides the legal deadline: the report for year Y is due on this day of year Y+1.
     deadline: str | None = None
@@ -136,10 +136,15 @@ class Agency(BaseModel):
     @field_validator("domains")
     @classmethod
     def _check_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for host in value:
-            if not HOST_PATTERN.match(host):
-                raise ValueError(f"{host!r} is not a host name (e.g. xxgk.example.gov.cn, no scheme or path)")
-        return tuple(host.lower() for host in value)
+        """Each entry in its canonical spelling (lowercase, IDNA, default ports dropped)."""
+        canonical = []
+        for entry in value:
+            try:
+                canonical.append(str(AllowedOrigin.from_domain(entry)))
+            except OriginError as exc:
+                raise ValueError(f"{exc} (e.g. xxgk.example.gov.cn or xxgk.example.gov.cn:8080, "
+                                 "no scheme or path)") from None
+        return tuple(canonical)
 
     @field_validator("deadline")
     @classmethod
@@ -177,17 +182,25 @@ class Agency(BaseModel):
     @classmethod
     def _check_sources(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for url in value:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"{url!r} is not an http(s) URL")
+            try:
+                Origin.from_url(url)
+            except OriginError as exc:
+                raise ValueError(f"{url!r} is not an http(s) URL ({exc})") from None
         return value
 
     @functools.cached_property
+    def origins(self) -> OriginPolicy:
+        """Where this agency's crawl may go: its sources' origins plus `domains`.
+        (Cached: the crawler asks for every link and redirect.)"""
+        return OriginPolicy([
+            *(AllowedOrigin.from_source(url) for url in self.sources),
+            *(AllowedOrigin.from_domain(entry) for entry in self.domains),
+        ])
+
+    @property
     def hosts(self) -> frozenset[str]:
-        """Hosts this agency's crawl may visit: those of its sources plus `domains`.
-        (Cached: the spider asks for every link of every listing.)"""
-        hosts = {urlsplit(url).hostname for url in self.sources}
-        return frozenset(h for h in (*hosts, *self.domains) if h)
+        """The host names of `origins` (without ports)."""
+        return self.origins.named_hosts
 
 
 class Registry(BaseModel):

@@ -1,20 +1,28 @@
-"""Downloader middlewares: retry backoff (and Retry-After), charset repair, and the fetch log."""
+"""Downloader middlewares: retry backoff (and Retry-After), charset repair, the fetch log, and
+the origin guard."""
 
 from __future__ import annotations
 
 import datetime
 import email.utils
+import logging
 import re
 import time
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
+from w3lib.url import safe_url_string
 
+from nianbao.config.origins import PRIVATE_ADDRESS, Origin, OriginPolicy, Refusal, scheme_refusal
 from nianbao.crawler.encoding import choose_encoding
+from nianbao.crawler.resolver import PrivateAddressError, PublicAddressResolver, address_refusal
 from nianbao.crawler.store_access import crawl_id_of, store_for
+
+logger = logging.getLogger(__name__)
 
 STARTED_AT_KEY = "nianbao_started_at"
 # request.meta key: the id of the fetch_log row of the request's latest attempt, so a spider
@@ -202,3 +210,148 @@ def describe_exception(exception: BaseException) -> str:
     """A short readable reason, e.g. 'TimeoutError: Getting ... took longer than 30 seconds'."""
     text = str(exception).strip() or repr(exception)
     return f"{type(exception).__name__}: {text}"[:500]
+
+
+class OriginGuardMiddleware:
+    """Refuse every request outside its agency's configured origins, before it goes out.
+
+    Everything the crawl fetches passes here: listing pages, reports, article parts, known
+    reports, robots.txt, and every redirect (Scrapy sends a redirect as a new request, through
+    the middlewares again). A request is refused when config/origins.py says so (a scheme other
+    than http(s), another host, another port) or when its host is not named in the
+    configuration and resolves to a non-public address (crawler/resolver.py, which also checks
+    the address the connection really uses). Redirects to non-HTTP schemes never become
+    requests: NonHttpRedirectMiddleware refuses them.
+
+    A refusal is an IgnoreRequest with a readable reason: FetchLogMiddleware writes it to
+    fetch_log ("IgnoreRequest: offsite: port 8081 not configured for ..."), stats count it
+    (nianbao/refused/<kind>), and the spider's errbacks treat it as "not fetched", never as a
+    failure or a removal (only a 404/410 answer removes a report).
+
+    Priority: before robots.txt (100), so that a refused request never asks for a robots.txt.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self._crawl_policy = None
+        self._resolver_ready = False
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        self._prepare_resolver()
+        refusal = self._policy(request).refusal(request.url)
+        if refusal is None:
+            refusal = await self._address_refusal(request.url)
+        if refusal is not None:
+            request.meta.pop(STARTED_AT_KEY, None)  # copied from the redirected request
+            count_refusal(self.stats, refusal)
+            raise IgnoreRequest(self._describe(request, refusal))
+
+    # --- policy ---------------------------------------------------------------------------
+    def _policy(self, request: Request) -> OriginPolicy:
+        agency = getattr(self.crawler.spider, "by_id", {}).get(request.meta.get("agency_id"))
+        return agency.origins if agency is not None else self._whole_crawl()
+
+    def _whole_crawl(self) -> OriginPolicy:
+        """Every agency's origins: for requests of no agency (robots.txt and its redirects)."""
+        if self._crawl_policy is None:
+            agencies = getattr(self.crawler.spider, "agencies", ())
+            self._crawl_policy = OriginPolicy.union(agency.origins for agency in agencies)
+        return self._crawl_policy
+
+    def _prepare_resolver(self) -> None:
+        """Tell the resolver which names are configured. Done at the first request: the reactor
+        installs the resolver when the crawl starts, after the middlewares are built."""
+        if self._resolver_ready:
+            return
+        self._resolver_ready = True
+        from twisted.internet import reactor
+
+        resolver = getattr(reactor, "resolver", None)
+        if isinstance(resolver, PublicAddressResolver):
+            resolver.trust(self._whole_crawl().named_hosts)
+        else:
+            logger.warning("TWISTED_DNS_RESOLVER is %s, not PublicAddressResolver: addresses are "
+                           "checked before each request but not at connection time", type(resolver).__name__)
+
+    async def _address_refusal(self, url: str) -> Refusal | None:
+        """A host not named in the configuration (a subdomain of a configured domain) must
+        resolve to a public address. Asked through the reactor's resolver and its cache, the
+        one the connection uses."""
+        host = Origin.from_url(url).host
+        named = self._whole_crawl().named_hosts
+        if host in named:
+            return None  # configured as given: any address (a test or intranet portal)
+        from twisted.internet import reactor
+
+        try:
+            address = await maybe_deferred_to_future(reactor.resolve(host))
+        except PrivateAddressError as exc:
+            return Refusal(PRIVATE_ADDRESS, exc.reason)
+        except Exception:  # no answer: the download fails the same way and is logged then
+            return None
+        reason = address_refusal(host, address, named)
+        return Refusal(PRIVATE_ADDRESS, reason) if reason else None
+
+    @staticmethod
+    def _describe(request: Request, refusal: Refusal) -> str:
+        redirected_from = request.meta.get("redirect_urls")
+        if redirected_from:
+            return f"{refusal} (redirect from {redirected_from[-1]})"
+        return str(refusal)
+
+
+class NonHttpRedirectMiddleware:
+    """Refuse a redirect to a non-HTTP scheme (javascript:, mailto:, file:, data:, ftp:, tel:...).
+
+    Scrapy's RedirectMiddleware would either pass such a 3xx on as a failed response or fail
+    on a target it cannot make a request of (`javascript:...`), both counted as site failures.
+    Sitting just outside it (it answers at 600, this at 610), this middleware turns them into
+    an IgnoreRequest with the reason, written to fetch_log here: an exception raised while
+    responses go back is not shown to FetchLogMiddleware.
+    """
+
+    REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        location = response.headers.get(b"Location")
+        if (response.status not in self.REDIRECT_STATUSES or not location
+                or request.meta.get("dont_redirect") or request.meta.get("handle_httpstatus_all")
+                or response.status in request.meta.get("handle_httpstatus_list", ())):
+            return response  # not a redirect Scrapy would follow
+        target = _redirect_target(request.url, location)
+        refusal = scheme_refusal(target)
+        if refusal is None:
+            return response  # an http(s) redirect: OriginGuardMiddleware checks the new request
+        count_refusal(self.crawler.stats, refusal)
+        reason = f"{refusal} (redirect from {request.url})"
+        store_for(self.crawler).crawls.log_fetch(
+            crawl_id=crawl_id_of(self.crawler), agency_id=request.meta.get("agency_id"),
+            url=target, method=request.method, status=None,
+            error=describe_exception(IgnoreRequest(reason)), purpose=request.meta.get("purpose"),
+        )
+        raise IgnoreRequest(reason)
+
+
+def count_refusal(stats, refusal: Refusal) -> None:
+    stats.inc_value("nianbao/refused")
+    stats.inc_value(f"nianbao/refused/{refusal.kind}")
+
+
+def _redirect_target(url: str, location: bytes) -> str:
+    """Where a Location header points, resolved the way Scrapy's RedirectMiddleware does."""
+    target = safe_url_string(location.decode("latin-1"))
+    if target.startswith("//"):
+        target = f"{urlsplit(url).scheme}:{target}"
+    return urljoin(url, target)

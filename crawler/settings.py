@@ -69,6 +69,13 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # Annual reports are small; attachments can be large PDFs. Anything bigger is not a report.
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+# Only http(s) is ever fetched (see OriginGuardMiddleware); without these handlers a file:,
+# data:, ftp: or s3: request that slipped through could not be downloaded either.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+# Scrapy's caching resolver, plus: a name not written in the configuration that resolves to a
+# loopback, private or link-local address is refused when the connection is made
+# (crawler/resolver.py). Not DNS_RESOLVER: Scrapy 2.19 deprecated that name.
+TWISTED_DNS_RESOLVER = "nianbao.crawler.resolver.PublicAddressResolver"
 # Some gateways answer with a 302 to the same URL that sets a cookie: keep a cookie jar.
 COOKIES_ENABLED = True
 REDIRECT_MAX_TIMES = 10
@@ -79,10 +86,17 @@ REMOTE_CONTROL_ENABLED = False
 
 # --- components -----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    # First: nothing outside the agency's configured origins (scheme, host, port, private
+    # addresses) goes out, redirects included, and no robots.txt is asked for it.
+    "nianbao.crawler.middlewares.OriginGuardMiddleware": 40,
+    # Replaced by the guard above, which also compares ports and schemes.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     # Waits before a retried request goes out (Scrapy's retry middleware has no backoff), as
     # long as a 429/503's Retry-After asks. After RetryMiddleware (550), so that it reads the
     # Retry-After of a response before RetryMiddleware turns the response into a retry.
     "nianbao.crawler.middlewares.RetryBackoffMiddleware": 560,
+    # Just outside RedirectMiddleware (600): a redirect to javascript:, file:, ... is refused.
+    "nianbao.crawler.middlewares.NonHttpRedirectMiddleware": 610,
     # After decompression (590), before the spider: fix the charset the page lied about.
     "nianbao.crawler.middlewares.EncodingRepairMiddleware": 580,
     # Innermost: sees every attempt on the wire, retries included.

@@ -3,17 +3,20 @@
 Agency differences are data (config/agencies.yaml); portal families are code
 (crawler/listings/). The spider only decides what to follow:
 
-- listing pages: pagination of any family, on the agency's own hosts, at most
-  NIANBAO_MAX_LISTING_PAGES per source;
+- listing pages: pagination of any family, at most NIANBAO_MAX_LISTING_PAGES per source;
 - report pages: links whose listed title looks like a report (crawler.classify.is_report_link),
-  on the agency's own hosts, plus every report already in the store (to notice removals).
+  plus every report already in the store (to notice removals).
+
+Every request carries its agency id; OriginGuardMiddleware refuses those (and their redirects)
+outside the agency's configured origins, with the reason in the fetch log.
 
 A listing page that answers but is not a listing (a block page, a soft 404, a redirect home,
 junk) is a failed listing fetch (crawler/listings/validity.py), so the crawl is not complete
 for that agency. A report URL answering 404/410 becomes a ReportGone item, which is only
 evidence: a later crawl must confirm it (storage/history.py `settle`). Any other failure
-(timeout, 5xx, connection refused, anti-bot answer) is only logged, so it can never mark a
-report removed. Every request that does not yield a page leaves a reason in fetch_log.
+(timeout, 5xx, connection refused, anti-bot answer, a refused request or redirect) is only
+logged, so it can never mark a report removed. Every request that does not yield a page
+leaves a reason in fetch_log.
 """
 
 from __future__ import annotations
@@ -76,10 +79,8 @@ class ReportsSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         registry = spider.registry or load_registry(crawler.settings.get("NIANBAO_CONFIG"))
         spider.agencies = registry.select(spider.agency_ids)
+        # Also how OriginGuardMiddleware finds a request's agency (request.meta["agency_id"]).
         spider.by_id = {agency.id: agency for agency in spider.agencies}
-        # Offsite filtering for requests Scrapy itself makes (redirects): the union of all
-        # agencies' hosts. Per-agency hosts are enforced below before anything is yielded.
-        spider.allowed_domains = sorted({host for a in spider.agencies for host in a.hosts})
         spider.max_listing_pages = crawler.settings.getint("NIANBAO_MAX_LISTING_PAGES")
         spider.recheck_known = crawler.settings.getbool("NIANBAO_RECHECK_KNOWN_REPORTS")
         crawler.signals.connect(spider.request_dropped, signal=scrapy.signals.request_dropped)
@@ -110,8 +111,6 @@ class ReportsSpider(scrapy.Spider):
         last_good = (ListingShape(known["entries"], known["pages"], frozenset(known["signature"]))
                      if known else None)
         problem = listing_problem(response, listing, requested_url=requested, last_good=last_good)
-        if problem is None and not self._on_agency_host(agency, response.url):
-            problem = f"redirected off the agency's hosts to {response.url}"
         if problem:
             self._fail(response.request, f"not a listing: {problem}", "nianbao/listing_rejected")
             return
@@ -122,17 +121,14 @@ class ReportsSpider(scrapy.Spider):
         for entry in listing.entries:
             if entry.url == response.url or not is_report_link(entry.title):
                 continue
-            if not self._on_agency_host(agency, entry.url):
-                self.crawler.stats.inc_value("nianbao/offsite_report_links")
-                continue
+            # Off the agency's origins? OriginGuardMiddleware refuses it and logs why.
             request = self._report_request(agency, entry)
             if request is not None:
                 yield request
         for page in listing.pages:
-            if self._on_agency_host(agency, page.url):
-                request = self._listing_request(agency, source, page)
-                if request is not None:
-                    yield request
+            request = self._listing_request(agency, source, page)
+            if request is not None:
+                yield request
 
     def _listing_request(self, agency: Agency, source: str, page: PageRequest):
         # Count distinct pages per source: pagers repeat their links on every page, and a
@@ -169,9 +165,13 @@ class ReportsSpider(scrapy.Spider):
         )
 
     def listing_failed(self, failure):
+        self._discarded(failure)
+        if failure.check(IgnoreRequest):  # robots.txt or the origin guard: logged, not a failure
+            self.logger.info("Listing not fetched: %s (%s)", failure.request.url,
+                             _short(failure.getErrorMessage()))
+            return
         # The fetch log already has the row; count it so the summary and stats show it.
         self.crawler.stats.inc_value("nianbao/listing_failures")
-        self._discarded(failure)
         self.logger.warning("Listing failed: %s (%s)", failure.request.url,
                             _short(failure.getErrorMessage()))
 
@@ -274,7 +274,8 @@ class ReportsSpider(scrapy.Spider):
 
     def part_failed(self, failure):
         # Without all its parts the text would look changed: record nothing this time.
-        self.crawler.stats.inc_value("nianbao/report_failures")
+        if not failure.check(IgnoreRequest):
+            self.crawler.stats.inc_value("nianbao/report_failures")
         self._discarded(failure)
         self.logger.warning("Part failed: %s (%s)", failure.request.url,
                             _short(failure.getErrorMessage()))
@@ -291,16 +292,11 @@ class ReportsSpider(scrapy.Spider):
                 reason=f"http_{status}",
             )
             return
-        if failure.check(IgnoreRequest):  # robots.txt or offsite: recorded, not a failure
+        if failure.check(IgnoreRequest):  # robots.txt or the origin guard: logged, not a failure
             self.logger.info("Not fetched: %s (%s)", request.url, _short(failure.getErrorMessage()))
             return
         self.crawler.stats.inc_value("nianbao/report_failures")
         self.logger.warning("Report failed: %s (%s)", request.url, _short(failure.getErrorMessage()))
-
-    @staticmethod
-    def _on_agency_host(agency: Agency, url: str) -> bool:
-        host = urlsplit(url).hostname or ""
-        return any(host == allowed or host.endswith("." + allowed) for allowed in agency.hosts)
 
 
 def _is_document(response) -> bool:

@@ -1,0 +1,90 @@
+"""Small HTTP servers on loopback addresses for crawl tests: pages, redirects, a request log.
+
+Unlike the demo portal (one whole site), a LocalSite is built by the test that needs it:
+`page()` and `redirect()` add answers, `requests` lists the paths asked for. Several sites on
+different ports (or on 127.0.0.2) make "another port" and "another address" real.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import yaml
+
+from nianbao.demo.site import paragraphs, report_text, trs_article
+
+
+class LocalSite:
+    def __init__(self, host: str = "127.0.0.1"):
+        self._server = ThreadingHTTPServer((host, 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.site = self
+        self.host = host
+        self.port = self._server.server_address[1]
+        self.answers: dict[str, tuple[int, dict[str, str], bytes]] = {
+            "/robots.txt": (200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"),
+        }
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+
+    def url(self, path: str = "/", host: str | None = None) -> str:
+        return f"http://{host or self.host}:{self.port}{path}"
+
+    # --- answers --------------------------------------------------------------------------
+    def page(self, path: str, body: str, status: int = 200) -> None:
+        self.answers[path] = (status, {"Content-Type": "text/html; charset=utf-8"}, body.encode("utf-8"))
+
+    def redirect(self, path: str, location: str, status: int = 302) -> None:
+        self.answers[path] = (status, {"Location": location, "Content-Type": "text/html"}, b"<html>moved</html>")
+
+    def report(self, path: str, title: str, year: int) -> None:
+        """An annual report article (TRS style) that the crawler stores if it fetches it."""
+        self.page(path, trs_article(title, f"{year + 1}-01-20", paragraphs(report_text("示例县人民政府", year))))
+
+    def listing(self, path: str, links: list[tuple[str, str]]) -> None:
+        """A listing page: (href, title) per row; a title 下一页 makes a pager link."""
+        rows = "\n".join(f'<li><a href="{html.escape(href)}">{html.escape(title)}</a><span>2020-01-20</span></li>'
+                         for href, title in links)
+        self.page(path, f"<html><head><meta charset='utf-8'><title>年报</title></head><body><ul>{rows}</ul></body></html>")
+
+    def served(self, path: str) -> bool:
+        return path in self.requests
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def __enter__(self) -> "LocalSite":
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            self.requests.append(path)
+        return self.answers.get(path, (404, {"Content-Type": "text/html"}, b"<html>404</html>"))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        status, headers, body = self.server.site._answer(self.path)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        pass
+
+
+def write_registry(path, *agencies: dict):
+    """agencies.yaml with the given agencies (id, sources, optional domains)."""
+    document = {"agencies": [
+        {"name": "示例县人民政府", "kind": "government", "start_year": 2015, **agency} for agency in agencies
+    ]}
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
