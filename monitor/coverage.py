@@ -2,8 +2,9 @@
 
 Expected (monitor.calendar) meets stored (the earliest-published annual report of each agency
 and year, `store.history.first_annual_reports`) as of one day. Pure: no database, no clock. The
-`coverage` SQL view (storage/migrations.py, m004_monitor) applies the same rules as of today,
-and tests/test_coverage.py checks that the two agree row for row.
+`coverage` SQL view (storage/migrations.py, m006_coverage_verified) applies the same rules as of
+today, and tests/test_coverage.py and tests/test_coverage_view.py check that it agrees with
+them and with `nianbao check --json` row for row.
 
 Rules:
 - published = the page's own date, else the day nianbao first saw the report;

@@ -351,3 +351,94 @@ def m005_reliability(db: Database) -> None:
         "WHERE resolved_at IS NULL",
         "CREATE INDEX idx_pending_agency ON pending_findings (agency_id, resolved_at)",
     )
+
+
+@MIGRATIONS()
+def m006_coverage_verified(db: Database) -> None:
+    """The `coverage` view says all that `nianbao check --json` says of a row.
+
+    Added columns (the first six stay as they were): published_basis, report_status, title,
+    url, year_basis, title_year and verified. `verified` keeps an office browsing the store
+    from crying wolf: a missing row is a fact (1) only when a complete crawl (every listing
+    page read as a listing, every new report page read: outcome 'ok' and no report_errors)
+    started after the deadline day ended in China, as in
+    monitor.findings.verify_missing; 0 until then; NULL for rows that are not missing.
+
+    Rows and statuses are m004's (except that an agency whose start_year is after this year
+    no longer shows a row for a report of that year: check shows none). The report that counts is now found per (agency, year) by
+    an indexed ORDER BY ... LIMIT 1, no longer by ranking every annual report of the store
+    with a window function first, so `WHERE year = ...` (or agency_id) on the view narrows
+    the cells before any report is looked at.
+    """
+    _run(
+        db,
+        "DROP VIEW IF EXISTS coverage",
+        # China's dates (UTC+8, no daylight saving), as in monitor/findings.py: "today" is
+        # date('now', '+8 hours'); a report without a date of its own was published the day
+        # it was first seen in China; the deadline day ends at 16:00 UTC (end_of_day_utc),
+        # written like the store's times so that it compares with started_at as a string.
+        # The correlated subqueries sit in ON clauses, where SQLite evaluates them once per
+        # cell (a subquery in a flattened CTE's result columns is copied to every use).
+        # `+f.kind`: keeps the planner on idx_reports_agency_year (without ANALYZE it may
+        # take idx_reports_year_kind and read every report of the year for each agency).
+        """
+        CREATE VIEW coverage AS
+        WITH RECURSIVE
+          this_year (year) AS (SELECT CAST(strftime('%Y', 'now', '+8 hours') AS INTEGER)),
+          years (year) AS (
+            SELECT min(start_year) FROM agencies WHERE in_registry = 1
+            UNION ALL
+            SELECT year + 1 FROM years WHERE year < (SELECT year FROM this_year)
+          ),
+          cells AS (
+            SELECT a.id AS agency_id, a.kind, a.deadline AS deadline_override, y.year
+            FROM years y JOIN agencies a ON a.start_year <= y.year
+            WHERE a.in_registry = 1
+          ),
+          due AS (
+            SELECT c.agency_id, c.year, r.id AS report_id,
+                   coalesce(r.published_date, date(r.first_seen, '+8 hours')) AS published_date,
+                   CASE WHEN r.published_date IS NOT NULL THEN 'page'
+                        WHEN r.id IS NOT NULL THEN 'first_seen' END AS published_basis,
+                   r.status AS report_status, r.title, r.url, r.year_basis, r.title_year,
+                   CASE WHEN c.deadline_override IS NOT NULL
+                          THEN printf('%04d-', c.year + 1) || c.deadline_override
+                        WHEN d.rowid IS NOT NULL
+                          THEN printf('%04d-%02d-%02d', c.year + 1, d.month, d.day)
+                   END AS deadline
+            FROM cells c
+            -- the report that counts: the agency's earliest published annual report of the year
+            LEFT JOIN reports r ON r.id = (
+              SELECT f.id FROM reports f
+              WHERE f.agency_id = c.agency_id AND f.year = c.year AND +f.kind = 'annual_report'
+              ORDER BY coalesce(f.published_date, date(f.first_seen, '+8 hours')), f.id
+              LIMIT 1)
+            -- the law, unless the agency has its own deadline; a kind's own rule first
+            LEFT JOIN deadline_rules d ON c.deadline_override IS NULL AND d.rowid = (
+              SELECT e.rowid FROM deadline_rules e
+              WHERE c.year >= e.first_year AND (e.last_year IS NULL OR c.year <= e.last_year)
+                AND (e.agency_kind IS NULL OR e.agency_kind = c.kind)
+              ORDER BY e.agency_kind IS NULL LIMIT 1)
+            -- the years before this one; this year's once its report is out (expected_years)
+            WHERE c.year < (SELECT year FROM this_year)
+               OR (c.year = (SELECT year FROM this_year) AND r.id IS NOT NULL)
+          ),
+          judged AS (
+            SELECT *,
+                   CASE WHEN published_date IS NOT NULL AND published_date <= deadline
+                          THEN 'on_time'
+                        WHEN published_date IS NOT NULL THEN 'late'
+                        WHEN date('now', '+8 hours') > deadline THEN 'missing'
+                        ELSE 'not_due' END AS status
+            FROM due
+          )
+        SELECT agency_id, year, status, deadline, report_id, published_date,
+               published_basis, report_status, title, url, year_basis, title_year,
+               CASE WHEN status = 'missing' THEN EXISTS (
+                 SELECT 1 FROM crawl_agencies g
+                 WHERE g.agency_id = judged.agency_id AND g.outcome = 'ok' AND g.report_errors = 0
+                   AND g.started_at > strftime('%Y-%m-%dT%H:%M:%SZ', deadline, '+1 day',
+                                               '-8 hours'))
+               END AS verified
+        FROM judged""",
+    )

@@ -10,7 +10,7 @@ import pytest
 
 from nianbao.monitor.calendar import StoredAgency
 from nianbao.monitor.coverage import LATE, MISSING, NOT_DUE, ON_TIME, STATUSES, compute_coverage
-from nianbao.monitor.findings import today
+from nianbao.monitor.findings import today, verify_missing
 from nianbao.storage import AgencyRecord, ReportFetch, Store
 from nianbao.storage.part import fetch_all, fetch_one
 
@@ -184,6 +184,8 @@ def test_coverage_view_equals_python_rows_as_of_today(store):
         agency("due-today", "government", y - 1, t.strftime("%m-%d")),
         agency("due-yesterday", "government", y - 1, yesterday.strftime("%m-%d")),
         agency("nothing", "government", y),  # nothing expected yet
+        agency("uncrawled", "government", y - 2),  # ...its report for y - 2: unverified
+        agency("starts-next-year", "department", y + 1),  # nothing expected, even if reported
     ])
     store.agencies.sync_deadline_rules(DEADLINE_RULES)
     add_report(store, "dept", y - 4, f"{y - 3}-01-31")  # on the deadline day: on time
@@ -197,18 +199,22 @@ def test_coverage_view_equals_python_rows_as_of_today(store):
     add_report(store, "gov", y - 2, f"{y - 1}-03-01")  # the earlier one counts
     add_report(store, "gov", y - 2, f"{y - 1}-01-01", kind="other")
     add_report(store, "due-yesterday", y - 1, yesterday.isoformat(), url="https://x/late-ok")
+    add_report(store, "starts-next-year", y + 1, t.isoformat())
+
+    good_crawl(store, ["dept", "gov", "due-yesterday"])  # missing and verified, unlike...
 
     view = [dict(r) for r in fetch_all(store.db, "SELECT * FROM coverage ORDER BY agency_id, year")]
     agencies = [StoredAgency.from_row(r) for r in store.agencies.rows()]
     python = [
-        {"agency_id": r.agency_id, "year": r.year, "status": r.status,
-         "deadline": r.deadline.isoformat(), "report_id": r.report_id,
-         "published_date": r.published_date.isoformat() if r.published_date else None}
-        for r in compute_coverage(agencies, store.history.first_annual_reports(), t)
+        row.to_json() for row in verify_missing(
+            compute_coverage(agencies, store.history.first_annual_reports(), t),
+            store.crawls.last_good())
     ]
+    # every column of a CoverageRow, under the same name (verified as 1/0/NULL)
     assert view == sorted(python, key=lambda r: (r["agency_id"], r["year"]))
+    assert {r["verified"] for r in view if r["status"] == MISSING} == {0, 1}
     assert {r["status"] for r in view} == set(STATUSES)
     by_key = {(r["agency_id"], r["year"]): r["status"] for r in view}
     assert by_key[("due-today", y - 1)] == NOT_DUE
     assert by_key[("not-due", y - 1)] == NOT_DUE
-    assert not any(r["agency_id"] == "nothing" for r in view)
+    assert not any(r["agency_id"] in ("nothing", "starts-next-year") for r in view)
