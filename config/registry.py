@@ -52,13 +52,14 @@ DEFAULT_CONFIG_PATH = Path("config") / "agencies.yaml"
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CONFIG_ENV_VAR = "NIANBAO_CONFIG"
 
-ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+# Patterns are used with fullmatch: `$` would also match before a final newline.
+ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 # The Regulations on Open Government Information took effect in 2008: no earlier report.
 EARLIEST_START_YEAR = FIRST_REPORT_YEAR
 
 # -- durations ----------------------------------------------------------------------------------
 # ASCII digits only ([0-9], not \d, which also takes "٦٠"); no unit means seconds.
-DURATION_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw]?)\s*$")
+DURATION_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw]?)\s*")
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 DURATION_EXAMPLES = "45s, 30m, 12h, 1d or 2w"
 # Crawl intervals: under a second is a loop, not a schedule; over a year misses a yearly report.
@@ -67,14 +68,15 @@ MAX_INTERVAL = datetime.timedelta(days=366)
 
 # -- URLs and hosts -----------------------------------------------------------------------------
 # One DNS label (RFC 1123): letters, digits and inner dashes, 1 to 63 characters.
-LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 MAX_HOST_LENGTH = 253
-# No URL has these (RFC 3986): whitespace, control characters; and a backslash, which browsers
-# read as a slash while Scrapy keeps it: the same text would name two different pages.
-URL_FORBIDDEN_RE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\\]")
+# No URL has these (RFC 3986): whitespace, control characters, invisible format characters
+# (zero-width space, BOM, direction marks: pasted from web pages, unseen in an editor); and a
+# backslash, which browsers read as a slash while Scrapy keeps it.
+URL_FORBIDDEN_RE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\\]")
 BAD_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # host, [IPv6] or [IPv6]:port, or host:port (after the check that there is no userinfo)
-NETLOC_RE = re.compile(r"^(?:\[(?P<ipv6>[^\]]*)\]|(?P<host>[^:\[\]]*))(?::(?P<port>.*))?$")
+NETLOC_RE = re.compile(r"(?:\[(?P<ipv6>[^\]]*)\]|(?P<host>[^:\[\]]*))(?::(?P<port>.*))?")
 SHOWN_CHARS = 60
 
 
@@ -92,7 +94,7 @@ def parse_duration(value: object) -> datetime.timedelta:
         seconds = value.total_seconds()
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
-    elif isinstance(value, str) and (match := DURATION_RE.match(value)):
+    elif isinstance(value, str) and (match := DURATION_RE.fullmatch(value)):
         seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
     else:
         raise ValueError(f"{show(value)} is not a duration such as {DURATION_EXAMPLES}")
@@ -146,7 +148,7 @@ def host_problem(host: str) -> str | None:
     if len(host) > MAX_HOST_LENGTH:
         return f"host name longer than {MAX_HOST_LENGTH} characters"
     labels = host.lower().split(".")
-    bad = next((label for label in labels if not LABEL_RE.match(label)), None)
+    bad = next((label for label in labels if not LABEL_RE.fullmatch(label)), None)
     if bad is not None:
         return (f"{show(host)} is not a host name: label {show(bad)} is not 1-63 letters, "
                 "digits and inner dashes")
@@ -179,7 +181,7 @@ def check_source_url(url: str) -> str:
         raise ValueError(f"{show(url)} has no host (expected http://host/...)")
     if "@" in parts.netloc:
         raise ValueError(f"{show(url)} must not contain a user name or password (user:pass@)")
-    netloc = NETLOC_RE.match(parts.netloc)
+    netloc = NETLOC_RE.fullmatch(parts.netloc)
     if netloc is None:
         raise ValueError(f"{show(url)}: {show(parts.netloc)} is not a host with an optional port")
     port = netloc["port"]
@@ -317,7 +319,7 @@ class Agency(BaseModel):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not ID_PATTERN.match(value):
+        if not ID_PATTERN.fullmatch(value):
             raise ValueError("must match [a-z0-9-]+ (lowercase letters, digits, dashes)")
         return value
 

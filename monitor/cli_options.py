@@ -31,7 +31,7 @@ DB_ENV_VAR = "NIANBAO_DB"
 DEFAULT_DB = "nianbao.db"
 CONFIG_ERROR_EXIT = 2
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-SETTING_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SETTING_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # fullmatch
 
 
 def _not_empty(ctx, param, value: str | None) -> str | None:
@@ -67,7 +67,7 @@ class ScrapySetting(click.ParamType):
         name, sep, _ = str(value).partition("=")
         if not sep:
             self.fail(f"{value!r} is not NAME=VALUE", param, ctx)
-        if not SETTING_NAME_RE.match(name):
+        if not SETTING_NAME_RE.fullmatch(name):
             self.fail(f"{name!r} is not a setting name such as DOWNLOAD_DELAY", param, ctx)
         return value
 

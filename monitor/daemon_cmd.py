@@ -54,10 +54,10 @@ class TimeOfDay(click.ParamType):
     """HH:MM (ASCII digits, 00:00 to 23:59) -> the same, zero-padded."""
 
     name = "HH:MM"
-    PATTERN = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$", re.ASCII)
+    PATTERN = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")  # fullmatch: no "06:00\n"
 
     def convert(self, value, param, ctx):
-        match = self.PATTERN.match(str(value))
+        match = self.PATTERN.fullmatch(str(value))
         if not match:
             self.fail(f"{value!r} is not a time of day HH:MM (00:00 to 23:59)", param, ctx)
         return f"{int(match.group(1)):02d}:{match.group(2)}"
