@@ -10,15 +10,24 @@ from rich.console import Console
 from rich.table import Table
 
 from nianbao.config.registry import ConfigError, load_registry, resolve_config_path
-from nianbao.monitor.cli_options import config_option, db_option, fail_config, resolve_db_path
+from nianbao.monitor.cli_options import (
+    SCRAPY_SETTING,
+    config_option,
+    db_option,
+    fail_config,
+    log_level_choice,
+    resolve_db_path,
+)
 
 
 @click.command()
 @config_option
 @db_option
 @click.option("--agency", "agency_ids", multiple=True, metavar="ID", help="Crawl only this agency (repeatable).")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
-@click.option("--log-level", default="WARNING", show_default=True, help="Scrapy log level.")
+@click.option("-s", "--set", "overrides", multiple=True, type=SCRAPY_SETTING,
+              help="Override a Scrapy setting.")
+@click.option("--log-level", type=log_level_choice, default="WARNING", show_default=True,
+              help="Scrapy log level.")
 def crawl(config_path, db_path, agency_ids, overrides, log_level) -> None:
     """Crawl the agencies' listing pages and store every report found."""
     config = resolve_config_path(config_path)
@@ -29,10 +38,8 @@ def crawl(config_path, db_path, agency_ids, overrides, log_level) -> None:
     except ConfigError as exc:
         fail_config(exc)
     settings_overrides = {"LOG_LEVEL": log_level}
-    for item in overrides:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
+    for item in overrides:  # NAME=VALUE, checked by SCRAPY_SETTING
+        name, _, value = item.partition("=")
         settings_overrides[name] = value
 
     from nianbao.crawler.runner import crawl_settings, run_crawl  # Scrapy is slow to import: only here

@@ -1,6 +1,8 @@
 """`nianbao daemon`, `nianbao status` and `nianbao notify`.
 
-Durations are given as seconds (`90`, `90s`) or as 30m, 12h, 1d, 2w.
+Durations are given as seconds (`90`, `90s`) or as 30m, 12h, 1d, 2w, each within the bounds its
+help shows; counts are whole numbers within theirs. A value out of bounds is a usage error
+(exit status 2) before anything starts: a zero --crawl-timeout would time out every crawl.
 """
 
 from __future__ import annotations
@@ -8,37 +10,71 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sys
 
 import click
 
-from nianbao.config.registry import ConfigError, parse_duration
+from nianbao.config.registry import ConfigError, format_duration, parse_duration
 from nianbao.monitor.cli_options import (
+    SCRAPY_SETTING,
     config_option,
     db_option,
     fail_config,
     load_or_fail,
+    log_level_choice,
     resolve_paths,
 )
 
 
 class Duration(click.ParamType):
+    """A length of time in seconds (float), from `low` to `high` seconds."""
+
     name = "DURATION"
 
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
     def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)):
-            return float(value)
-        text = str(value).strip()
         try:
-            if text.endswith("s"):
-                text = text[:-1]
-            return float(text) if text.replace(".", "", 1).isdigit() else \
-                parse_duration(text).total_seconds()
+            span = parse_duration(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+        if not self.low <= span.total_seconds() <= self.high:
+            self.fail(f"{format_duration(span)} is not from {self.bounds}", param, ctx)
+        return span.total_seconds()
+
+    @property
+    def bounds(self) -> str:
+        return (f"{format_duration(dt.timedelta(seconds=self.low))} to "
+                f"{format_duration(dt.timedelta(seconds=self.high))}")
 
 
-DURATION = Duration()
+class TimeOfDay(click.ParamType):
+    """HH:MM (ASCII digits, 00:00 to 23:59) -> the same, zero-padded."""
+
+    name = "HH:MM"
+    PATTERN = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")  # fullmatch: no "06:00\n"
+
+    def convert(self, value, param, ctx):
+        match = self.PATTERN.fullmatch(str(value))
+        if not match:
+            self.fail(f"{value!r} is not a time of day HH:MM (00:00 to 23:59)", param, ctx)
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+# Loop intervals of the daemon: under 0.1 s it only burns the CPU; over a day, it is not running.
+DISPATCH_EVERY = Duration(0.1, DAY)
+DELIVER_EVERY = Duration(0.1, DAY)
+HEARTBEAT_EVERY = Duration(0.1, HOUR)
+# A crawl of a batch may take hours (politeness delays), not a week; under a second, none ends.
+CRAWL_TIMEOUT = Duration(1.0, 7 * DAY)
+STOP_GRACE = Duration(1.0, HOUR)
+STALE_AFTER = Duration(1.0, 7 * DAY)
+# Counts: agency ids go on the crawl child's command line (batch), messages to one target.
+MAX_COUNT = 10_000
+COUNT = click.IntRange(1, MAX_COUNT)
 
 
 def _paths(config_path, db_path):
@@ -49,25 +85,28 @@ def _paths(config_path, db_path):
 @click.command()
 @config_option
 @db_option
-@click.option("--dispatch-every", type=DURATION, default="60", show_default=True,
-              help="How often agencies that are due are looked for.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=200, show_default=True,
+@click.option("--dispatch-every", type=DISPATCH_EVERY, default="60", show_default=True,
+              help=f"How often agencies that are due are looked for ({DISPATCH_EVERY.bounds}).")
+@click.option("--batch-size", type=COUNT, default=200, show_default=True,
               help="Agencies crawled together in one child process.")
-@click.option("--crawl-timeout", type=DURATION, default="2h", show_default=True,
-              help="A crawl child running longer is stopped (outcome 'timeout').")
-@click.option("--stop-grace", type=DURATION, default="60", show_default=True,
-              help="After SIGTERM, how long a crawl child may take to finish before SIGKILL.")
-@click.option("--check-at", default="06:00", show_default=True, metavar="HH:MM",
+@click.option("--crawl-timeout", type=CRAWL_TIMEOUT, default="2h", show_default=True,
+              help="A crawl child running longer is stopped (outcome 'timeout'; "
+                   f"{CRAWL_TIMEOUT.bounds}).")
+@click.option("--stop-grace", type=STOP_GRACE, default="60", show_default=True,
+              help="After SIGTERM, how long a crawl child may take to finish before SIGKILL "
+                   f"({STOP_GRACE.bounds}).")
+@click.option("--check-at", type=TimeOfDay(), default="06:00", show_default=True,
               help="Local time of the daily deadline check.")
-@click.option("--deliver-every", type=DURATION, default="10m", show_default=True,
-              help="How often failed notifications are retried.")
-@click.option("--heartbeat-every", type=DURATION, default="30", show_default=True,
-              help="How often the daemon records that it is alive.")
-@click.option("--notify-limit", type=click.IntRange(min=1), default=20, show_default=True,
+@click.option("--deliver-every", type=DELIVER_EVERY, default="10m", show_default=True,
+              help=f"How often failed notifications are retried ({DELIVER_EVERY.bounds}).")
+@click.option("--heartbeat-every", type=HEARTBEAT_EVERY, default="30", show_default=True,
+              help=f"How often the daemon records that it is alive ({HEARTBEAT_EVERY.bounds}).")
+@click.option("--notify-limit", type=COUNT, default=20, show_default=True,
               help="Messages per notification target per delivery run.")
-@click.option("--crawl-setting", "crawl_settings", multiple=True, metavar="NAME=VALUE",
+@click.option("--crawl-setting", "crawl_settings", multiple=True, type=SCRAPY_SETTING,
               help="Scrapy setting for the crawl children (repeatable), e.g. DOWNLOAD_DELAY=5.")
-@click.option("--log-level", default="INFO", show_default=True, help="Daemon log level.")
+@click.option("--log-level", type=log_level_choice, default="INFO", show_default=True,
+              help="Daemon log level.")
 def daemon(config_path, db_path, dispatch_every, batch_size, crawl_timeout, stop_grace,
            check_at, deliver_every, heartbeat_every, notify_limit, crawl_settings,
            log_level) -> None:
@@ -77,18 +116,12 @@ def daemon(config_path, db_path, dispatch_every, batch_size, crawl_timeout, stop
     """
     from nianbao.monitor.daemon import run_daemon
     from nianbao.monitor.daemon_lock import DaemonError
-    from nianbao.monitor.daemon_options import DaemonOptions, parse_check_at
+    from nianbao.monitor.daemon_options import DaemonOptions
 
     # The registry is loaded (and validated: exit 2) by run_daemon, once, after its signal
-    # handlers and heartbeat are up: 150,000 agencies take a while.
+    # handlers and heartbeat are up: 150,000 agencies take a while. The options were all
+    # checked by their click types.
     config, db = resolve_paths(config_path, db_path)
-    try:
-        parse_check_at(check_at)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--check-at") from None
-    for item in crawl_settings:
-        if "=" not in item:
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--crawl-setting")
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     options = DaemonOptions(
@@ -222,10 +255,10 @@ def print_status(report: dict) -> None:
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @click.option("--all", "show_all", is_flag=True, help="List every agency, not the first 50.")
-@click.option("--stale-after", type=DURATION, default=None,
+@click.option("--stale-after", type=STALE_AFTER, default=None,
               help="A heartbeat older than this means no daemon runs [default: 90 s, three "
                    "beats of the daemon's default --heartbeat-every 30; pass about 3 x its "
-                   "interval when the daemon runs with another].")
+                   f"interval when the daemon runs with another; {STALE_AFTER.bounds}].")
 def status(config_path, db_path, as_json, show_all, stale_after) -> None:
     """Is a daemon running; last and next crawl per agency; findings not yet delivered."""
     from nianbao.monitor.heartbeat import DEFAULT_HEARTBEAT_SECONDS, STALE_BEATS
@@ -234,7 +267,7 @@ def status(config_path, db_path, as_json, show_all, stale_after) -> None:
     if not db.exists():
         click.echo(f"nianbao: no database at {db}", err=True)
         sys.exit(1)
-    stale = stale_after or STALE_BEATS * DEFAULT_HEARTBEAT_SECONDS
+    stale = STALE_BEATS * DEFAULT_HEARTBEAT_SECONDS if stale_after is None else stale_after
     report = collect_status(db, registry, stale_after=stale, agency_limit=None if show_all else 50)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -245,7 +278,7 @@ def status(config_path, db_path, as_json, show_all, stale_after) -> None:
 @click.command()
 @config_option
 @db_option
-@click.option("--limit", type=click.IntRange(min=1), default=None,
+@click.option("--limit", type=COUNT, default=None,
               help="At most this many messages per target.")
 def notify(config_path, db_path, limit) -> None:
     """Deliver the findings not yet delivered, now."""

@@ -24,8 +24,8 @@ FAST_SETTINGS = {
     "RETRY_TIMES": "1",
     "NIANBAO_RETRY_BACKOFF_BASE": "0.05",
     # Removals and suspect changes still need a later crawl to confirm them, but no wait.
-    "NIANBAO_CONFIRM_REMOVAL_AFTER": "0m",
-    "NIANBAO_CONFIRM_CHANGE_AFTER": "0m",
+    "NIANBAO_CONFIRM_REMOVAL_AFTER": "0s",
+    "NIANBAO_CONFIRM_CHANGE_AFTER": "0s",
 }
 
 
