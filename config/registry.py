@@ -145,8 +145,8 @@ def host_problem(host: str) -> str | None:
         except UnicodeError:
             return f"{show(host)} is not a host name"
         return f"host {show(host)} is not ASCII: write it as {ascii_form!r}"
-    if host.endswith("."):
-        return f"host {show(host)} ends with a dot (links on the site name it without)"
+    # A final dot is the fully qualified spelling of the same host (origins compare without it).
+    host = host[:-1] if host.endswith(".") and not host.endswith("..") else host
     if len(host) > MAX_HOST_LENGTH:
         return f"host name longer than {MAX_HOST_LENGTH} characters"
     labels = host.lower().split(".")
