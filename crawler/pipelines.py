@@ -15,13 +15,16 @@ from nianbao.crawler.cleanup import to_simplified
 from nianbao.crawler.extract import ExtractionError, extract_report
 from nianbao.crawler.items import ReportGone, ReportPage
 from nianbao.crawler.store_access import crawl_id_of, store_for
-from nianbao.storage.models import ReportFetch
+from nianbao.storage.models import PURPOSE_REPORT, ReportFetch
 from nianbao.storage.store import BINARY_ENCODING
 
 
 # A known report whose new text is under this share of its stored length is suspect.
 COLLAPSE_RATIO = 0.3
 COLLAPSE_MIN_LENGTH = 200  # short texts vary too much to judge
+# A rejection reason goes to the log and to fetch_log.error: a sentence, not a page (an
+# exception's text can quote megabytes of input).
+MAX_REASON = 300
 
 
 def _collapsed(known_length: int | None, new_length: int) -> bool:
@@ -51,6 +54,11 @@ class ExtractPipeline(_CrawlerPipeline):
         if item.known_document:
             # Stored as a document file; an HTML answer at its URL is an error page.
             self._reject(item, "a document report now answers with an HTML page: not recorded")
+        decoding = item.decoding
+        if decoding.undecodable:
+            # Not a problem of extraction: the site served something that is not text. It is a
+            # failed fetch of the report (purpose 'report'), so the agency's crawl is incomplete.
+            self._reject(item, f"undecodable: {decoding.describe()}", purpose=PURPOSE_REPORT)
         try:
             extracted = extract_report(
                 item.html, item.final_url,
@@ -89,6 +97,8 @@ class ExtractPipeline(_CrawlerPipeline):
             crawl_id=crawl_id_of(self.crawler),
             final_url=item.final_url,
             attachments=extracted.attachments,
+            decoding_loss=decoding.bad_bytes,
+            decoding_note=decoding.describe(),
         )
 
     @staticmethod
@@ -121,11 +131,12 @@ class ExtractPipeline(_CrawlerPipeline):
             final_url=item.final_url,
         )
 
-    def _reject(self, item: ReportPage, reason: str):
+    def _reject(self, item: ReportPage, reason: str, purpose: str = "extract"):
+        reason = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
         self.stats.inc_value("nianbao/rejected_pages")
         store_for(self.crawler).log_fetch(
             crawl_id=crawl_id_of(self.crawler), agency_id=item.agency_id, url=item.url,
-            status=None, error=reason, purpose="extract",
+            status=None, error=reason, purpose=purpose,
         )
         raise DropItem(reason)
 

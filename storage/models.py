@@ -163,6 +163,9 @@ class ReportFetch:
     final_url: URL after redirects, if different. attachments: URLs of attached files.
     title_year / text_year: the year the title names and the year the text's statistics cover
     (None when absent); year_basis: which one `year` was taken from, 'title' or 'text'.
+    decoding_loss: bytes of raw_page that no charset could read (dropped from the text);
+    decoding_note: what decoding repaired or lost, in words (None for a clean page). Not
+    stored yet.
     """
 
     agency_id: str
@@ -181,6 +184,12 @@ class ReportFetch:
     title_year: int | None = None
     text_year: int | None = None
     year_basis: str | None = None
+    decoding_loss: int = 0
+    decoding_note: str | None = None
+
+    def __repr__(self) -> str:  # short: Scrapy logs items, and raw_page can be megabytes
+        return (f"ReportFetch({self.agency_id} {self.url[:200]}: {self.kind} {self.year}, "
+                f"{len(self.text)} chars, {len(self.raw_page)} bytes)")
 
     def __post_init__(self) -> None:
         owner = f"ReportFetch({self.url})"

@@ -57,5 +57,6 @@ def test_one_invalid_byte_does_not_lose_the_page():
     assert choose_encoding(body, "text/html") == "gb18030"
     url = "http://x.gov.cn/a.html"
     response = HtmlResponse(url, body=body, headers={"Content-Type": "text/html"}, request=Request(url))
-    text = EncodingRepairMiddleware.from_crawler(get_crawler()).process_response(response.request, response).text
-    assert "政府信息公开工作年度报告" in text and text.count("\ufffd") == 1
+    repaired = EncodingRepairMiddleware.from_crawler(get_crawler()).process_response(response.request, response)
+    assert "政府信息公开工作年度报告" in repaired.text and "\ufffd" not in repaired.text
+    assert repaired.decoded.bad_bytes == 1 and not repaired.decoded.undecodable
