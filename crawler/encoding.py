@@ -182,6 +182,10 @@ class Decoded:
         return "; ".join(parts) or None
 
 
+# The middleware decodes a report page, and the pipeline asks again for the counts (the spider
+# hands it only the body): a few recent results are kept, so an 8 MB page of garbage is decoded
+# once. The key is the body object itself (bytes cache their hash), so a hit costs nothing.
+@functools.lru_cache(maxsize=4)
 def decode_html(body: bytes, encoding: str) -> Decoded:
     """Decode a page in `encoding` (from `choose_encoding`, else Scrapy's choice) with repairs.
 
