@@ -38,7 +38,7 @@ import trafilatura
 from lxml.cssselect import CSSSelector
 
 from nianbao.crawler import classify
-from nianbao.crawler.cleanup import clean_text, to_simplified
+from nianbao.crawler.cleanup import clean_text, strip_ruby, to_simplified
 from nianbao.crawler.flatten import cap_depth
 
 __all__ = ["Extracted", "ExtractionError", "extract_report", "CONTAINERS", "ATTACHMENT_EXTENSIONS"]
@@ -412,7 +412,7 @@ _SITE_WORDS = re.compile(r"(?:人民政府|政府网|门户网站?|网站|官网
 
 
 def _clean_title(text: str) -> str:
-    return _WS.sub(" ", to_simplified(text or "")).strip()
+    return _WS.sub(" ", to_simplified(strip_ruby(text or ""))).strip()
 
 
 def _meta_title(tree) -> str | None:
