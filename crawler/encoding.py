@@ -223,16 +223,16 @@ def decode_html(body: bytes, encoding: str) -> Decoded:
 
 def _decode_single(body: bytes, encoding: str) -> Decoded:
     """A charset outside the two Chinese families (UTF-16 with a BOM, a Western page): drop
-    what it cannot read."""
+    what it cannot read. Counts are in characters here (UTF-16 has no byte-level pieces)."""
     try:
-        text = body.decode(encoding, errors="surrogateescape")
+        text = body.decode(encoding, errors="replace")  # some codecs lack surrogateescape
     except LookupError:
         return decode_html(body, UTF8)
-    junk = "".join(_JUNK.findall(text))
-    checked = len(body.translate(None, _PRINTABLE_ASCII))
-    return Decoded(_JUNK.sub("", text), encoding, nul_bytes=junk.count("\x00"),
-                   bad_bytes=len(junk.replace("\x00", "").encode(encoding, errors="surrogateescape")),
-                   checked_bytes=checked)
+    junk = _JUNK.findall(text)
+    nuls = junk.count("\x00")
+    clean = _JUNK.sub("", text) if junk else text
+    checked = len(junk) - nuls + len(clean) - len(clean.encode("ascii", errors="ignore"))
+    return Decoded(clean, encoding, nul_bytes=nuls, bad_bytes=len(junk) - nuls, checked_bytes=checked)
 
 
 def _family(encoding: str) -> str | None:
