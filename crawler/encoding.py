@@ -121,6 +121,10 @@ UNDECODABLE_SHARE = 0.5
 # about 60%; UTF-8 Chinese read as GB18030 (mojibake such as '鏀垮簻') far above 25%.
 UNLIKELY_SHARE = 0.25
 
+# Bytes of a GB page whose reading is checked for likely Chinese, and the fewest non-ASCII
+# characters worth judging (a page of ASCII with one '·' says nothing).
+_SAMPLE = 64 * 1024
+_MIN_TO_JUDGE = 20
 _PIECE_END = re.compile(rb"[<>\n]")
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 _HIGH_BYTES = bytes(range(0x80, 0x100))
@@ -197,7 +201,10 @@ def decode_html(body: bytes, encoding: str) -> Decoded:
     if primary == UTF8 and body.startswith(codecs.BOM_UTF8):
         body = body[len(codecs.BOM_UTF8):]
     text = _strict(body, primary)
-    if text is not None and not _JUNK.search(text) and not (
+    # GB18030 reads almost any bytes without an error (Shift_JIS, EUC-KR, UTF-8 as mojibake):
+    # a GB page must also read as likely Chinese, or every piece of it is checked.
+    suspect = primary == GB18030 and _implausible(body[:_SAMPLE].decode(primary, errors="ignore"))
+    if text is not None and not suspect and not _JUNK.search(text) and not (
         primary == GB18030 and _UTF8_CJK_PAIR.search(body)
     ):
         return Decoded(text, primary)
@@ -205,7 +212,7 @@ def decode_html(body: bytes, encoding: str) -> Decoded:
         return _decode_single(body, primary)
     nul_bytes = body.count(b"\x00")
     body = body.replace(b"\x00", b"")  # never part of a multi-byte character in either family
-    pieces = _Pieces(primary)
+    pieces = _Pieces(primary, check_likely=suspect)
     out: list[str] = []
     position = 0
     while run := _HIGH_BYTE.search(body, position):
@@ -255,6 +262,13 @@ def _strict(data: bytes, encoding: str) -> str | None:
         return None
 
 
+def _implausible(text: str) -> bool:
+    """More than UNLIKELY_SHARE of the non-ASCII characters are unlikely (and there are
+    enough of them to judge)."""
+    chars = len(text) - len(text.encode("ascii", errors="ignore"))
+    return chars >= _MIN_TO_JUDGE and _unlikely(text) > UNLIKELY_SHARE * chars
+
+
 def _unlikely(text: str) -> int:
     """Characters of `text` unlikely in a Chinese government page: not in GB2312 once
     converted to simplified. GB2312 holds ASCII, the 6,763 common hanzi, CJK punctuation,
@@ -267,9 +281,10 @@ def _unlikely(text: str) -> int:
 class _Pieces:
     """Decodes the pieces of one page and keeps the counts."""
 
-    def __init__(self, primary: str):
+    def __init__(self, primary: str, check_likely: bool = False):
         self.primary = primary
         self.other = _other_family(primary)
+        self.check_likely = check_likely  # pieces valid in the page's charset are checked too
         self.recovered = self.bad = self.checked = 0
 
     def ascii(self, data: bytes) -> str:
@@ -285,7 +300,8 @@ class _Pieces:
         checked = len(piece.translate(None, _PRINTABLE_ASCII))
         self.checked += checked
         text = _strict(piece, self.primary)
-        if text is not None and not _JUNK.search(text) and not self._utf8_in_gb_page(piece):
+        if (text is not None and not _JUNK.search(text) and not self._utf8_in_gb_page(piece)
+                and not (self.check_likely and _implausible(text))):
             return text
         readings = [_Reading(piece, enc) for enc in (self.primary, self.other)]
         if min(r.bad for r in readings) > UNLIKELY_SHARE * checked:

@@ -4,9 +4,9 @@ libxml2 stops building the tree at depth 256 (2048 with XML_PARSE_HUGE), records
 "resource limit" error and silently drops everything deeper, so a page that nests too deep
 loses its body and keeps the navigation that comes first. A real report gets there through
 unclosed inline tags (a Word export with one unclosed <font> per paragraph), a hostile page on
-purpose. `cap_depth` rewrites the document with the tags beyond `max_depth` removed: all the
-text stays, and so does the outer structure (the CMS body container, the navigation) that
-extraction relies on.
+purpose. `cap_depth` rewrites the document with the tags beyond `max_depth` removed (a block
+element becomes a line break): all the text stays, and so does the outer structure (the CMS
+body container, the navigation) that extraction relies on.
 
 The tokenizer is the standard library's `html.parser` (linear, tolerant); the open-element
 stack imitates the HTML rules that matter for depth (void elements, a <p>/<li>/<td> closed by
@@ -28,6 +28,12 @@ _CLOSED_BY = {
     "p": {"p"}, "li": {"li"}, "dt": {"dt", "dd"}, "dd": {"dt", "dd"}, "option": {"option"},
     "td": {"td", "th"}, "th": {"td", "th"}, "tr": {"tr", "td", "th"},
 }
+# Elements that break lines: one beyond the cap is replaced by a <br>, so that its paragraphs
+# stay lines of their own.
+_BLOCKS = frozenset({"address", "article", "aside", "blockquote", "caption", "center", "dd", "div", "dl",
+                     "dt", "fieldset", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+                     "header", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td",
+                     "tfoot", "th", "thead", "tr", "ul"})
 # Block starts that close an open <p>, as in HTML.
 _CLOSES_P = frozenset({"address", "article", "aside", "blockquote", "div", "dl", "fieldset", "footer",
                        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "menu", "nav", "ol",
@@ -56,6 +62,8 @@ class _DepthCapper(HTMLParser):
         if written:
             self.depth -= 1
             self.out.append(f"</{tag}>")
+        elif tag in _BLOCKS:
+            self.out.append("<br>")
 
     def _close_up_to(self, tag: str) -> None:
         """Close the innermost open `tag` and everything inside it (each pop is paid for by
@@ -81,6 +89,8 @@ class _DepthCapper(HTMLParser):
             self.out.append(raw)
         else:
             self.dropped += 1
+            if tag in _BLOCKS:
+                self.out.append("<br>")
         self._push(tag, written)
 
     def handle_startendtag(self, tag, attrs):
