@@ -25,7 +25,7 @@ from __future__ import annotations
 import codecs
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
@@ -150,7 +150,7 @@ class Decoded:
     the bytes that could be bad (non-ASCII and control bytes), the base of the share.
     """
 
-    text: str
+    text: str = field(repr=False)  # a repr must never carry a page
     encoding: str
     nul_bytes: int = 0
     recovered_bytes: int = 0

@@ -4,6 +4,9 @@ Strategy, and why:
 
 1. Parse once with lxml (input is already-decoded ``str``: trafilatura's own byte decoding
    turned real GB18030 pages into mojibake) and drop ``<rt>``/``<rp>`` ruby annotations.
+   libxml2 silently drops what lies deeper than 256 elements (or beyond a 10 MB text or
+   attribute): then the page is flattened (``crawler.flatten``) and parsed again, or rejected
+   with the reason; a page of more than ``MAX_ELEMENTS`` elements is rejected.
 2. **CMS body container first.**  Government CMSs say where the body is: Hanweb's
    ``<!--ZJEG_RSS.content.begin-->``...``end`` markers, TRS ``.TRS_Editor`` and friends
    (``CONTAINERS`` below).  When one holds real text it wins: its boundaries are exact and
@@ -11,12 +14,14 @@ Strategy, and why:
    cells padded so columns stay aligned), which generic extractors do not (trafilatura puts
    one cell per line on some pages and keeps chrome such as the Hanweb title line).
 3. **trafilatura** (``include_tables=True``, comments off, recall-leaning) runs when there is
-   no container, or when the container is so short that it may be a stub; it replaces a short
+   no container, or when the container is so short that it may be a stub, on pages of at most
+   ``TRAFILATURA_MAX_ELEMENTS`` elements (it is quadratic on some shapes); it replaces a short
    container only if it contains the container's text and is much longer.  Its output is
    checked: if it is mostly link texts (the header-nav failure: '首页 | 简 | 繁 | EN | 登录')
    or tiny next to the page's densest text block, it is rejected.
 4. **Text density** (the GNE idea, no dependency): the element whose ``<p>``/text children
-   carry the most non-link text, rendered with our renderer.
+   carry the most non-link text, rendered with our renderer, unless it is mostly link text.
+   Nothing else is ever returned: navigation is not a report's text.
 5. ``cleanup.clean_text`` removes portal chrome and converts to simplified; the title line is
    removed from the top/bottom; U+FFFD anywhere in the result is a decoding defect and raises
    ``ExtractionError``, as does an empty result without attachments.
