@@ -53,10 +53,10 @@ class BoundedLines(logging.Filter):
         bounded = bound_lines(message, self.line_max, self.max_lines)
         if bounded is not message:
             record.msg, record.args = bounded, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = bound_lines(
-                logging.Formatter().formatException(record.exc_info), self.line_max, self.max_lines
-            )
+        if record.exc_info:
+            # another handler may have formatted the traceback already: bound it all the same
+            trace = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = bound_lines(trace, self.line_max, self.max_lines)
         return True
 
 
