@@ -65,10 +65,13 @@ _SYLLABLE = (
     r"|ia|ie|iu|ua|uo|ue|ve|ui|er|ng|a|o|e|i|u|v|n|m)[1-5]?"
 )
 _PINYIN = re.compile(rf"{_SYLLABLE}(?:[ '’]?{_SYLLABLE})*")
-# a parenthesised letter group right after a CJK character, ASCII or full-width parens
+# a parenthesised letter group, ASCII or full-width parens, right after a CJK character (spaces
+# between allowed: markup around the debris leaves them) or at the start of a line (a block
+# boundary fell between the character and its annotation)
 _RUBY_CANDIDATE = re.compile(
-    rf"(?<=[{_CJK}])[(（]\s*([A-Za-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ][A-Za-z0-9 '’"
-    r"āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]{0,24}?)\s*[)）]"
+    rf"(?:(?<=[{_CJK}])|^)[ \t\u3000\xa0]*[(（][ \t]*([A-Za-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ][A-Za-z0-9 '’"
+    r"āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]{0,24}?)[ \t]*[)）]",
+    re.M,
 )
 
 
@@ -80,6 +83,10 @@ def _is_pinyin(letters: str) -> bool:
     return _PINYIN.fullmatch(base) is not None
 
 
+def _after_cjk(text: str, match: re.Match[str]) -> bool:
+    return match.start() > 0 and re.match(f"[{_CJK}]", text[match.start() - 1]) is not None
+
+
 # Plain-letter groups are removed only on a page that clearly carries ruby debris: this many
 # tone-marked groups. Elsewhere '中国(china)' or '网络(wifi)' is text, not debris.
 _RUBY_PAGE_MIN_MARKED = 2
@@ -88,22 +95,26 @@ _RUBY_PAGE_MIN_MARKED = 2
 def strip_ruby(text: str) -> str:
     """Remove pinyin ruby debris: '根據(jù)《中華人民共和國(guó)' -> '根據《中華人民共和國'.
 
-    A parenthesised group directly after a CJK character is removed when its letters spell
-    pinyin syllables and either carry tone marks, or the text has other tone-marked groups
-    (toneless ones such as '(de)' then belong to the same debris). '(GDP)', '(PDF)', '(2019)',
-    '(doc)' stay, and so does '中国(china)' in a text without ruby.
+    A parenthesised group after a CJK character (spaces between allowed) is removed when its
+    letters spell pinyin syllables and either carry tone marks, or the text has other
+    tone-marked groups (toneless ones such as '(de)' then belong to the same debris). '(GDP)',
+    '(PDF)', '(2019)', '(doc)' stay, and so does '中国(china)' in a text without ruby. A group
+    at the start of a line is debris only in a text that has such debris after characters.
     """
     if "(" not in text and "（" not in text:
         return text
-    candidates = [m.group(1) for m in _RUBY_CANDIDATE.finditer(text)]
-    marked = sum(1 for letters in candidates if _HAS_TONE_MARK.search(letters) and _is_pinyin(letters))
+    candidates = [(m.group(1), _after_cjk(text, m)) for m in _RUBY_CANDIDATE.finditer(text)]
+    marked = sum(1 for letters, after_cjk in candidates
+                 if after_cjk and _HAS_TONE_MARK.search(letters) and _is_pinyin(letters))
     ruby_page = marked >= _RUBY_PAGE_MIN_MARKED
 
     def remove(match: re.Match[str]) -> str:
         letters = match.group(1)
-        if _is_pinyin(letters) and (ruby_page or _HAS_TONE_MARK.search(letters)):
-            return ""
-        return match.group(0)
+        if not _is_pinyin(letters):
+            return match.group(0)
+        if _after_cjk(text, match):
+            return "" if ruby_page or _HAS_TONE_MARK.search(letters) else match.group(0)
+        return "" if ruby_page else match.group(0)
 
     return _RUBY_CANDIDATE.sub(remove, text)
 

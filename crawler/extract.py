@@ -4,6 +4,9 @@ Strategy, and why:
 
 1. Parse once with lxml (input is already-decoded ``str``: trafilatura's own byte decoding
    turned real GB18030 pages into mojibake) and drop ``<rt>``/``<rp>`` ruby annotations.
+   libxml2 silently drops what lies deeper than 256 elements (or beyond a 10 MB text or
+   attribute): then the page is flattened (``crawler.flatten``) and parsed again, or rejected
+   with the reason; a page of more than ``MAX_ELEMENTS`` elements is rejected.
 2. **CMS body container first.**  Government CMSs say where the body is: Hanweb's
    ``<!--ZJEG_RSS.content.begin-->``...``end`` markers, TRS ``.TRS_Editor`` and friends
    (``CONTAINERS`` below).  When one holds real text it wins: its boundaries are exact and
@@ -11,12 +14,14 @@ Strategy, and why:
    cells padded so columns stay aligned), which generic extractors do not (trafilatura puts
    one cell per line on some pages and keeps chrome such as the Hanweb title line).
 3. **trafilatura** (``include_tables=True``, comments off, recall-leaning) runs when there is
-   no container, or when the container is so short that it may be a stub; it replaces a short
+   no container, or when the container is so short that it may be a stub, on pages of at most
+   ``TRAFILATURA_MAX_ELEMENTS`` elements (it is quadratic on some shapes); it replaces a short
    container only if it contains the container's text and is much longer.  Its output is
    checked: if it is mostly link texts (the header-nav failure: '首页 | 简 | 繁 | EN | 登录')
    or tiny next to the page's densest text block, it is rejected.
 4. **Text density** (the GNE idea, no dependency): the element whose ``<p>``/text children
-   carry the most non-link text, rendered with our renderer.
+   carry the most non-link text, rendered with our renderer, unless it is mostly link text.
+   Nothing else is ever returned: navigation is not a report's text.
 5. ``cleanup.clean_text`` removes portal chrome and converts to simplified; the title line is
    removed from the top/bottom; U+FFFD anywhere in the result is a decoding defect and raises
    ``ExtractionError``, as does an empty result without attachments.
@@ -38,7 +43,8 @@ import trafilatura
 from lxml.cssselect import CSSSelector
 
 from nianbao.crawler import classify
-from nianbao.crawler.cleanup import clean_text, to_simplified
+from nianbao.crawler.cleanup import clean_text, strip_ruby, to_simplified
+from nianbao.crawler.flatten import cap_depth
 
 __all__ = ["Extracted", "ExtractionError", "extract_report", "CONTAINERS", "ATTACHMENT_EXTENSIONS"]
 
@@ -79,7 +85,6 @@ CONTAINERS = (
 _CONTAINER_SELECTORS = tuple((css, CSSSelector(css)) for css in CONTAINERS)
 HANWEB_BEGIN = "ZJEG_RSS.content.begin"
 HANWEB_END = "ZJEG_RSS.content.end"
-_HANWEB_BEGIN_XPATH = lxml.etree.XPath(f"//comment()[contains(., '{HANWEB_BEGIN}')]")
 
 ATTACHMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps", ".ofd", ".xls", ".xlsx", ".zip", ".rar")
 # links inside page chrome (header, navigation, menus, footer) are not the report's attachments
@@ -100,7 +105,7 @@ _BLOCK_TAGS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "h1", "
                          "aside", "blockquote", "pre", "center", "form", "hr", "address", "figure",
                          "figcaption", "caption", "header", "footer", "nav", "td", "th", "body"})
 
-_CONTENT_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff0-9A-Za-z]")
+_NOT_CONTENT = re.compile(r"[^\u3400-\u9fff\uf900-\ufaff0-9A-Za-z]+")
 _WS = re.compile(r"[ \t\r\n\f\v]+")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
@@ -109,47 +114,75 @@ TRAFILATURA_GAIN = 3.0     # trafilatura must be this many times longer to beat 
 NAV_LINK_SHARE = 0.5       # share of link text above which a text is navigation
 DENSITY_MIN = 30           # content chars a density block needs
 MAX_SPAN = 50
+MAX_COLUMNS = 64           # a table row is padded with spanned cells up to this width, no wider
+# Hostile or broken pages (see tests/test_hostile_pages.py for the measured times):
+# trafilatura is quadratic on some shapes (a row of 100,000 cells took 14 s), so a page with
+# more elements than this is left to the container and density strategies, which are linear.
+# Real report pages have a few thousand elements; the largest seen has 1,351.
+TRAFILATURA_MAX_ELEMENTS = 20_000
+# ... and so is a page nested deeper than this (its recall pass walks every element's
+# descendants: 3,000 unclosed list items, flattened to depth 200, took 4 s). Real pages: < 40.
+TRAFILATURA_MAX_DEPTH = 100
+_TOO_DEEP_FOR_TRAFILATURA = lxml.etree.XPath(f"boolean(//*[count(ancestor::*) > {TRAFILATURA_MAX_DEPTH}])")
+# More elements than this is not a report page (a table of 100,000 rows, a hostile page); every
+# step after parsing is linear in the elements, so this bounds their time. Ten times the
+# largest report page imaginable.
+MAX_ELEMENTS = 200_000
+# A page is flattened to this depth when lxml hit its nesting limit (256); see crawler.flatten.
+FLATTEN_DEPTH = 200
+MAX_ATTACHMENTS = 200      # a page linking more documents than this is a listing, not a report
 
 
 def _content_len(text: str) -> int:
-    return len(_CONTENT_CHAR.findall(text))
+    return len(_NOT_CONTENT.sub("", text))  # findall would build a list of every character
 
 
 # --------------------------------------------------------------------------- rendering
 
 
 def _render_children(el: lxml.html.HtmlElement, out: list[str]) -> None:
-    if el.text:
-        out.append(_WS.sub(" ", el.text))
-    for child in el:
-        _render(child, out)
-        if child.tail:
-            out.append(_WS.sub(" ", child.tail))
+    """Append the element's text and its children's (not its own block edges)."""
+    _render_from([("children", el)], out)
 
 
 def _render(el, out: list[str]) -> None:
     """Append the element's text (not its tail) to ``out``, with '\n' at block edges."""
-    tag = el.tag
-    if not isinstance(tag, str):  # comment or processing instruction
-        return
-    tag = tag.lower()
-    if tag in _SKIP_TAGS:
-        return
-    if tag == "br":
-        out.append("\n")
-        return
-    if tag == "table" and _is_data_table(el):
-        out.append("\n")
-        for row in _table_rows(el):
-            out.append(row)
-            out.append("\n")
-        return
-    block = tag in _BLOCK_TAGS
-    if block:
-        out.append("\n")
-    _render_children(el, out)
-    if block:
-        out.append("\n")
+    _render_from([("element", el)], out)
+
+
+def _render_from(stack: list, out: list[str]) -> None:
+    """Depth-first rendering with an explicit stack: a deeply nested page must not hit
+    Python's recursion limit. Items: ("element", el), ("children", el) or ("text", str)."""
+    while stack:
+        kind, item = stack.pop()
+        if kind == "text":
+            out.append(item)
+            continue
+        if kind == "element":
+            tag = item.tag
+            if not isinstance(tag, str):  # comment or processing instruction
+                continue
+            tag = tag.lower()
+            if tag in _SKIP_TAGS:
+                continue
+            if tag == "br":
+                out.append("\n")
+                continue
+            if tag == "table" and _is_data_table(item):
+                out.append("\n")
+                for row in _table_rows(item):
+                    out.append(row)
+                    out.append("\n")
+                continue
+            if tag in _BLOCK_TAGS:
+                out.append("\n")
+                stack.append(("text", "\n"))
+        if item.text:
+            out.append(_WS.sub(" ", item.text))
+        for child in reversed(item):  # pushed in reverse: popped in document order
+            if child.tail:
+                stack.append(("text", _WS.sub(" ", child.tail)))
+            stack.append(("element", child))
 
 
 def _render_element(el) -> str:
@@ -164,21 +197,33 @@ def _cell_text(cell) -> str:
     return _WS.sub(" ", " ".join("".join(out).split("\n"))).strip()
 
 
+# Python loops, not XPath unions ('./tr|./tbody/tr'): libxml2 merges union node sets in
+# quadratic time, which a table of 100,000 rows turns into minutes.
 def _rows(table) -> list:
-    return table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
+    rows = []
+    for child in table.iterchildren("tr", "thead", "tbody", "tfoot"):
+        if child.tag == "tr":
+            rows.append(child)
+        else:
+            rows.extend(child.iterchildren("tr"))
+    return rows
+
+
+def _cells(row) -> list:
+    return list(row.iterchildren("td", "th"))
 
 
 def _is_data_table(table) -> bool:
     """A grid of short cells (statistics), not a layout table holding blocks or tables."""
-    if table.xpath(".//table"):
+    if next(table.iterdescendants("table"), None) is not None:
         return False
     rows = _rows(table)
     if not rows:
         return False
-    widest = max(len(row.xpath("./td|./th")) for row in rows)
+    widest = max(len(_cells(row)) for row in rows)
     if widest < 2:
         return False
-    return all(len(cell.text_content()) <= 300 for cell in table.xpath(".//td|.//th"))
+    return all(len(cell.text_content()) <= 300 for cell in table.iter("td", "th"))
 
 
 def _span(cell, name: str) -> int:
@@ -203,12 +248,15 @@ def _table_rows(table) -> list[str]:
                 cells.append("")
                 col += 1
 
-        for cell in row.xpath("./td|./th"):
+        for cell in _cells(row):
             fill_spanned()
-            colspan, rowspan = _span(cell, "colspan"), _span(cell, "rowspan")
+            # Spans pad the row with empty cells up to MAX_COLUMNS and no further: without
+            # the cap, 20,000 rows of colspan/rowspan=50 made 100 MB of ' | ' from a 1 MB page.
+            colspan = min(_span(cell, "colspan"), max(1, MAX_COLUMNS - col))
+            rowspan = _span(cell, "rowspan")
             cells.append(_cell_text(cell))
             cells.extend([""] * (colspan - 1))
-            for c in range(col, col + colspan):
+            for c in range(col, min(col + colspan, MAX_COLUMNS)):
                 pending[c] = rowspan - 1
             col += colspan
         fill_spanned()
@@ -227,10 +275,11 @@ def _table_rows(table) -> list[str]:
 
 def _hanweb_text(tree) -> str | None:
     """Text between the Hanweb ZJEG_RSS markers (siblings of the begin comment)."""
-    begins = _HANWEB_BEGIN_XPATH(tree)
-    if not begins:
+    # iter(), not XPath '//comment()[contains(...)]': its node-set merge is quadratic in the
+    # number of comments (50,000 comments took 18 s)
+    begin = next((c for c in tree.iter(lxml.etree.Comment) if HANWEB_BEGIN in (c.text or "")), None)
+    if begin is None:
         return None
-    begin = begins[0]
     out: list[str] = []
     if begin.tail:
         out.append(_WS.sub(" ", begin.tail))
@@ -324,6 +373,13 @@ def _density_block(tree):
     return best, scores[best]
 
 
+def _link_density(el) -> float:
+    """Share of the element's content characters that are link text."""
+    total = _content_len(el.text_content())
+    linked = sum(_content_len(a.text_content()) for a in el.iter("a"))
+    return linked / total if total else 1.0
+
+
 def _looks_like_nav(text: str, links: set[str], density_size: int) -> bool:
     size = _content_len(text)
     if _link_share(text, links) >= NAV_LINK_SHARE:
@@ -338,7 +394,8 @@ def _choose_text(tree, url: str) -> tuple[str, str]:
         return container
     links = _link_texts(tree)
     density_el, density_size = _density_block(tree)
-    extracted = _trafilatura_text(tree, url)
+    tractable = _element_count(tree) <= TRAFILATURA_MAX_ELEMENTS and not _TOO_DEEP_FOR_TRAFILATURA(tree)
+    extracted = _trafilatura_text(tree, url) if tractable else None
     if extracted and not _looks_like_nav(extracted, links, density_size):
         if container is None:
             return "trafilatura", extracted
@@ -348,9 +405,11 @@ def _choose_text(tree, url: str) -> tuple[str, str]:
             return "trafilatura", extracted
     if container:
         return container
-    if density_el is not None and density_size >= DENSITY_MIN:
+    if density_el is not None and density_size >= DENSITY_MIN and _link_density(density_el) < NAV_LINK_SHARE:
         return "density", _render_element(density_el)
-    return "none", extracted or ""
+    # What is left is navigation (trafilatura's text failed the checks above) or nothing:
+    # never the report's text.
+    return "none", ""
 
 
 # --------------------------------------------------------------------------- metadata
@@ -362,7 +421,7 @@ _SITE_WORDS = re.compile(r"(?:人民政府|政府网|门户网站?|网站|官网
 
 
 def _clean_title(text: str) -> str:
-    return _WS.sub(" ", to_simplified(text or "")).strip()
+    return _WS.sub(" ", to_simplified(strip_ruby(text or ""))).strip()
 
 
 def _meta_title(tree) -> str | None:
@@ -455,6 +514,8 @@ def _attachments(tree, url: str) -> tuple[str, ...]:
         joined = _join(base, href)
         if joined:
             seen.setdefault(joined, None)
+            if len(seen) >= MAX_ATTACHMENTS:
+                break
     return tuple(seen)
 
 
@@ -484,17 +545,48 @@ def _is_document(href: str) -> bool:
 # --------------------------------------------------------------------------- entry point
 
 
+# Characters libxml2 must not see: it turns NUL into U+FFFD, and control characters are not
+# text. crawler.encoding already drops them from pages it decodes; this covers other callers.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
 def _parse(html: str):
     if not isinstance(html, str):
         raise TypeError("extract_report takes decoded text, not bytes")
+    html = _CONTROL.sub("", _XML_DECLARATION.sub("", html, count=1))
     if not html.strip():
         raise ExtractionError("empty page")
-    try:
-        tree = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
-    except (ValueError, lxml.etree.ParserError) as err:
-        raise ExtractionError(f"unparsable HTML: {err}") from err
+    tree, limit = _parse_once(html, huge=False)
+    if limit:
+        # libxml2 stopped at a resource limit (depth 256, or a text or attribute over 10 MB)
+        # and silently dropped the rest: what is left is often only the navigation. Cap the
+        # depth and parse again without the size limits; if that still fails, say so.
+        flattened, _ = cap_depth(html, FLATTEN_DEPTH)
+        tree, limit = _parse_once(flattened, huge=True)
+        if limit:
+            raise ExtractionError(f"page exceeds the HTML parser's limits even flattened: {limit}")
+    elements = _element_count(tree)
+    if elements > MAX_ELEMENTS:
+        raise ExtractionError(f"page has {elements} elements (more than {MAX_ELEMENTS}): not a report page")
     lxml.etree.strip_elements(tree, "rt", "rp", with_tail=False)
     return tree
+
+
+def _element_count(tree) -> int:
+    return int(tree.xpath("count(//*)"))  # in C: iterating 4 million proxies takes seconds
+
+
+def _parse_once(html: str, *, huge: bool):
+    """(tree, the resource-limit error libxml2 hit or None)."""
+    parser = lxml.html.HTMLParser(huge_tree=huge)
+    try:
+        tree = lxml.html.document_fromstring(html, parser=parser)
+    except (ValueError, lxml.etree.ParserError) as err:
+        raise ExtractionError(f"unparsable HTML: {err}") from err
+    for error in parser.error_log:
+        if error.type == lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+            return tree, error.message.strip()[:200]
+    return tree, None
 
 
 def _drop_title_lines(text: str, title: str) -> str:

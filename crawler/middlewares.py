@@ -1,10 +1,11 @@
-"""Downloader middlewares: retry backoff (and Retry-After), charset repair, the fetch log, and
-the origin guard."""
+"""Downloader middlewares: retry backoff (and Retry-After), charset repair and repaired
+decoding, the fetch log, and the origin guard."""
 
 from __future__ import annotations
 
 import datetime
 import email.utils
+import functools
 import logging
 import re
 import time
@@ -18,7 +19,7 @@ from twisted.internet.task import deferLater
 from w3lib.url import safe_url_string
 
 from nianbao.config.origins import PRIVATE_ADDRESS, Origin, OriginPolicy, Refusal, scheme_refusal
-from nianbao.crawler.encoding import choose_encoding
+from nianbao.crawler.encoding import Decoded, choose_encoding, decode_html
 from nianbao.crawler.resolver import PrivateAddressError, PublicAddressResolver, address_refusal
 from nianbao.crawler.store_access import crawl_id_of, store_for
 
@@ -139,7 +140,13 @@ class RetryBackoffMiddleware:
 
 
 class EncodingRepairMiddleware:
-    """Re-decode pages whose declared charset is wrong (see crawler.encoding)."""
+    """Decode pages in the charset they really use, with repairs (see crawler.encoding).
+
+    A page whose declared charset is wrong gets the right one; a page that no single charset
+    reads cleanly (a NUL byte, a GBK paragraph in a UTF-8 page) becomes a response whose
+    `text` is `decode_html`'s repaired text, so neither the listing parsers nor the report
+    extraction ever see U+FFFD or control characters. The body stays the bytes as served.
+    """
 
     def __init__(self, stats):
         self.stats = stats
@@ -152,13 +159,56 @@ class EncodingRepairMiddleware:
         if not isinstance(response, TextResponse):
             return response
         content_type = response.headers.get(b"Content-Type")
-        encoding = choose_encoding(
+        chosen = choose_encoding(
             response.body, content_type.decode("latin-1") if content_type else None
         )
-        if encoding and encoding != response.encoding:
-            self.stats.inc_value(f"nianbao/encoding_repaired/{response.encoding}->{encoding}")
-            return response.replace(encoding=encoding)
+        encoding = chosen or response.encoding
+        if chosen and chosen != response.encoding:
+            self.stats.inc_value(f"nianbao/encoding_repaired/{response.encoding}->{chosen}")
+        decoded = decode_html(response.body, encoding)
+        if decoded.repaired:
+            self._count(decoded)
+            return response.replace(cls=repaired_class(type(response)), encoding=encoding, decoded=decoded)
+        if chosen and chosen != response.encoding:
+            return response.replace(encoding=chosen)
         return response
+
+    def _count(self, decoded: Decoded) -> None:
+        self.stats.inc_value("nianbao/decoding/repaired_pages")
+        for name in ("nul_bytes", "recovered_bytes", "bad_bytes"):
+            if getattr(decoded, name):
+                self.stats.inc_value(f"nianbao/decoding/{name}", getattr(decoded, name))
+        if decoded.undecodable:
+            self.stats.inc_value("nianbao/decoding/undecodable_pages")
+
+
+class RepairedText:
+    """Mixin for a TextResponse class: `text` is `decode_html`'s repaired decoding.
+
+    `decoded` may be handed in by the middleware (it has just computed it); a copy made with
+    `replace()` decodes its own body again, so a replaced body never shows stale text.
+    """
+
+    def __init__(self, *args, decoded: Decoded | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._decoded = decoded
+
+    @property
+    def decoded(self) -> Decoded:
+        if self._decoded is None:
+            self._decoded = decode_html(self.body, self.encoding)
+        return self._decoded
+
+    @property
+    def text(self) -> str:
+        return self.decoded.text
+
+
+@functools.cache
+def repaired_class(response_class: type[TextResponse]) -> type[TextResponse]:
+    """HtmlResponse -> RepairedHtmlResponse (and so on): still an instance of the original
+    class, so spiders and Scrapy's own code treat it the same."""
+    return type(f"Repaired{response_class.__name__}", (RepairedText, response_class), {})
 
 
 class FetchLogMiddleware:

@@ -19,8 +19,16 @@ from nianbao.crawler.items import ReportGone, ReportPage
 from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, judge_page, judge_text
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao.config.registry import parse_duration
-from nianbao.storage.models import ReportFetch
+from nianbao.storage.models import PURPOSE_REPORT, ReportFetch
 from nianbao.storage import BINARY_ENCODING
+
+# A rejection reason goes to the log and to fetch_log.error: a sentence, not a page (an
+# exception's text can quote megabytes of input).
+MAX_REASON = 300
+
+
+def _bounded(reason: str) -> str:
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
 
 
 class _CrawlerPipeline:
@@ -51,6 +59,11 @@ class ExtractPipeline(_CrawlerPipeline):
         suspect = verdict.reason if verdict else None
         if item.html is None:
             return dataclasses.replace(self._attachment_report(item), suspect=suspect)
+        decoding = item.decoding
+        if decoding.undecodable:
+            # Not a problem of extraction: the site served something that is not text. It is a
+            # failed fetch of the report (purpose 'report'), so the agency's crawl is incomplete.
+            self._reject(item, f"undecodable: {decoding.describe()}", purpose=PURPOSE_REPORT)
         try:
             extracted = extract_report(
                 item.html, item.final_url,
@@ -86,6 +99,8 @@ class ExtractPipeline(_CrawlerPipeline):
             final_url=item.final_url,
             attachments=extracted.attachments,
             suspect=suspect,
+            decoding_loss=decoding.bad_bytes,
+            decoding_note=decoding.describe(),
         )
 
     def _known(self, item: ReportPage) -> KnownReport | None:
@@ -103,7 +118,7 @@ class ExtractPipeline(_CrawlerPipeline):
         self.stats.inc_value(f"nianbao/gone/{reason}")
         store_for(self.crawler).crawls.log_fetch(
             crawl_id=crawl_id_of(self.crawler), agency_id=item.agency_id, url=item.url,
-            status=None, error=f"gone: {reason} (answered at {item.final_url})"[:500],
+            status=None, error=_bounded(f"gone: {reason} (answered at {item.final_url})"),
             purpose="extract",
         )
         return ReportGone(agency_id=item.agency_id, url=item.url, http_status=None, reason=reason)
@@ -138,11 +153,12 @@ class ExtractPipeline(_CrawlerPipeline):
             final_url=item.final_url,
         )
 
-    def _reject(self, item: ReportPage, reason: str):
+    def _reject(self, item: ReportPage, reason: str, purpose: str = "extract"):
+        reason = _bounded(reason)
         self.stats.inc_value("nianbao/rejected_pages")
         store_for(self.crawler).crawls.log_fetch(
             crawl_id=crawl_id_of(self.crawler), agency_id=item.agency_id, url=item.url,
-            status=None, error=reason, purpose="extract",
+            status=None, error=reason, purpose=purpose,
         )
         raise DropItem(reason)
 

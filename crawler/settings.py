@@ -111,4 +111,10 @@ EXTENSIONS = {
 }
 
 LOG_LEVEL = "INFO"
+# Items are logged as one short line, and every log line is cut at NIANBAO_LOG_LINE_MAX
+# characters, at most NIANBAO_LOG_MAX_LINES lines a record (tracebacks too): a dropped 8 MB
+# page once printed itself, bytes and all, to stderr (see crawler/logformatter.py).
+LOG_FORMATTER = "nianbao.crawler.logformatter.BoundedLogFormatter"
+NIANBAO_LOG_LINE_MAX = 500
+NIANBAO_LOG_MAX_LINES = 200
 FEED_EXPORT_ENCODING = "utf-8"

@@ -168,6 +168,9 @@ class ReportFetch:
     suspect: why the page may not be the report it would replace (a reason from
     crawler/plausibility.py, e.g. 'shrank: 915 -> 397 characters'), None when it plainly is;
     `store.history.record_suspect` holds such a page until a later crawl sees it again.
+    decoding_loss: bytes of raw_page that no charset could read (dropped from the text);
+    decoding_note: what decoding repaired or lost, in words (None for a clean page). Not
+    stored yet.
     """
 
     agency_id: str
@@ -187,6 +190,12 @@ class ReportFetch:
     text_year: int | None = None
     year_basis: str | None = None
     suspect: str | None = None
+    decoding_loss: int = 0
+    decoding_note: str | None = None
+
+    def __repr__(self) -> str:  # short: Scrapy logs items, and raw_page can be megabytes
+        return (f"ReportFetch({self.agency_id} {self.url[:200]}: {self.kind} {self.year}, "
+                f"{len(self.text)} chars, {len(self.raw_page)} bytes)")
 
     def __post_init__(self) -> None:
         owner = f"ReportFetch({self.url})"

@@ -103,6 +103,14 @@ def test_body_lines_are_kept(line):
         ("號(2019)", "號(2019)"),
         ("說明(abc)", "說明(abc)"),         # not pinyin
         ("條例 (Regulations)", "條例 (Regulations)"),
+        # markup around the debris leaves spaces ('據<span> (jù)</span>')
+        ("根據 (jù)規定", "根據規定"),
+        ("報\u3000（bào ）告", "報告"),
+        ("國\xa0(guó)家", "國家"),
+        # a block boundary between the character and its annotation, on a page with debris
+        ("根據(jù)條(tiáo)例\n(guī)定", "根據條例\n定"),
+        ("開(kāi)會(huì)\n  （gōng）作", "開會\n作"),
+        ("市(shì)\n(GDP)增長", "市\n(GDP)增長"),  # not pinyin, still kept
     ],
 )
 def test_strip_ruby(raw, expected):

@@ -272,3 +272,73 @@ def test_site_name_title_yields_to_the_listed_report_title():
     # a truncated listed title does not replace the page's
     truncated = extract_report(page, "http://x.gov.cn/a.html", listing_title="示例市民政局2019年政府信息...")
     assert truncated.title == "示例市人民政府"
+
+
+# --------------------------------------------------------------------------- broken and hostile markup
+
+def _deep_trs(report: str) -> tuple[str, str]:
+    """(plain page, the same page with its body 50,000 closed <div>s deep)."""
+    from nianbao.demo.site import paragraphs, trs_article
+    plain = trs_article("某县审计局2019年政府信息公开工作年度报告", "2020-01-16", paragraphs(report))
+    return plain, plain.replace('<div class="TRS_Editor">', '<div class="TRS_Editor">' + "<div>" * 50_000, 1).replace(
+        '</div>\n<div class="share">', "</div>" * 50_000 + '</div>\n<div class="share">', 1)
+
+
+def _word_export_hanweb(report: str) -> tuple[str, str]:
+    """(plain page, the same Hanweb page where every paragraph opens a <font> and a <span> it
+    never closes, as Word exports do)."""
+    from nianbao.demo.site import hanweb_article
+    lines = [line for line in report.split("\n") if line]
+    plain = hanweb_article("某市水利局2018年度政府信息公开工作报告", "2019-02-01", "".join(f"<p>{l}</p>" for l in lines))
+    broken = "".join(f"<p><font face='仿宋_GB2312'><span style='font-size:16pt'>{l}" for l in lines * 40)
+    return plain, hanweb_article("某市水利局2018年度政府信息公开工作报告", "2019-02-01", broken)
+
+
+def test_page_nested_beyond_the_parser_limit_keeps_its_body_trs():
+    from nianbao.demo.site import report_text
+    plain, deep = _deep_trs(report_text("某县审计局", 2019))
+    expected = extract_report(plain, "http://www.x.gov.cn/a.html")
+    result = extract_report(deep, "http://www.x.gov.cn/a.html")
+    assert result.method == expected.method == "container:.TRS_Editor"
+    assert result.text == expected.text and "首页" not in result.text
+
+
+def test_page_nested_beyond_the_parser_limit_keeps_its_body_word_export():
+    from nianbao.demo.site import report_text
+    report = report_text("某市水利局", 2018)
+    plain, broken = _word_export_hanweb(report)
+    result = extract_report(broken, "http://sl.x.gov.cn/art/2019/2/1/art_1.html")
+    assert result.method == extract_report(plain, "http://sl.x.gov.cn/a.html").method == "container:ZJEG_RSS"
+    last = [line for line in report.split("\n") if line][-1]
+    assert result.text.split("\n")[-1] == last  # the last paragraph, 1,000 unclosed tags down
+    assert result.text.count("一、总体情况") == 40
+
+
+def test_nul_and_control_characters_in_given_text_do_not_become_u_fffd():
+    html = "<html><body><div class='TRS_Editor'><p>本机关\x00全年主动\x01公开政府信息356条，其中规范性文件12件。</p></div></body></html>"
+    assert extract_report(html, "http://www.x.gov.cn/a.html").text == "本机关全年主动公开政府信息356条，其中规范性文件12件。"
+
+
+def test_spanned_cells_pad_a_row_up_to_max_columns_only():
+    from nianbao.crawler.extract import MAX_COLUMNS
+    rows = "<tr><td rowspan='50' colspan='50'>合计</td><td>12</td></tr>" * 30
+    html = f"<html><body><div class='TRS_Editor'><p>申请情况如下表。</p><table>{rows}</table></div></body></html>"
+    lines = extract_report(html, "http://www.x.gov.cn/a.html").text.split("\n")
+    assert lines[1].startswith("合计 |") and lines[1].endswith("| 12") and lines[1].count("|") == 50
+    # padding stops at MAX_COLUMNS; the row's own two cells always stay
+    assert max(line.count("|") for line in lines) == MAX_COLUMNS + 2 - 1
+    assert all(line.count("合计") == 1 and line.endswith("| 12") for line in lines[1:])
+
+
+def test_navigation_is_never_the_text():
+    """A page whose only text is the header nav is rejected, never stored as '首页 | 简 | 繁'."""
+    html = ("<html><head><title>2019年度报告</title></head><body><div class='top'><a href='/'>首页</a> | "
+            "<a href='/j'>简</a> | <a href='/f'>繁</a> | <a href='/login'>登录</a></div>" + "<div>" * 300 +
+            "<p>正文</p></body></html>")
+    with pytest.raises(ExtractionError, match="no body text"):
+        extract_report(html.replace("<p>正文</p>", ""), "http://www.x.gov.cn/a.html")
+
+
+def test_ruby_debris_in_the_title_is_removed():
+    html = "<html><head><title>2019年度政府信息公開(kāi)工作報(bào)告</title></head><body><div class='TRS_Editor'><p>详见附件。</p></div></body></html>"
+    assert extract_report(html, "http://www.x.gov.cn/a.html").title == "2019年度政府信息公开工作报告"
