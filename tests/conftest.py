@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,13 @@ def crawl(config: Path, db: Path, *extra: str, settings: dict | None = None) -> 
     result = run_nianbao("crawl", "--config", str(config), "--db", str(db), *flags, *extra)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def query(db, sql: str, params=()) -> list[dict]:
+    """Rows of a read-only query on a store file, as dicts (the store is closed afterwards)."""
+    connection = sqlite3.connect(db)
+    connection.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in connection.execute(sql, params)]
+    finally:
+        connection.close()

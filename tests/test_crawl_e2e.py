@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 
 import pytest
 
 from nianbao.demo.site import with_body
-from tests.conftest import FAST_SETTINGS, REPO, crawl
+from tests.conftest import FAST_SETTINGS, REPO, crawl, query
 
 TRS = "/trs/xxgk/ndbg"
 TRS_2015 = f"{TRS}/201603/t20160320_2001.html"
@@ -44,15 +43,6 @@ EXPECTED_REPORTS = {
     ("demo-trad", 2019, "annual_report"),  # traditional, ruby debris
     ("demo-trad", 2018, "annual_report"),  # on listing page 2 (下一頁)
 }
-
-
-def query(db, sql, params=()):
-    connection = sqlite3.connect(db)
-    connection.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in connection.execute(sql, params)]
-    finally:
-        connection.close()
 
 
 def report(db, url_suffix):

@@ -12,26 +12,16 @@ resolver set through the crawl's settings whose answers still go through the rea
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
-from tests.conftest import crawl
+from tests.conftest import crawl, query
 from tests.local_sites import LocalSite, write_registry
 
 REPORT_2019 = "示例县2019年政府信息公开工作年度报告"
 REPORT_2018 = "示例县2018年政府信息公开工作年度报告"
 REPORT_2017 = "示例县2017年政府信息公开工作年度报告"
 REPORT_2016 = "示例县2016年政府信息公开工作年度报告"
-
-
-def query(db, sql, params=()):
-    connection = sqlite3.connect(db)
-    connection.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in connection.execute(sql, params)]
-    finally:
-        connection.close()
 
 
 def stored_urls(db) -> set[str]:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import gzip
 import random
 import re
-import sqlite3
 
 import pytest
 
 from nianbao.demo.site import Page, hanweb_article, paragraphs, report_text, trs_article
-from tests.conftest import crawl
+from tests.conftest import crawl, query as rows
 
 AGENCY_ID = "demo-hostile"
 AGENCY = "示例市统计局"
@@ -106,15 +105,6 @@ def hostile_crawl(tmp_path_factory):
         db = tmp / "nianbao.db"
         result = crawl(config, db, "--agency", AGENCY_ID, settings={"LOG_LEVEL": "DEBUG"})
     return result, db
-
-
-def rows(db, sql, params=()):
-    connection = sqlite3.connect(db)
-    connection.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in connection.execute(sql, params)]
-    finally:
-        connection.close()
 
 
 def stored_text(db, name: str) -> str:
