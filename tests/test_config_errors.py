@@ -525,7 +525,7 @@ BAD_HOST = st.one_of(
     LABEL.map(lambda label: f"-{label}.gov.cn"),
     LABEL.map(lambda label: f"{label}-.gov.cn"),
     LABEL.map(lambda label: f"{label}..gov.cn"),
-    LABEL.map(lambda label: f"{label}.gov.cn."),
+    LABEL.map(lambda label: f"{label}.gov.cn.."),
     st.integers(64, 80).map(lambda n: "a" * n + ".gov.cn"),
     st.tuples(st.integers(256, 999), st.integers(0, 255)).map(lambda t: f"{t[0]}.{t[1]}.1.1"),
     st.tuples(st.integers(0, 255), st.integers(0, 255)).map(lambda t: f"{t[0]}.{t[1]}.7"),
