@@ -74,7 +74,7 @@ def judge_page(*, url: str, final_url: str, html: str | None, body: bytes,
         return Verdict(SUSPECT, "content_type: an HTML page where a document was stored")
     if not known.document and html is None:
         return Verdict(SUSPECT, f"content_type: a document ({content_type or 'binary'}) where a page was stored")
-    if html is not None and not _CLOSING_TAG.search(body[-4096:]):
+    if html is not None and not _CLOSING_TAG.search(body[-65536:]):  # analytics may follow </html>
         return Verdict(SUSPECT, "truncated: the page ends before </body></html>")
     return None
 
