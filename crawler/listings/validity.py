@@ -35,7 +35,7 @@ class ListingShape:
 
     entries: int  # article-like entries
     pages: int  # further listing pages found (pager)
-    signature: frozenset[str]  # the template: the page's element tag.class names
+    signature: frozenset[str]  # the template: the page's tag.class and tag#id names
 
 
 def article_entries(listing: Listing) -> int:
@@ -46,11 +46,14 @@ def article_entries(listing: Listing) -> int:
 
 
 def template_signature(response: TextResponse) -> frozenset[str]:
+    """The page's template: tag.class and tag#id names. Bare tags are left out: list rows
+    (li, tr, a, span) come and go with the entries, the template's named boxes stay."""
     names = set()
-    for element in response.xpath("//body//*")[:MAX_SIGNATURE_ELEMENTS]:
+    for element in response.xpath("//body//*[@class or @id]")[:MAX_SIGNATURE_ELEMENTS]:
         tag = element.root.tag if isinstance(element.root.tag, str) else "#"
-        classes = (element.attrib.get("class") or "").split()
-        names.update(f"{tag}.{name}" for name in classes) if classes else names.add(tag)
+        names.update(f"{tag}.{name}" for name in (element.attrib.get("class") or "").split())
+        if element.attrib.get("id"):
+            names.add(f"{tag}#{element.attrib['id']}")
     return frozenset(names)
 
 
