@@ -281,15 +281,25 @@ def status(config_path, db_path, as_json, show_all, stale_after) -> None:
 @click.option("--limit", type=COUNT, default=None,
               help="At most this many messages per target.")
 def notify(config_path, db_path, limit) -> None:
-    """Deliver the findings not yet delivered, now."""
+    """Deliver the findings not yet delivered, now.
+
+    SIGTERM or Ctrl-C stops it after the message in flight (sent and recorded); the rest
+    waits for the next run; exit status 0.
+    """
     from nianbao.monitor.notify import deliver_pending
+    from nianbao.monitor.shutdown import stopping_on_signals
     from nianbao.storage import Store
 
     _, db, registry = _paths(config_path, db_path)
-    with Store(db) as store:
-        report = deliver_pending(store, registry, limit=limit)
+    # Python's default SIGTERM would end the process between a send and its record, and that
+    # message would go out again on the next run: stop between messages instead, as the
+    # daemon does (there is no crawl child here: no grace period).
+    with stopping_on_signals(stop_grace=0) as stopping, Store(db) as store:
+        report = deliver_pending(store, registry, limit=limit, should_stop=stopping.is_set)
     click.echo(f"{report.targets} targets: delivered {report.delivered} findings in "
                f"{report.messages} messages, {report.failed} failed, {report.waiting} waiting")
+    if stopping.is_set():
+        click.echo("stopped by a signal: the rest waits for the next run", err=True)
     for line in report.errors:
         click.echo(f"  failed: {line}", err=True)
     if report.failed:

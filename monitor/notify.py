@@ -9,10 +9,12 @@ Delivery guarantee: each finding reaches each target once, also when several sen
 once (the daemon's jobs, `nianbao notify` by hand). Before a message is sent its findings are
 claimed in one write transaction (status 'sending', claimed_by = the sender's pid,
 claimed_at); a finding already delivered, or claimed by another live sender less than
-CLAIM_STALE_SECONDS (10 min) ago, is left out of the message. After the send the attempt is
-recorded ('delivered' or 'failed') and the claim cleared. The one exception is a sender that
-dies between the send and the record (SIGKILL, power loss): its claim goes stale and the
-finding is sent again, so after such a crash delivery is at least once.
+CLAIM_STALE_SECONDS (10 min; NIANBAO_CLAIM_STALE_SECONDS in the environment overrides it)
+ago, is left out of the message. After the send the attempt is recorded ('delivered' or
+'failed') and the claim cleared. The one exception is a sender that dies between the send
+and the record (SIGKILL, power loss): the next sender takes its claim over (at once when its
+process is gone, after CLAIM_STALE_SECONDS when it hangs) and the finding is sent again, so
+after such a crash delivery is at least once.
 
 Secrets: a target URL usually holds one (a token, a password, a webhook path). It is never
 stored, logged or printed: deliveries.target and every message name a target by
@@ -48,8 +50,13 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from nianbao.config.registry import Registry
+from nianbao.storage.deliveries import CLAIM_STALE_SECONDS
 
 logger = logging.getLogger(__name__)
+
+# Overrides CLAIM_STALE_SECONDS, after which the claim of a sender that still runs (it hangs)
+# is taken over; tests shorten it to see a takeover happen.
+CLAIM_STALE_ENV = "NIANBAO_CLAIM_STALE_SECONDS"
 
 DIGEST_AFTER = 10  # more findings than this waiting for one target: send digests
 DIGEST_SIZE = 50  # findings per digest message
@@ -210,9 +217,26 @@ def targets_of(registry: Registry) -> list[Target]:
     return targets
 
 
+def claim_stale_seconds() -> float:
+    """CLAIM_STALE_SECONDS, or NIANBAO_CLAIM_STALE_SECONDS when set to a number above 0."""
+    value = os.environ.get(CLAIM_STALE_ENV, "").strip()
+    if not value:
+        return CLAIM_STALE_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if seconds > 0:
+        return seconds
+    logger.warning("%s=%r is not a number of seconds above 0; using %g", CLAIM_STALE_ENV,
+                   value, CLAIM_STALE_SECONDS)
+    return CLAIM_STALE_SECONDS
+
+
 def deliver_pending(store, registry: Registry, *, limit: int | None = None,
                     digest_after: int = DIGEST_AFTER, digest_size: int = DIGEST_SIZE,
-                    should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+                    should_stop: Callable[[], bool] | None = None,
+                    claim_stale_after: float | None = None) -> DeliveryReport:
     """Send every finding not yet delivered to each of its targets; record each attempt.
 
     store: an open Store. registry: gives the targets. limit: at most this many messages per
@@ -220,11 +244,13 @@ def deliver_pending(store, registry: Registry, *, limit: int | None = None,
     should_stop: checked before each message; when it returns true the call returns at once
     (the daemon is stopping), leaving the rest for the next call.
     Each message's findings are claimed first (`store.deliveries.claim`); a finding another
-    sender is sending right now is left to it.
+    sender is sending right now is left to it, unless its claim is older than
+    claim_stale_after seconds (None: `claim_stale_seconds()`).
     """
     report = DeliveryReport()
     pid = os.getpid()
     stop = should_stop or (lambda: False)
+    stale_after = claim_stale_seconds() if claim_stale_after is None else claim_stale_after
     for target in targets_of(registry):
         if stop():
             break
@@ -249,7 +275,7 @@ def deliver_pending(store, registry: Registry, *, limit: int | None = None,
                 return report
             claimed = set(store.deliveries.claim([f["id"] for f in findings],
                                                  target_key=target.key, target=target.masked,
-                                                 pid=pid))
+                                                 pid=pid, stale_after=stale_after))
             findings = [f for f in findings if f["id"] in claimed]
             if not findings:
                 continue  # another sender has them

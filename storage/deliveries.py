@@ -26,15 +26,27 @@ CLAIM_STALE_SECONDS = 600.0
 
 
 def pid_alive(pid: int) -> bool:
-    """Is there a process with this id on this host? (The store is a local file: the senders
-    that share it run on this host.)"""
+    """Is there a running process with this id on this host? (The store is a local file: the
+    senders that share it run on this host.) A zombie is not: it has exited, and only waits
+    for its parent to collect its status (a supervisor or a shell busy elsewhere may take
+    long), yet kill(pid, 0) still finds it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except (PermissionError, OverflowError, ValueError):
-        return True
-    return True
+        pass
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Is the process a zombie (state Z in /proc/<pid>/stat)? False where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rpartition(b")")[2].split()  # the name, in (), may hold spaces
+    except (OSError, ValueError):
+        return False
+    return bool(fields) and fields[0] == b"Z"
 
 
 def _seconds_before(iso: str, seconds: float) -> str:
