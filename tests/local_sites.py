@@ -85,9 +85,11 @@ class LocalSite:
             status, content_type, body = handler(method, parse_qsl(parts.query, keep_blank_values=True),
                                                  parse_qsl(form, keep_blank_values=True))
             return status, {"Content-Type": content_type}, body.encode("utf-8")
-        if method != "GET":
-            return 405, {"Content-Type": "text/html"}, b"<html>405 Method Not Allowed</html>"
-        return self.answers.get(path, (404, {"Content-Type": "text/html"}, b"<html>404</html>"))
+        missing = (404, {"Content-Type": "text/html"}, b"<html>404</html>")
+        if method != "GET":  # a page that exists answers other methods with 405
+            return (405, {"Content-Type": "text/html"}, b"<html>405 Method Not Allowed</html>"
+                    ) if path in self.answers else missing
+        return self.answers.get(path, missing)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -389,3 +389,40 @@ def test_annual_report_module_second_style():
         ("view.do?id=20230118", "2022", "2023-01-18"), ("view.do?id=20220121", "2021", "2022-01-21")]
     # the same page under a path that names no annual-report module: no report entries
     assert annual_module.parse(html_response("https://xxgk.example.cn/xxgk/list.do", read("annual-report-view.html"))).entries == []
+
+
+# --- every family's pages read as listings --------------------------------------------------
+
+FAMILY_PAGES = [
+    ("gkmlpt-shell-szlh.html", "http://www.szlh.gov.cn/szlh/gkmlpt/index", HtmlResponse),
+    ("gkmlpt-shell-qingcheng.html", "http://www.qingcheng.example.cn/qingcheng/gkmlpt/index", HtmlResponse),
+    ("gkmlpt-api-szlh-page1.json", "http://www.szlh.gov.cn/szlh/gkmlpt/api/all/2843?page=1&sid=755031", JsonResponse),
+    # a JSON reply served as text/html, as some platforms do
+    ("gkmlpt-api-qingcheng.json", "http://platform.qingyuan.example.cn/gkmlpt/api/all/1201?page=1&sid=763002", HtmlResponse),
+    ("hanweb-column-jpage.html", "https://www.wl.example.cn/col/col1229115101/index.html", HtmlResponse),
+    ("hanweb-reply-get.xml", "https://www.wl.example.cn/module/jpage/dataproxy.jsp?startrecord=3&endrecord=4&perpage=2", XmlResponse),
+    ("query-ilist.html", "http://www.xjahq.example.cn/info/iList.jsp?isSd=false&node_id=GKfgw&cat_id=10376", HtmlResponse),
+    ("query-xxgk-search.html", "http://www.hangzhou.example.cn/module/xxgk/search.jsp?infotypeId=A0212&jdid=149", HtmlResponse),
+    ("query-content-jsp.html", "http://www.stats.example.cn/xxgk/list.jsp?code=ndbg", HtmlResponse),
+    ("openness-annual-list.html", "http://www.example.gov.cn/openness/OpennessAnnualReport/?branch_id=57a4a52e", HtmlResponse),
+    ("annual-report-view.html", "https://xxgk.example.cn/xxgk/annualReport/list.do?deptId=31", HtmlResponse),
+]
+
+
+def test_every_family_fixture_is_a_listing():
+    for name, url, kind in FAMILY_PAGES:
+        response = kind(url, body=read(name).encode(), encoding="utf-8", request=Request(url))
+        listing = parse_listing(response)
+        assert listing.entries or listing.pages, name
+        assert listing_problem(response, listing, requested_url=url) is None, name
+
+
+def test_block_pages_stay_block_pages():
+    # What the data checks must not let through: a block page served for an API URL, with a
+    # JSON content type or as XHTML opening with an XML declaration.
+    url = "http://www.szlh.gov.cn/szlh/gkmlpt/api/all/2843?page=1&sid=755031"
+    block = "<html><head><title>访问过于频繁</title></head><body><p>请稍后再试</p></body></html>"
+    for response in (HtmlResponse(url, body=block.encode(), encoding="utf-8"),
+                     XmlResponse(url, body=('<?xml version="1.0"?>' + block).encode(), encoding="utf-8")):
+        problem = listing_problem(response, parse_listing(response), requested_url=url)
+        assert problem and problem.startswith("block page"), problem
