@@ -286,7 +286,8 @@ def test_gkmlpt_api_second_reply_post_url_total_only_and_broken_articles():
     listing = parse_listing(api_reply(url, read("gkmlpt-api-qingcheng.json")))
     assert [(e.url, e.date) for e in listing.entries] == [
         # created_at only (ISO with offset); display_publish_time in milliseconds
-        ("http://platform.qingyuan.example.cn/qingcheng/gkmlpt/content/1/1550/post_1550012.html#1201", "2023-03-30"),
+        # the fragment (the column it is shown in) is not part of the report's URL
+        ("http://platform.qingyuan.example.cn/qingcheng/gkmlpt/content/1/1550/post_1550012.html", "2023-03-30"),
         ("http://platform.qingyuan.example.cn/qingcheng/gkmlpt/content/1/1550/post_1550013.html", "2023-01-29"),
     ]  # an article without a title and a non-object are skipped
     # "total": "5" (no classify), 4 articles a page: one more page
@@ -353,8 +354,10 @@ def test_content_jsp_articles_and_page_form():
 
 
 def test_query_pager_needs_a_count_and_a_parameter():
-    # a page count without a page parameter anywhere, a parameter without a count, one page
+    # a page count without a page parameter anywhere (a navigation link's `?page=` is not a
+    # pager), a parameter without a count, one page
     for url, body in (("http://a.cn/l.html", "<p>共3页</p>"),
+                      ("http://a.cn/l.html", '<a href="/news.jsp?page=1">新闻</a><p>共3页</p>'),
                       ("http://a.cn/l.jsp?pageNo=1", "<p>第1页</p>"),
                       ("http://a.cn/l.jsp?pageNo=1", "<p>共1页</p>")):
         assert query_pager.parse(html_response(url, body)).pages == [], body

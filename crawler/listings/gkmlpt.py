@@ -170,7 +170,9 @@ def _entry(response: TextResponse, article) -> Entry | None:
     if not isinstance(href, str) or not href.strip() or not isinstance(title, str):
         return None
     try:
-        url = response.urljoin(href.strip())
+        # A report is its URL without fragment (`post_1550012.html#1201` names the column the
+        # platform shows it in, not another document).
+        url = response.urljoin(href.strip()).split("#", 1)[0]
     except ValueError:
         return None
     if not url.startswith(("http://", "https://")):

@@ -9,7 +9,7 @@ prints how many pages there are (共5页, 页次：1/5, 第1/5页) or says so in
 (`totalPage = 5`).
 
 By page shape: a page parameter (one of PAGE_PARAMS in this page's URL, else one the page's
-scripts, links or form fields name) and a page count. Every page is asked for by setting the
+scripts, onclick handlers or form fields name) and a page count. Every page is asked for by setting the
 parameter in this page's URL, in place, so the URLs match those the site's own links use.
 """
 
@@ -37,11 +37,10 @@ MAX_PAGES = 1000
 
 
 def parse(response: TextResponse) -> Listing:
-    text = response.text
-    count = _page_count(text)
+    count = _page_count(response.text)
     if not count or count < 2:
         return Listing()
-    param, current = _page_param(response.url, text)
+    param, current = _page_param(response.url, _pager_code(response))
     if param is None:
         return Listing()
     first = 0 if current == 0 else 1  # some platforms count pages from 0
@@ -55,6 +54,15 @@ def _page_count(text: str) -> int | None:
         if match:
             return int(match.group(1))
     return None
+
+
+def _pager_code(response: TextResponse) -> str:
+    """Where a script pager names its parameter: scripts, onclick handlers, `javascript:`
+    links and form fields. Not ordinary links: a navigation link with `?page=` says nothing
+    about this list, and a pager of plain links is the link family's."""
+    parts = response.xpath("//script/text() | //@onclick | //a/@href[starts-with(normalize-space(.), 'javascript')]").getall()
+    parts += [f'name="{name}"' for name in response.xpath("//input/@name | //select/@name").getall()]
+    return "\n".join(parts)
 
 
 def _page_param(url: str, text: str) -> tuple[str | None, int]:
