@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from nianbao.demo.ground import build_ground
 from nianbao.demo.site import Page, build_site, hanweb_proxy_reply
 
 NOT_FOUND = Page(b"<html><body><h1>404 Not Found</h1></body></html>", status=404)
@@ -38,6 +39,7 @@ class DemoPortal:
         self.base_url = f"http://{host}:{self._server.server_address[1]}"
         self.dead_url = f"http://127.0.0.1:{closed_port()}/xxgk/index.html"
         self.site = build_site(self.base_url, self.dead_url)
+        build_ground(self.site, self.base_url)
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request served
         self.user_agents: list[str] = []
         self._lock = threading.Lock()
@@ -95,6 +97,9 @@ class DemoPortal:
             start, end = int(params["startrecord"][0]), int(params["endrecord"][0])
             return Page(hanweb_proxy_reply(self.site.hanweb_records, start, end),
                         content_type="text/xml; charset=utf-8")
+        for prefix, handler in self.site.handlers.items():
+            if parts.path.startswith(prefix):
+                return handler(method, parts.path, parts.query)
         with self._lock:
             return self.site.pages.get(raw_path) or self.site.pages.get(parts.path) or NOT_FOUND
 

@@ -15,6 +15,10 @@ Everything a real crawl meets on a small scale:
   full of pinyin ruby debris (`根據(jù)`), made from a real scraped report.
 - ``demo-dead``: an agency whose site does not answer (a closed port on 127.0.0.1).
 
+`demo.ground` adds the agencies modelled on real portals met later (gkmlpt, ruby in listing
+titles, a zone hosting other agencies' reports, a query-string platform with a misleading
+PubDate meta); `demo.portal` serves both.
+
 Pages are built in code from the texts in demo/content/ so that tests can change one report
 and re-crawl. Paths map to `Page` objects; `demo.portal` serves them.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 CONTENT_DIR = Path(__file__).parent / "content"
 
@@ -43,6 +48,9 @@ class Site:
     pages: dict[str, Page] = field(default_factory=dict)
     agencies: list[dict] = field(default_factory=list)
     hanweb_records: list[tuple[str, str, str]] = field(default_factory=list)
+    # path prefix -> fn(method, path, query string) -> Page: answers computed per request
+    # (the gkmlpt JSON API of demo.ground)
+    handlers: dict[str, Callable[[str, str, str], "Page"]] = field(default_factory=dict)
 
     def add(self, path: str, page: Page) -> None:
         self.pages[path] = page

@@ -1,8 +1,10 @@
 """Small HTTP servers on loopback addresses for crawl tests: pages, redirects, a request log.
 
 Unlike the demo portal (one whole site), a LocalSite is built by the test that needs it:
-`page()` and `redirect()` add answers, `requests` lists the paths asked for. Several sites on
-different ports (or on 127.0.0.2) make "another port" and "another address" real.
+`page()`, `data()` and `redirect()` add answers, `handle()` answers a path by a function of
+the method, query and form (a data proxy, a JSON API), `requests` lists the paths asked for
+and `calls` the (method, path) of each. Several sites on different ports (or on 127.0.0.2)
+make "another port" and "another address" real.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import html
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
@@ -27,6 +31,9 @@ class LocalSite:
             "/robots.txt": (200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"),
         }
         self.requests: list[str] = []
+        self.calls: list[tuple[str, str]] = []
+        # path (no query) -> fn(method, query pairs, form pairs) -> (status, content type, body)
+        self.handlers: dict[str, Callable] = {}
         self._lock = threading.Lock()
 
     def url(self, path: str = "/", host: str | None = None) -> str:
@@ -35,6 +42,13 @@ class LocalSite:
     # --- answers --------------------------------------------------------------------------
     def page(self, path: str, body: str, status: int = 200) -> None:
         self.answers[path] = (status, {"Content-Type": "text/html; charset=utf-8"}, body.encode("utf-8"))
+
+    def data(self, path: str, body: str, content_type: str = "application/json; charset=utf-8",
+             status: int = 200) -> None:
+        self.answers[path] = (status, {"Content-Type": content_type}, body.encode("utf-8"))
+
+    def handle(self, path: str, fn: Callable) -> None:
+        self.handlers[path] = fn
 
     def redirect(self, path: str, location: str, status: int = 302) -> None:
         self.answers[path] = (status, {"Location": location, "Content-Type": "text/html"}, b"<html>moved</html>")
@@ -61,15 +75,33 @@ class LocalSite:
         self._server.shutdown()
         self._server.server_close()
 
-    def _answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
+    def _answer(self, path: str, method: str = "GET", form: str = "") -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             self.requests.append(path)
-        return self.answers.get(path, (404, {"Content-Type": "text/html"}, b"<html>404</html>"))
+            self.calls.append((method, path))
+        parts = urlsplit(path)
+        handler = self.handlers.get(parts.path)
+        if handler is not None:
+            status, content_type, body = handler(method, parse_qsl(parts.query, keep_blank_values=True),
+                                                 parse_qsl(form, keep_blank_values=True))
+            return status, {"Content-Type": content_type}, body.encode("utf-8")
+        missing = (404, {"Content-Type": "text/html"}, b"<html>404</html>")
+        if method != "GET":  # a page that exists answers other methods with 405
+            return (405, {"Content-Type": "text/html"}, b"<html>405 Method Not Allowed</html>"
+                    ) if path in self.answers else missing
+        return self.answers.get(path, missing)
 
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
-        status, headers, body = self.server.site._answer(self.path)
+        self._send(*self.server.site._answer(self.path))
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        form = self.rfile.read(length).decode("utf-8") if length else ""
+        self._send(*self.server.site._answer(self.path, "POST", form))
+
+    def _send(self, status, headers, body):
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)

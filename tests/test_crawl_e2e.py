@@ -4,7 +4,10 @@ The portal (demo/site.py) has a TRS column with a createPageHTML pager, a Hanweb
 records in a <datastore> script and a POSTed data proxy, GBK pages (one declaring gb2312 with
 GBK-only characters, one declaring nothing), a traditional-Chinese page with ruby debris
 behind plain 下一页 links, non-report documents, a PDF-only report, a robots.txt-forbidden
-link, and a dead agency.
+link, and a dead agency; and (demo/ground.py) a gkmlpt site whose list comes from a JSON API
+shared with another site, a traditional listing with pinyin ruby in its titles, a zone's
+column hosting the city's and the region's reports, and a query-string platform whose 2019
+report carries a misleading PubDate meta.
 """
 
 from __future__ import annotations
@@ -42,7 +45,26 @@ EXPECTED_REPORTS = {
     ("demo-gbk", 2017, "annual_report"),  # titled 2018年度, published 2018-03-10, covers 2017
     ("demo-trad", 2019, "annual_report"),  # traditional, ruby debris
     ("demo-trad", 2018, "annual_report"),  # on listing page 2 (下一頁)
+    ("demo-gkmlpt", 2021, "annual_report"),  # JSON API page 1
+    ("demo-gkmlpt", 2020, "annual_report"),
+    ("demo-gkmlpt", 2019, "annual_report"),  # JSON API page 2
+    ("demo-zone", 2022, "annual_report"),
+    # The city's and the region's 2021 reports, found in the zone's column: their identity is
+    # where they were found (agency_id demo-zone, their URL), whoever they count for.
+    ("demo-zone", 2021, "annual_report"),
+    ("demo-zone", 2020, "annual_report"),
+    ("demo-xxgk", 2019, "annual_report"),  # PubDate meta 2022-04-24, prints 发布日期：2020-01-15
+    ("demo-xxgk", 2018, "annual_report"),  # on page 2 (cur_page=2, a script pager)
 }
+# RUBY TITLES (issue 8 case 1, the extraction engineer's part): the listing titles of
+# demo-ruby carry pinyin ruby (年度報(bào)告) and are not yet recognised, so these reports are
+# never fetched. When listing titles get body-text normalisation, move them into
+# EXPECTED_REPORTS (REPORT_ROWS follows) and drop the RUBY TITLES checks below.
+AWAITING_RUBY_TITLES = {("demo-ruby", 2019, "annual_report"), ("demo-ruby", 2020, "annual_report")}
+# Report rows: demo-zone 2021 is two reports (the city's and the region's).
+REPORT_ROWS = len(EXPECTED_REPORTS) + 1
+AGENCIES = ("demo-trs", "demo-hanweb", "demo-gbk", "demo-trad", "demo-dead",
+            "demo-gkmlpt", "demo-ruby", "demo-zone", "demo-xxgk")
 
 
 def report(db, url_suffix):
@@ -63,12 +85,13 @@ def test_first_crawl_finds_every_report_of_every_portal_style(portal, first_craw
     assert all(r["status"] == "live" for r in rows)
     for row in rows:
         assert "\ufffd" not in row["text"] and "\ufffd" not in row["title"]
+    assert len(rows) == REPORT_ROWS
     # one version and one `new` finding per report
-    assert query(db_path, "SELECT count(*) n FROM versions")[0]["n"] == len(EXPECTED_REPORTS)
+    assert query(db_path, "SELECT count(*) n FROM versions")[0]["n"] == REPORT_ROWS
     findings = query(db_path, "SELECT kind, count(*) n FROM findings GROUP BY kind")
-    assert findings == [{"kind": "new", "n": len(EXPECTED_REPORTS)}]
+    assert findings == [{"kind": "new", "n": REPORT_ROWS}]
     # the summary names every agency, including the dead one
-    for agency in ("demo-trs", "demo-hanweb", "demo-gbk", "demo-trad", "demo-dead"):
+    for agency in AGENCIES:
         assert agency in first_crawl.stdout
 
 
@@ -78,6 +101,37 @@ def test_pagination_of_each_family_was_followed(portal, first_crawl):
     proxy_posts = [path for method, path in served if method == "POST" and "dataproxy.jsp" in path]
     assert proxy_posts == ["/module/web/jpage/dataproxy.jsp?startrecord=4&endrecord=6&perpage=3"]
     assert ("GET", "/trad/list.html?page=2") in served  # 下一頁 / numbered links
+    # gkmlpt: the shell page, then the JSON API with the SID read from it, page by page
+    assert ("GET", "/shiliqu/gkmlpt/index") in served
+    api = sorted(path for _, path in served if path.startswith("/gkmlpt/api/"))
+    assert api == ["/gkmlpt/api/all/2843?page=1&sid=440305", "/gkmlpt/api/all/2843?page=2&sid=440305"]
+    assert ("GET", "/info/iList.jsp?isSd=false&node_id=GKtjj&cat_id=10376&cur_page=2") in served
+
+
+def test_sites_sharing_a_gkmlpt_platform_are_not_mixed(portal, first_crawl, db_path):
+    # /linqu/ is another site on the same platform host, with the same category id and another
+    # SID: none of its documents is asked for or stored
+    assert not any("/linqu/" in path or "sid=440306" in path for _, path in portal.requests)
+    rows = query(db_path, "SELECT url FROM reports WHERE agency_id = 'demo-gkmlpt'")
+    assert len(rows) == 3 and all("/shiliqu/gkmlpt/content/" in r["url"] for r in rows)
+    # each listing page read as a listing: the crawl is complete for the agency
+    outcome = query(db_path, "SELECT outcome FROM crawl_agencies WHERE agency_id = 'demo-gkmlpt'")
+    assert outcome == [{"outcome": "ok"}]
+
+
+def test_new_ground_hosted_reports_ruby_titles_and_migrated_dates(portal, first_crawl, db_path):
+    hosted = query(db_path, "SELECT agency_id, title FROM reports WHERE url LIKE '%/zone/%' AND year = 2021 "
+                            "ORDER BY title")
+    assert [r["title"] for r in hosted] == ["示例市人民政府办公室2021年政府信息公开工作年度报告",
+                                            "示例自治区人民政府2021年政府信息公开工作年度报告"]
+    assert {r["agency_id"] for r in hosted} == {"demo-zone"}
+    # RUBY TITLES: the listing was read, its (ruby-titled) reports not yet fetched
+    assert ("GET", "/ruby/col/col71/index.html") in portal.requests
+    assert not any(path.startswith("/ruby/art/") for _, path in portal.requests)
+    migrated = report(db_path, "/info/1375/40211.htm")
+    # DATES (issue 8 case 3, the dates engineer's part): the PubDate meta (a site migration)
+    # still wins over the printed 发布日期; when the printed date wins this becomes 2020-01-15.
+    assert migrated["published_date"] == "2022-04-24"
 
 
 def test_robots_txt_and_non_reports_are_respected(portal, first_crawl, db_path):
@@ -158,7 +212,7 @@ def test_recrawl_of_unchanged_portal_adds_nothing(portal, first_crawl, demo_conf
     crawls = query(db_path, "SELECT id FROM crawls ORDER BY id")
     assert len(crawls) == 2
     seen = query(db_path, "SELECT count(*) n FROM reports WHERE last_crawl_id = ?", [crawls[1]["id"]])
-    assert seen[0]["n"] == len(EXPECTED_REPORTS)
+    assert seen[0]["n"] == REPORT_ROWS
     assert "demo-trs" in second.stdout
 
 
@@ -262,7 +316,7 @@ def test_crawl_killed_midway_leaves_a_consistent_store(portal, demo_config, db_p
         if child.poll() is None:
             child.kill()
     stored = query(db_path, "SELECT count(*) n FROM reports")[0]["n"]
-    assert 3 <= stored < len(EXPECTED_REPORTS)
+    assert 3 <= stored < REPORT_ROWS
     with Store(db_path) as store:
         assert store.history.integrity_problems() == []
     for path in slow:
@@ -270,7 +324,7 @@ def test_crawl_killed_midway_leaves_a_consistent_store(portal, demo_config, db_p
     crawl(demo_config, db_path)
     rows = query(db_path, "SELECT agency_id, year, kind FROM reports")
     assert {(r["agency_id"], r["year"], r["kind"]) for r in rows} == EXPECTED_REPORTS
-    assert len(rows) == len(EXPECTED_REPORTS)
+    assert len(rows) == REPORT_ROWS
     with Store(db_path) as store:
         assert store.history.integrity_problems() == []
 

@@ -2,10 +2,18 @@
 
 The column page carries the first group of records as CDATA in
 `<script type="text/xml"><datastore><nextgroup>..</nextgroup><recordset><record>..`; an HTML
-link extractor never sees them. Later groups come from the data proxy named in `<nextgroup>`
-(`/module/web/jpage/dataproxy.jsp?...`, path differs between sites), POSTed with
-`startrecord/endrecord/perpage` in the query and the column parameters in the form body; the
-reply is XML with the same `<record>` items and, usually, `<totalrecord>`.
+link extractor never sees them. Later groups come from the data proxy, which answers XML with
+the same `<record>` items and, usually, `<totalrecord>`. Real sites differ in two ways:
+
+- the proxy's path: `/module/web/jpage/dataproxy.jsp`, `/module/jpage/dataproxy.jsp` (a 404
+  on some sites that name it), `/module/jslib/jquery/jpage/dataproxy.jsp`;
+- the method: POST with `startrecord/endrecord/perpage` in the query and the column's
+  parameters (`columnid`, `unitid`, `webid`...) as a form, or GET with all of them in the query.
+
+So the column page asks for its second group the way the page names (its `<nextgroup>` link or
+the jpage call's `proxyUrl`, POSTed), with the other paths and methods as alternatives the
+spider tries in turn when a way fails (`PageRequest.alternatives`). The reply that answers
+asks for the remaining groups the same way it was asked: once a way works, no more probing.
 """
 
 from __future__ import annotations
@@ -24,7 +32,12 @@ NEXTGROUP_RE = re.compile(r"<nextgroup>\s*<!\[CDATA\[(.*?)\]\]>\s*</nextgroup>",
 HREF_RE = re.compile(r"href\s*=\s*['\"]([^'\"]+)['\"]", re.I)
 TOTAL_RE = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>|totalRecord\s*[:=]\s*['\"]?(\d+)", re.I)
 PERPAGE_RE = re.compile(r"<perpage>\s*(\d+)\s*</perpage>|perPage\s*[:=]\s*['\"]?(\d+)", re.I)
+PROXY_URL_RE = re.compile(r"proxyUrl\s*:\s*['\"]([^'\"]+)['\"]", re.I)
+RECORDSET_RE = re.compile(r"<recordset\b", re.I)
 RANGE_KEYS = ("startrecord", "endrecord", "perpage")
+# Where real sites serve the proxy; a page's own choice is tried first.
+PROXY_PATHS = ("/module/web/jpage/dataproxy.jsp", "/module/jpage/dataproxy.jsp",
+               "/module/jslib/jquery/jpage/dataproxy.jsp")
 MAX_GROUPS = 200
 
 
@@ -35,51 +48,96 @@ def parse(response: TextResponse) -> Listing:
     for fragment in records:
         listing.extend(parse_anchors(Selector(text=fragment), response.urljoin, response.url))
     listing.pages = []  # pager links inside records are not pages of this column
-    listing.pages.extend(_further_groups(response, text, len(records)))
+    asked = _asked(response)
+    if asked is not None:  # a data-proxy reply
+        listing.pages.extend(_after_reply(asked, text, len(records)))
+        # No records where the list's length is unknown (or 0): the list simply ended here.
+        # Records were expected (the total says so): not a listing, so the next way is tried.
+        total = _first_int(TOTAL_RE, text)
+        listing.says_empty = not records and bool(RECORDSET_RE.search(text)) and not total
+    elif records:
+        listing.pages.extend(_second_group(response, text, len(records)))
     return listing
 
 
-def _further_groups(response: TextResponse, text: str, seen: int) -> list[PageRequest]:
-    total = _first_int(TOTAL_RE, text)
-    requested = dict(parse_qsl(urlsplit(response.url).query))
-    if "startrecord" in requested:  # a data-proxy reply: ask for the next group, if any
-        start, end = int(requested["startrecord"]), int(requested["endrecord"])
-        size = end - start + 1
-        if seen == 0 or (total is None and seen < size) or (total is not None and end >= total):
-            return []  # an empty or short group, or the total reached: this was the last one
-        # When the column page knew the total it already asked for every group; asking again
-        # with the same boundaries is a duplicate Scrapy's filter drops.
-        proxy, form = _strip_range(response.url), tuple(response.request.meta.get("hanweb_form", ()))
-        last = end + size if total is None else min(end + size, total)
-        return [_group(proxy, form, end + 1, last, _first_int(PERPAGE_RE, text) or size)]
+def _asked(response: TextResponse) -> tuple[str, str, dict[str, str], list[tuple[str, str]]] | None:
+    """How a data-proxy reply was asked for: (proxy URL without query, method, the range
+    parameters, the column's parameters from the form body (POST) or the query (GET)); None
+    for any other page."""
+    parts = urlsplit(response.url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    span = {k: v for k, v in query if k in RANGE_KEYS}
+    if "startrecord" not in span:
+        return None
+    request = getattr(response, "request", None)
+    method = request.method.upper() if request is not None else "GET"
+    if method == "POST":
+        body = request.body.decode("utf-8", "replace") if request.body else ""
+        params = parse_qsl(body, keep_blank_values=True)
+    else:
+        params = query
+    params = [(k, v) for k, v in params if k not in RANGE_KEYS]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), method, span, params
 
-    nextgroup = NEXTGROUP_RE.search(text)
-    if not nextgroup or seen == 0:
+
+def _after_reply(asked, text: str, seen: int) -> list[PageRequest]:
+    proxy, method, span, params = asked
+    try:
+        start, end = int(span["startrecord"]), int(span["endrecord"])
+    except (KeyError, ValueError):
         return []
-    href = HREF_RE.search(nextgroup.group(1))
-    if not href:
-        return []
-    proxy_url = response.urljoin(href.group(1).replace("&amp;", "&"))
-    parts = urlsplit(proxy_url)
-    form = tuple((k, v) for k, v in parse_qsl(parts.query) if k not in RANGE_KEYS and k != "page")
-    proxy = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-    perpage = _first_int(PERPAGE_RE, text) or seen
+    size = max(end - start + 1, 1)
+    total = _first_int(TOTAL_RE, text)
+    asked_perpage = span.get("perpage", "")
+    perpage = _first_int(PERPAGE_RE, text) or (int(asked_perpage) if asked_perpage.isdigit() else size)
+    if seen == 0 or (total is None and seen < size) or (total is not None and end >= total):
+        return []  # an empty or short group, or the total reached: this was the last one
     if total is None:
-        return [_group(proxy, form, seen + 1, 2 * seen, perpage)]
+        return [_group(proxy, method, params, end + 1, end + size, perpage)]
+    # The total is known: ask for every remaining group now, the way this one was asked
+    # (a later reply asks again with the same boundaries: Scrapy's filter drops those).
     return [
-        _group(proxy, form, start, min(start + seen - 1, total), perpage)
-        for start in range(seen + 1, total + 1, seen)
+        _group(proxy, method, params, first, min(first + size - 1, total), perpage)
+        for first in range(end + 1, total + 1, size)
     ][:MAX_GROUPS]
 
 
-def _group(proxy: str, form, start: int, end: int, perpage: int) -> PageRequest:
-    query = urlencode({"startrecord": start, "endrecord": end, "perpage": perpage})
-    return PageRequest(url=f"{proxy}?{query}", method="POST", formdata=tuple(form))
+def _second_group(response: TextResponse, text: str, seen: int) -> list[PageRequest]:
+    nextgroup = NEXTGROUP_RE.search(text)
+    href = HREF_RE.search(nextgroup.group(1)) if nextgroup else None
+    if not href:
+        return []
+    total = _first_int(TOTAL_RE, text)
+    if total is not None and total <= seen:
+        return []  # the column page holds the whole list
+    link = urlsplit(response.urljoin(href.group(1).replace("&amp;", "&")))
+    params = [(k, v) for k, v in parse_qsl(link.query, keep_blank_values=True)
+              if k not in RANGE_KEYS and k != "page"]
+    declared = [link.path]
+    proxy_url = PROXY_URL_RE.search(text)
+    if proxy_url:
+        declared.append(urlsplit(response.urljoin(proxy_url.group(1))).path)
+    origin = (link.scheme, link.netloc)
+    perpage = _first_int(PERPAGE_RE, text) or seen
+    end = 2 * seen if total is None else min(2 * seen, total)
+    ways = [
+        _group(urlunsplit((*origin, path, "", "")), method, params, seen + 1, end, perpage)
+        for path in _unique(declared + list(PROXY_PATHS))
+        for method in ("POST", "GET")
+    ]
+    first, *others = ways
+    return [PageRequest(first.url, first.method, first.formdata, tuple(others))]
 
 
-def _strip_range(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+def _group(proxy: str, method: str, params, start: int, end: int, perpage: int) -> PageRequest:
+    span = [("startrecord", str(start)), ("endrecord", str(end)), ("perpage", str(perpage))]
+    if method == "POST":
+        return PageRequest(url=f"{proxy}?{urlencode(span)}", method="POST", formdata=tuple(params))
+    return PageRequest(url=f"{proxy}?{urlencode([*span, *params])}")
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
 
 
 def _first_int(pattern: re.Pattern, text: str) -> int | None:

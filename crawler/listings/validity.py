@@ -8,15 +8,22 @@ must count as a failed listing fetch, with a reason a person can read.
 A page is a listing when it has list entries that look like articles (a date in the row, or a
 title long enough to be one) or a pager, or says its list is empty (暂无信息), or has the same
 template as the last good fetch of the same URL (a column that shows no entries on purpose).
+
+A JSON or XML reply (gkmlpt's API, Hanweb's data proxy) is data, not a page: it is a listing
+when a family read entries or further pages from it, or its data says the list is empty
+(`Listing.says_empty`). The HTML checks do not apply to it (a JSON number 404 is not a soft
+404), and an HTML block page never reads as data, so those checks lose nothing.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response, TextResponse, XmlResponse
 
 from nianbao.crawler.classify import is_report_link
+from nianbao.crawler.listings.gkmlpt import json_reply
 from nianbao.crawler.listings.model import Listing
 from nianbao.crawler.page_kinds import is_empty_list, page_fault, page_text, redirected_home
 
@@ -27,6 +34,9 @@ FEW_ENTRIES = 3
 # Share of template classes two fetches of a listing must share to be "the same page".
 SAME_TEMPLATE = 0.8
 MAX_SIGNATURE_ELEMENTS = 3000
+# XML data: a declaration, or Hanweb's <datastore> root. A page that opens with any other tag
+# is HTML (a block page may well start with <h1>), and so is anything holding <html>.
+XML_START = re.compile(r"^\s*(?:<\?xml\b|<datastore\b)", re.I)
 
 
 @dataclass(frozen=True)
@@ -41,13 +51,29 @@ class ListingShape:
 def article_entries(listing: Listing) -> int:
     return sum(
         1 for entry in listing.entries
-        if entry.date or len(entry.title) >= ARTICLE_TITLE_CHARS or is_report_link(entry.title)
+        if entry.date or entry.is_report or len(entry.title) >= ARTICLE_TITLE_CHARS
+        or is_report_link(entry.title)
     )
+
+
+def data_kind(response: TextResponse) -> str | None:
+    """'json' or 'xml' when the body is data rather than an HTML page, else None."""
+    if json_reply(response) is not None or response.selector.type == "json":
+        return "json"
+    head = response.text[:2000]
+    if (isinstance(response, XmlResponse) or XML_START.match(head)) and "<html" not in head.lower():
+        return "xml"
+    return None
 
 
 def template_signature(response: TextResponse) -> frozenset[str]:
     """The page's template: tag.class and tag#id names. Bare tags are left out: list rows
     (li, tr, a, span) come and go with the entries, the template's named boxes stay."""
+    data = json_reply(response)
+    if data is not None:  # a JSON reply's "template" is its top-level keys
+        return frozenset(f"json.{key}" for key in data)
+    if response.selector.type == "json":  # JSON, but not an object: XPath cannot run on it
+        return frozenset({"json"})
     names = set()
     for element in response.xpath("//body//*[@class or @id]")[:MAX_SIGNATURE_ELEMENTS]:
         tag = element.root.tag if isinstance(element.root.tag, str) else "#"
@@ -82,6 +108,12 @@ def listing_problem(
         return "empty page"
     if redirected_home(requested_url, response.url):
         return f"redirected to {response.url}, not a listing"
+    kind = data_kind(response)
+    if kind is not None:
+        if listing.entries or listing.pages or listing.says_empty:
+            return None
+        snippet = " ".join(response.text.split())[:80]
+        return f"{kind.upper()} reply without list entries: {snippet!r}"
     entries = article_entries(listing)
     page = page_text(response.text)
     fault = page_fault(page)

@@ -113,13 +113,16 @@ class ReportsSpider(scrapy.Spider):
         problem = listing_problem(response, listing, requested_url=requested, last_good=last_good)
         if problem:
             self._fail(response.request, f"not a listing: {problem}", "nianbao/listing_rejected")
+            fallback = self._fallback(response.request)
+            if fallback is not None:
+                yield fallback
             return
         shape = shape_of(response, listing)
         store.crawls.record_listing(agency_id, requested, crawl_id=crawl_id_of(self.crawler),
                                     entries=shape.entries, pages=shape.pages,
                                     signature=shape.signature)
         for entry in listing.entries:
-            if entry.url == response.url or not is_report_link(entry.title):
+            if entry.url == response.url or not (entry.is_report or is_report_link(entry.title)):
                 continue
             # Off the agency's origins? OriginGuardMiddleware refuses it and logs why.
             request = self._report_request(agency, entry)
@@ -139,17 +142,36 @@ class ReportsSpider(scrapy.Spider):
                 self._report_cap(agency, source)
                 return None
             pages.add(page)
-        meta = {"agency_id": agency.id, "purpose": "listing"}
+        # A request with alternatives is a probe: its failure is logged (purpose
+        # 'listing_probe') but is not a failed listing, because the next way is tried, and
+        # the failure of the last one is.
+        meta = {"agency_id": agency.id, "purpose": "listing_probe" if page.alternatives else "listing",
+                "listing_page": page}
         kwargs = dict(
             callback=self.parse_listing,
             errback=self.listing_failed,
             cb_kwargs={"agency_id": agency.id, "source": source},
             meta=meta,
+            # A source whose fragment names a column of a script-run page (gkmlpt's
+            # `index#721`): two columns are two listings although the download is the same
+            # page, and Scrapy's fingerprint ignores fragments.
+            dont_filter=page.url == source and bool(urlsplit(source).fragment),
         )
         if page.method == "POST":
-            meta["hanweb_form"] = page.formdata
-            return scrapy.FormRequest(page.url, formdata=dict(page.formdata), **kwargs)
+            # A list of pairs: a form may repeat a key (`appid=1&appid=1`), as sites send it.
+            return scrapy.FormRequest(page.url, formdata=list(page.formdata), **kwargs)
         return scrapy.Request(page.url, **kwargs)
+
+    def _fallback(self, request):
+        """The next way to ask for a listing page whose way just failed, if there is one."""
+        page = request.meta.get("listing_page")
+        fallback = page.fallback() if page is not None else None
+        if fallback is None:
+            return None
+        agency = self.by_id[request.meta["agency_id"]]
+        self.logger.info("Listing %s did not answer as a listing; trying %s %s",
+                         _short(request.url), fallback.method, _short(fallback.url))
+        return self._listing_request(agency, request.cb_kwargs["source"], fallback)
 
     def _report_cap(self, agency: Agency, source: str) -> None:
         """Say once per source, in the fetch log, that pages were left unfetched."""
@@ -166,6 +188,10 @@ class ReportsSpider(scrapy.Spider):
 
     def listing_failed(self, failure):
         self._discarded(failure)
+        fallback = self._fallback(failure.request)
+        if fallback is not None:
+            yield fallback
+            return
         if failure.check(IgnoreRequest):  # robots.txt or the origin guard: logged, not a failure
             self.logger.info("Listing not fetched: %s (%s)", failure.request.url,
                              _short(failure.getErrorMessage()))
