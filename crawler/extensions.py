@@ -64,9 +64,9 @@ class CrawlRecorder:
                 self._settle_removals(store, crawl_id)
             for row in store.crawls.summary(crawl_id):
                 logger.info(
-                    "%s: %d reports found, %d new, %d changed, %d removed, %d fetch errors",
+                    "%s: %d reports found, %d new, %d changed, %d removed, %d held, %d fetch errors",
                     row.agency_id, row.reports_found, row.new, row.changed, row.removed,
-                    row.fetch_errors,
+                    row.held, row.fetch_errors,
                 )
         close_store(self.crawler)
 

@@ -57,9 +57,11 @@ def print_crawl_summary(db_path: Path, crawl_id: int) -> None:
 
     with Store(db_path) as store:
         rows = store.crawls.summary(crawl_id)
-    headers = ("agency", "name", "reports found", "new", "changed", "removed", "fetch errors")
+    headers = ("agency", "name", "reports found", "new", "changed", "removed", "held",
+               "fetch errors")
     cells = [
-        (row.agency_id, row.name, row.reports_found, row.new, row.changed, row.removed, row.fetch_errors)
+        (row.agency_id, row.name, row.reports_found, row.new, row.changed, row.removed, row.held,
+         row.fetch_errors)
         for row in rows
     ]
     console = Console()
@@ -82,4 +84,8 @@ def print_crawl_summary(db_path: Path, crawl_id: int) -> None:
             f"Fetch errors at {', '.join(failing)}: see "
             f"SELECT * FROM fetch_log WHERE crawl_id = {crawl_id} AND (error IS NOT NULL OR status >= 400)"
         )
+    held = sum(row.held for row in rows)
+    if held:
+        click.echo(f"{held} removal(s) or changed text(s) held until a later crawl confirms them: "
+                   "see SELECT * FROM pending_findings WHERE resolved_at IS NULL")
     click.echo(f"Database: {db_path}")

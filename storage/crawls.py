@@ -248,6 +248,11 @@ class Crawls(StorePart):
         ):
             bump(row["agency_id"], "fetch_errors", row["n"])
 
+        for row in self._all(
+            "SELECT agency_id, count(*) AS n FROM pending_findings WHERE last_crawl_id = ? "
+            "AND resolved_at IS NULL GROUP BY agency_id", (crawl_id,)
+        ):
+            bump(row["agency_id"], "held", row["n"])
         names = {row["id"]: row["name"] for row in self._all(
             "SELECT id, name FROM agencies WHERE id IN (SELECT value FROM json_each(?))",
             (json.dumps(order),))}
@@ -263,6 +268,7 @@ class Crawls(StorePart):
                 removed=c.get(FINDING_REMOVED, 0),
                 restored=c.get(FINDING_RESTORED, 0),
                 fetch_errors=c.get("fetch_errors", 0),
+                held=c.get("held", 0),
             ))
         return summaries
 

@@ -235,9 +235,10 @@ def test_404_removes_but_timeout_and_5xx_do_not(portal, first_crawl, demo_config
     portal.set_status(TRS_2015, 404)
     portal.set_delay(HANWEB_2019, float(FAST_SETTINGS["DOWNLOAD_TIMEOUT"]) + 3)
     portal.set_status(GBK_2019, 503)
-    crawl(demo_config, db_path)
+    held_crawl = crawl(demo_config, db_path)
     # one crawl's 404 is evidence, held until a later crawl confirms it
     assert report(db_path, TRS_2015)["status"] == "live"
+    assert "1 removal(s) or changed text(s) held until a later crawl confirms them" in held_crawl.stdout
     held = query(db_path, "SELECT kind, reason FROM pending_findings WHERE resolved_at IS NULL")
     assert held == [{"kind": "removal", "reason": "http_404"}]
     assert query(db_path, "SELECT kind FROM findings WHERE kind != 'new'") == []
