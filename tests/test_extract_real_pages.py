@@ -1,0 +1,117 @@
+"""Extraction on classes of real portal pages that went wrong on unseen material (issue 8).
+
+Each class has two fixtures that differ in every surface detail (container, navigation,
+nesting, wording), so a rule that only matches the first example fails the second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lxml.etree
+import lxml.html
+import pytest
+
+from nianbao.crawler.classify import ANNUAL_REPORT
+from nianbao.crawler.extract import ExtractionError, extract_report
+from nianbao.crawler.flatten import adopt_trailing_trees
+
+FILES = Path(__file__).parent / "files"
+NAV_WORDS = ("首页", "简", "繁", "EN", "English", "登录", "个人中心", "注册", "无障碍", "长者模式", "政务公开",
+             "网站地图", "版权所有", "ICP备", "打印", "关闭", "相关稿件")
+
+
+def read(name: str) -> str:
+    return (FILES / "pages" / name).read_text(encoding="utf-8")
+
+
+def assert_no_navigation(text: str) -> None:
+    for line in text.split("\n"):
+        assert not any(line == word or line.startswith(word) for word in NAV_WORDS), line
+
+
+# --------------------------------------------------------------------------- case 2: navigation
+
+# (page, url, title, published, first line, last line, method)
+AFTER_HTML = [
+    ("gov-ucap-after-html.html", "http://www.example.gov.cn/zhengce/2022-01/28/content_5598012.htm",
+     "国务院办公厅2021年政府信息公开工作年度报告", "2022-01-28",
+     "本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）和《中华人民共和国政府信息公开工作年度报告格式》"
+     "要求编制。全文包括总体情况、主动公开政府信息情况、收到和处理政府信息公开申请情况、政府信息公开行政复议及行政诉讼情况、"
+     "存在的主要问题及改进情况、其他需要报告的事项。本报告所列数据的统计期限自2021年1月1日起至2021年12月31日止。",
+     "本年度未收取信息处理费。", "container:#UCAP-CONTENT"),
+    ("gov-table-layout-after-html.html", "http://www.example.gov.cn/xxgk/nb/202103/t20210330_1.html",
+     "某某省发展和改革委员会2020年政府信息公开工作年度报告", "2021-03-30",
+     "根据《中华人民共和国政府信息公开条例》和省政府办公厅关于做好政府信息公开工作年度报告编制发布工作的要求，"
+     "现公布某某省发展和改革委员会2020年政府信息公开工作年度报告。本报告中所列数据的统计期限自2020年1月1日至2020年12月31日。",
+     "无。", "density"),
+]
+
+
+@pytest.mark.parametrize("page", [case[0] for case in AFTER_HTML])
+def test_lxml_starts_a_new_tree_after_an_early_closing_html_tag(page):
+    """The root cause: libxml2 ends the document element at `</html>` and puts what follows in
+    further top-level trees, which element walks (iter, CSS selectors) never see."""
+    tree = lxml.html.document_fromstring(read(page))
+    walked, counted = sum(1 for _ in tree.iter(lxml.etree.Element)), int(tree.xpath("count(//*)"))
+    assert walked < counted / 2  # the header alone vs the whole page
+    assert tree.getnext() is not None
+    adopted = adopt_trailing_trees(tree)
+    assert adopted >= 1
+    # every element is now under the root (the emptied implicit <html> shells are gone)
+    assert sum(1 for _ in tree.iter(lxml.etree.Element)) == int(tree.xpath("count(//*)")) >= counted - adopted
+    assert tree.getnext() is None
+    assert tree.find("body").xpath("string()").count("六、其他需要报告的事项") == 1
+
+
+@pytest.mark.parametrize("page, url, title, published, first, last, method", AFTER_HTML,
+                         ids=[case[0] for case in AFTER_HTML])
+def test_body_after_an_early_closing_html_tag_is_the_text(page, url, title, published, first, last, method):
+    result = extract_report(read(page), url)
+    lines = result.text.split("\n")
+    assert (lines[0], lines[-1]) == (first, last)
+    assert len(lines) >= 13 and "二、主动公开政府信息情况" in lines and "五、存在的主要问题及改进情况" in lines
+    assert result.method == method
+    assert (result.title, result.published_date, result.kind) == (title, published, ANNUAL_REPORT)
+    assert_no_navigation(result.text)
+    assert result.reasons  # which strategy won, and why
+
+
+def test_statistics_table_after_an_early_closing_html_tag_keeps_its_rows():
+    text = extract_report(read("gov-ucap-after-html.html"), AFTER_HTML[0][1]).text
+    assert "行政规范性文件 | 182 | 31 | 1024" in text.split("\n")
+
+
+def _header_only(page: str) -> str:
+    """The page up to its early `</html>`: nothing but scripts and navigation."""
+    html = read(page)
+    end = html.lower().index("</html>") + len("</html>")
+    return html[:end]
+
+
+RUN_TOGETHER_NAV = """<html><head><meta charset="utf-8"><title>政府信息公开年报</title></head><body>
+<div class="main-txt"><span>欢迎访问</span><a href="/">首页</a><a href="/jt">简</a><a href="/ft">繁</a><a href="/en/">EN</a>
+<a href="/sso/login">登录</a><a href="/uc/">个人中心</a></div>
+<div class="channel"><a href="/xw/">要闻动态</a>/<a href="/zc/">政策文件</a>/<a href="/sj/">数据发布</a>/<a href="/hd/">互动交流</a></div>
+</body></html>"""
+
+
+@pytest.mark.parametrize("html", [_header_only("gov-ucap-after-html.html"), _header_only("gov-table-layout-after-html.html"),
+                                  RUN_TOGETHER_NAV], ids=["pipes", "middle-dots", "run-together"])
+def test_a_text_that_is_mostly_the_pages_link_texts_is_never_accepted(html):
+    with pytest.raises(ExtractionError, match="no body text"):
+        extract_report(html, "http://www.example.gov.cn/a.htm")
+
+
+def test_a_container_that_holds_navigation_is_not_the_body():
+    """A CMS container class reused for a menu is skipped; the real body is found elsewhere."""
+    menu = "".join(f'<li><a href="/c{i}/">{word}</a></li>' for i, word in enumerate(
+        ("政务公开", "政策文件", "规划计划", "财政预决算", "人事信息", "统计数据", "应急管理", "政府信息公开年报")))
+    body = "".join(f"<p>{line}</p>" for line in AFTER_HTML[1][4:6])
+    html = (f'<html><head><meta charset="utf-8"><title>某某县2020年政府信息公开工作年度报告</title></head><body>'
+            f'<ul class="Article_content">{menu}</ul><div class="detail"><div class="text">{body}'
+            f"<p>全年共收到政府信息公开申请57件，全部按期答复，无行政复议和行政诉讼。</p></div></div></body></html>")
+    result = extract_report(html, "http://www.example.gov.cn/a.htm")
+    assert not result.method.startswith("container:")
+    assert result.text.split("\n")[0] == AFTER_HTML[1][4]
+    assert any("container:.Article_content rejected" in reason for reason in result.reasons)
