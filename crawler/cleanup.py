@@ -12,8 +12,9 @@ like chrome (short, made of meta labels or widget words), never because a body s
 mentions 来源 or 时间.  Everything ends up in simplified Chinese (OpenCC t2s), one paragraph
 per line, lines stripped, no blank lines.
 
-Order inside ``clean_text``: markup remnants -> spaces -> ruby -> t2s -> line rules.  t2s
-runs before the line rules (not literally last) so that traditional chrome such as
+Order inside ``clean_text``: markup remnants -> spaces -> ruby -> t2s -> full-width letters
+and digits (``normalize_chars``, which listing and page titles get too, via
+``normalize_title``) -> line rules.  t2s runs before the line rules (not literally last) so that traditional chrome such as
 "發佈時間：" or "【列印】" is caught by the same simplified vocabulary; the output is the
 same simplified text either way.
 """
@@ -26,7 +27,7 @@ import threading
 
 import opencc
 
-__all__ = ["strip_ruby", "to_simplified", "clean_text"]
+__all__ = ["strip_ruby", "to_simplified", "normalize_chars", "normalize_title", "clean_text"]
 
 # --------------------------------------------------------------------------- OpenCC
 
@@ -142,6 +143,36 @@ def _strip_markup(text: str) -> str:
 def _normalize_spaces(text: str) -> str:
     text = _ZERO_WIDTH.sub("", text)
     return _SPACE_LIKE.sub(" ", text)
+
+
+# Full-width Latin letters and digits ('２０１９年', 'ＰＤＦ') are the ASCII ones typed in a
+# Chinese input method: the same text. Full-width punctuation （）：，is how Chinese is written
+# and stays.
+_FULLWIDTH_ALNUM = str.maketrans(
+    {**{chr(0xFF10 + i): chr(0x30 + i) for i in range(10)},
+     **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)},
+     **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}}
+)
+
+
+def normalize_chars(text: str) -> str:
+    """What every text nianbao keeps goes through, titles and bodies alike: markup remnants
+    out, odd spaces made plain, pinyin ruby debris removed, traditional -> simplified,
+    full-width letters and digits -> ASCII. Lines stay lines."""
+    if not text:
+        return ""
+    text = _normalize_spaces(_strip_markup(text))
+    return to_simplified(strip_ruby(text)).translate(_FULLWIDTH_ALNUM)
+
+
+_ANY_WHITESPACE = re.compile(r"\s+")
+
+
+def normalize_title(text: str) -> str:
+    """A title as nianbao compares, classifies and stores it: ``normalize_chars``, then one
+    line with single spaces. '2019年如東縣住房和城鄉(xiāng)建設(shè)局…報(bào)告' ->
+    '2019年如东县住房和城乡建设局…报告'."""
+    return _ANY_WHITESPACE.sub(" ", normalize_chars(text or "")).strip()
 
 
 # --------------------------------------------------------------------------- line rules
@@ -282,8 +313,7 @@ def clean_text(text: str) -> str:
     """Full cleanup of extractor output: simplified text, one paragraph per line."""
     if not text:
         return ""
-    text = _normalize_spaces(_strip_markup(text))
-    text = to_simplified(strip_ruby(text))
+    text = normalize_chars(text)
     lines = [_clean_line(line) for line in text.split("\n")]
     lines = [line for line in lines if line and not _is_noise(line)]
     return "\n".join(_drop_blocks(lines))

@@ -50,7 +50,7 @@ import trafilatura
 from lxml.cssselect import CSSSelector
 
 from nianbao.crawler import classify
-from nianbao.crawler.cleanup import clean_text, strip_ruby, to_simplified
+from nianbao.crawler.cleanup import clean_text, normalize_title
 from nianbao.crawler.flatten import adopt_trailing_trees, cap_depth
 
 __all__ = ["Extracted", "ExtractionError", "extract_report", "CONTAINERS", "ATTACHMENT_EXTENSIONS"]
@@ -538,7 +538,7 @@ _SITE_WORDS = re.compile(r"(?:人民政府|政府网|门户网站?|网站|官网
 
 
 def _clean_title(text: str) -> str:
-    return _WS.sub(" ", to_simplified(strip_ruby(text or ""))).strip()
+    return normalize_title(text or "")  # the same as listing titles get (listings.model.Entry)
 
 
 def _meta_title(tree) -> str | None:
