@@ -24,10 +24,11 @@ from __future__ import annotations
 import html
 import re
 import threading
+from dataclasses import dataclass
 
 import opencc
 
-__all__ = ["strip_ruby", "to_simplified", "normalize_chars", "normalize_title", "clean_text"]
+__all__ = ["Cleaned", "strip_ruby", "to_simplified", "normalize_chars", "normalize_title", "clean", "clean_text"]
 
 # --------------------------------------------------------------------------- OpenCC
 
@@ -309,11 +310,92 @@ def _clean_line(line: str) -> str:
     return _MULTI_SPACE.sub(" ", line)
 
 
-def clean_text(text: str) -> str:
+# --------------------------------------------------------------------------- metadata blocks
+#
+# Disclosure (xxgk) pages head the document with its catalogue record: 索引号, 主题分类,
+# 发布机构, 成文日期, 文号, 名称 ... as a table ('索引号： | 1132…/2020-00012 | 主题分类： | 政务公开'),
+# as 'label：value' lines, or as a label line followed by its value line (<dt>/<dd>). It
+# describes the document; it is not its text. A run of such lines is dropped when it names
+# at least two fields, one of them a field only such records have, or names an 索引号.
+
+_RECORD_LABEL = (
+    r"(?:信息)?索引号|(?:主题|信息|组配|体裁|服务对象|文种|公文种类|机构)分类"
+    r"|(?:发布|发文|制发|成文|印发|公开责任|责任|所属|产生)(?:机构|机关|单位|部门)"
+    r"|(?:生成|成文|发文|印发|生效|实施|施行|废止|失效|签发)(?:日期|时间)"
+    r"|有效性|效力状态|时效性|发文字号|文件编号|统一编号|登记号|公开(?:方式|范围|形式|时限|类别|属性)"
+)
+_FIELD_LABEL = (
+    rf"{_RECORD_LABEL}|(?:发文)?文号|(?:信息|文件|文档)?名称|标题|主题词|关键[词字]|内容概述|摘要"
+    r"|(?:发布|公开|更新)(?:日期|时间)|(?:信息)?来源|编号|分类|语种"
+)
+_INDEX_NUMBER = re.compile(r"(?:信息)?索引号")
+_IS_RECORD_LABEL = re.compile(rf"(?:{_RECORD_LABEL})")
+# a line that starts with a field: 'label：value', 'label | value', 'label value', 'label'
+# (trafilatura writes a <dl>/<li> item as '- item')
+_FIELD_LINE = re.compile(rf"^(?:[-•*]\s+)?[\[【(（]?\s*({_FIELD_LABEL})(?:\s*[\]】)）]|\s*(?=[:：|]|\s|$))")
+_LABEL_ONLY = re.compile(rf"^(?:[-•*]\s+)?[\[【(（]?\s*(?:{_FIELD_LABEL})\s*[\]】)）]?\s*[:：]?\s*$")
+# further fields on the same line ('索引号：… 主题分类：政务公开', '… | 主题分类： | …')
+_MORE_FIELDS = re.compile(rf"(?:^|[|\s])[\[【]?\s*({_FIELD_LABEL})\s*[\]】]?\s*(?=[:：|]|$)")
+_VALUE_MAX = 80  # a value line after a label line is short (a title, a number, a date)
+
+
+def _field_labels(line: str) -> set[str]:
+    labels = {m.group(1) for m in _MORE_FIELDS.finditer(line)}
+    first = _FIELD_LINE.match(line)
+    if first:
+        labels.add(first.group(1))
+    return labels
+
+
+def _metadata_runs(lines: list[str]) -> tuple[set[int], list[str]]:
+    """Indexes of the lines that belong to a document's metadata block, and its labels."""
+    drop: set[int] = set()
+    named: list[str] = []
+    i = 0
+    while i < len(lines):
+        if not _FIELD_LINE.match(lines[i]):
+            i += 1
+            continue
+        run, labels, j = [], set(), i
+        while j < len(lines) and _FIELD_LINE.match(lines[j]):
+            run.append(j)
+            labels |= _field_labels(lines[j])
+            if (_LABEL_ONLY.match(lines[j]) and j + 1 < len(lines) and not _FIELD_LINE.match(lines[j + 1])
+                    and len(lines[j + 1]) <= _VALUE_MAX):
+                run.append(j + 1)  # the value of a label on a line of its own
+                j += 1
+            j += 1
+        records = {label for label in labels if _IS_RECORD_LABEL.fullmatch(label)}
+        if (len(labels) >= 2 and records) or any(_INDEX_NUMBER.fullmatch(label) for label in labels):
+            drop.update(run)
+            named.extend(label for label in dict.fromkeys(
+                label for k in run for label in sorted(_field_labels(lines[k]), key=lines[k].find)))
+        i = j
+    return drop, named
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """``clean``'s result: the text, and what was dropped that says something about the page."""
+
+    text: str
+    metadata_lines: int = 0  # lines of a document metadata block (索引号, 主题分类, 成文日期 ...)
+    metadata_labels: tuple[str, ...] = ()  # the fields it named, in order
+
+
+def clean(text: str) -> Cleaned:
     """Full cleanup of extractor output: simplified text, one paragraph per line."""
     if not text:
-        return ""
+        return Cleaned("")
     text = normalize_chars(text)
     lines = [_clean_line(line) for line in text.split("\n")]
-    lines = [line for line in lines if line and not _is_noise(line)]
-    return "\n".join(_drop_blocks(lines))
+    lines = [line for line in lines if line]
+    metadata, labels = _metadata_runs(lines)
+    lines = [line for i, line in enumerate(lines) if i not in metadata and not _is_noise(line)]
+    return Cleaned("\n".join(_drop_blocks(lines)), metadata_lines=len(metadata),
+                   metadata_labels=tuple(dict.fromkeys(labels)))
+
+
+def clean_text(text: str) -> str:
+    """Full cleanup of extractor output: simplified text, one paragraph per line."""
+    return clean(text).text

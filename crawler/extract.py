@@ -50,7 +50,7 @@ import trafilatura
 from lxml.cssselect import CSSSelector
 
 from nianbao.crawler import classify
-from nianbao.crawler.cleanup import clean_text, normalize_title
+from nianbao.crawler.cleanup import clean, clean_text, normalize_chars, normalize_title
 from nianbao.crawler.flatten import adopt_trailing_trees, cap_depth
 
 __all__ = ["Extracted", "ExtractionError", "extract_report", "CONTAINERS", "ATTACHMENT_EXTENSIONS"]
@@ -721,6 +721,32 @@ def _drop_title_lines(text: str, title: str) -> str:
     return "\n".join(lines)
 
 
+# A page whose body is empty: the method says so, the reasons say why (see extract_report).
+PLACEHOLDER = "placeholder:metadata"
+_ATTACHMENT_LEAD = re.compile(r"^(?:相关附件|附件下载|点击下载|下载|附件\s*\d*)\s*[:：.、]?\s*")
+_FILE_NAME_LINE = re.compile(r"\.(?:pdf|docx?|wps|ofd|xlsx?|zip|rar)\s*(?:[（(][^)）]{0,20}[)）])?\s*$", re.I)
+
+
+def _fields(cleaned) -> str:
+    return f"{cleaned.metadata_lines} lines: {', '.join(cleaned.metadata_labels)}"
+
+
+def _only_references(text: str, tree) -> bool:
+    """Every line of `text` points elsewhere: an attachment ('附件：….pdf', a document link's
+    text) or the page's other links (navigation). Nothing of the report's own."""
+    documents = {_squash(normalize_chars(a.text_content())) for a in tree.iter("a")
+                 if _is_document((a.get("href") or "").strip())}
+    links = _link_texts(tree)
+    for line in text.split("\n"):
+        rest = _squash(_ATTACHMENT_LEAD.sub("", line))
+        if not rest or rest in documents or (len(line) <= 120 and _FILE_NAME_LINE.search(line)):
+            continue
+        if _made_of_links(_squash(line.replace("|", "")), links):
+            continue
+        return False
+    return True
+
+
 def extract_report(
     html: str,
     url: str,
@@ -733,11 +759,21 @@ def extract_report(
     tree = _parse(html, reasons)
     title = _title(tree, listing_title)
     method, raw = _choose_text(tree, url, reasons)
-    text = _drop_title_lines(clean_text(raw), title)
+    cleaned = clean(raw)
+    text = _drop_title_lines(cleaned.text, title)
     if "\ufffd" in text:
         raise ExtractionError(f"U+FFFD in extracted text ({method}): the page was decoded wrongly")
     attachments = _attachments(tree, url)
-    if not text and not attachments:
+    if cleaned.metadata_lines and _only_references(text, tree):
+        # The body is empty (loaded by script, or only an attachment link) and what the
+        # strategy found was the document's metadata block: not a text of its own.
+        reasons.append(f"{PLACEHOLDER}: {method} found only a metadata block ({_fields(cleaned)})"
+                       + (" and links" if text else "") + ": the report has no text of its own"
+                       + ("; see its attachments" if attachments else "; its body is not in the page (loaded by script?)"))
+        text, method = "", PLACEHOLDER
+    elif cleaned.metadata_lines:
+        reasons.append(f"dropped a metadata block ({_fields(cleaned)})")
+    if not text and not attachments and method != PLACEHOLDER:
         raise ExtractionError(f"no body text and no attachments ({method})")
     published = classify.published_date_from_tree(tree) or classify.parse_date(listing_date or "")
     attribution = classify.attribute_year(title, text, published)

@@ -115,3 +115,109 @@ def test_a_container_that_holds_navigation_is_not_the_body():
     assert not result.method.startswith("container:")
     assert result.text.split("\n")[0] == AFTER_HTML[1][4]
     assert any("container:.Article_content rejected" in reason for reason in result.reasons)
+
+
+# --------------------------------------------------------------------------- case 4: placeholders
+
+def read_case(name: str) -> str:
+    return (FILES / "cases" / name).read_text(encoding="utf-8")
+
+
+# (page, url, title, year, attachments, the fields its metadata block names)
+PLACEHOLDERS = [
+    # a disclosure table above a body the page loads by script; no attachment
+    ("xxgk-metadata-script-body.html", "http://www.rudong.gov.cn/xxgk/ndbg/202001/t20200116_88213.html",
+     "如东县民政局2019年政府信息公开工作年度报告", 2019, (),
+     ("索引号", "主题分类", "发布机构", "成文日期", "名称", "文号")),
+    # <dl> label/value pairs above a body that is one attachment link, no known container
+    ("zwgk-metadata-attachment-only.html", "http://www.haian.gov.cn/hasjj/zfxxgk/art/2021/art_77_1.html",
+     "海安市审计局2020年政府信息公开工作年度报告", 2020, ("http://www.haian.gov.cn/uploads/2021/01/25/1611561234.pdf",),
+     ("信息索引号", "组配分类", "体裁分类", "发文机关", "发文字号", "生成日期", "有效性", "信息名称")),
+]
+
+
+@pytest.mark.parametrize("page, url, title, year, attachments, fields", PLACEHOLDERS,
+                         ids=[case[0] for case in PLACEHOLDERS])
+def test_a_metadata_block_is_not_the_reports_text(page, url, title, year, attachments, fields):
+    result = extract_report(read_case(page), url)
+    assert result.text == ""
+    assert result.method == "placeholder:metadata"
+    assert (result.title, result.year, result.kind, result.attachments) == (title, year, ANNUAL_REPORT, attachments)
+    said = result.reasons[-1]
+    assert said.startswith("placeholder:metadata:") and "no text of its own" in said
+    assert all(field in said for field in fields)
+    assert ("see its attachments" in said) == bool(attachments)
+
+
+BODY_LINES = ["根据《中华人民共和国政府信息公开条例》规定，现公布本局2019年政府信息公开工作年度报告。",
+              "一、总体情况", "2019年，本局全年主动公开政府信息356条。"]
+
+
+@pytest.mark.parametrize("page", [case[0] for case in PLACEHOLDERS])
+def test_a_metadata_block_above_a_real_body_is_dropped_and_the_body_kept(page):
+    body = "".join(f"<p>{line}</p>" for line in BODY_LINES)
+    html = read_case(page)
+    html = html.replace('<div class="TRS_Editor" id="zoomcon"></div>', f'<div class="TRS_Editor" id="zoomcon">{body}</div>')
+    html = html.replace('<p style="text-align:center"><a href', f'{body}<p style="text-align:center"><a href')
+    result = extract_report(html, "http://www.example.gov.cn/a.html")
+    assert result.text.split("\n")[:3] == BODY_LINES
+    assert not any(field in result.text for field in ("索引号", "主题分类", "组配分类", "发文字号", "11320623", "014200213"))
+    assert result.method != "placeholder:metadata"
+
+
+# Metadata block forms -> nothing left; body lines that look a little like fields stay.
+METADATA_FORMS = [
+    ("table-rows", "索引号： | 000014349/2020-00012 | 主题分类： | 综合政务\n发布机构： | 某某局 | 成文日期： | 2020-01-15"),
+    ("inline", "索引号：000014349/2020-00012 主题分类：综合政务 发布机构：某某局 成文日期：2020年01月15日"),
+    ("label-value-lines", "信息索引号\n014200213/2021-00005\n发文机关\n某某市审计局\n生成日期\n2021年01月25日"),
+    ("bracketed", "【索引号】113206/2019-0001\n【公开方式】主动公开\n【公开时限】长期公开"),
+    ("traditional", "索引號：11320623/2020-00012\n主題分類：政務公開\n發文機關：某某縣民政局"),
+]
+FIELD_LOOKALIKES = [
+    "名称 | 本年新制作数量 | 本年新公开数量",
+    "发文机关应当及时公开政府信息，本年度共发布信息356条。",
+    "标题党现象得到遏制。",
+    "公开方式：通过政府网站、政务新媒体、新闻发布会等多种方式公开政府信息，方便群众获取。",
+]
+
+
+@pytest.mark.parametrize("text", [form[1] for form in METADATA_FORMS], ids=[form[0] for form in METADATA_FORMS])
+def test_metadata_block_forms_are_dropped(text):
+    from nianbao.crawler.cleanup import clean
+    cleaned = clean(text + "\n" + BODY_LINES[0])
+    assert cleaned.text == BODY_LINES[0]
+    assert cleaned.metadata_lines == len(text.split("\n"))
+
+
+@pytest.mark.parametrize("line", FIELD_LOOKALIKES, ids=["stats-header", "label-word-in-sentence", "label-prefix", "label-sentence"])
+def test_body_lines_that_look_like_fields_stay(line):
+    from nianbao.crawler.cleanup import clean
+    assert clean(line + "\n" + BODY_LINES[0]).text == line + "\n" + BODY_LINES[0]
+
+
+def test_crawl_stores_a_placeholder_page_without_text_and_says_why(tmp_path):
+    import json
+    import sqlite3
+
+    from tests.conftest import crawl
+    from tests.local_sites import LocalSite, write_registry
+
+    with LocalSite() as site:
+        site.listing("/xxgk/ndbg/list.html", [("202001/t20200116_88213.html", PLACEHOLDERS[0][2]),
+                                              ("art_77_1.html", PLACEHOLDERS[1][2])])
+        site.page("/xxgk/ndbg/202001/t20200116_88213.html", read_case(PLACEHOLDERS[0][0]))
+        site.page("/xxgk/ndbg/art_77_1.html", read_case(PLACEHOLDERS[1][0]))
+        config = write_registry(tmp_path / "agencies.yaml", {"id": "placeholder-a", "sources": [site.url("/xxgk/ndbg/list.html")]})
+        db = tmp_path / "nianbao.db"
+        result = crawl(config, db)
+    connection = sqlite3.connect(db)
+    try:
+        rows = connection.execute("SELECT title, text, attachments, year, kind FROM reports ORDER BY year").fetchall()
+        stats = json.loads(connection.execute("SELECT stats FROM crawls").fetchone()[0])
+    finally:
+        connection.close()
+    assert [(title, text, year, kind) for title, text, _, year, kind in rows] == [
+        (PLACEHOLDERS[0][2], "", 2019, ANNUAL_REPORT), (PLACEHOLDERS[1][2], "", 2020, ANNUAL_REPORT)]
+    assert json.loads(rows[1][2]) == [site.url("/uploads/2021/01/25/1611561234.pdf")]
+    assert stats["nianbao/extracted/placeholder:metadata"] == 2
+    assert result.stderr.count("found only a metadata block") == 2
