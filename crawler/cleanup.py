@@ -184,6 +184,8 @@ _META_LABEL = (
     r"(?:发布|发表|发文|成文|印发|更新|生成|上传|录入|公开)?(?:时间|日期)"
     r"|(?:信息|文章|稿件|新闻|资料|内容)?来源|作者|撰稿人?|供稿(?:单位)?|(?:责任)?编辑|责编|编审|审核|审校|校对"
     r"|摄影|发布(?:者|人|机构|单位)|(?:浏览|点击|阅读|访问)(?:次数|数|量|人次)|阅读|字号|文号"
+    # a repost's own header and footer fields
+    r"|原标题|原文标题|(?:本文|原文|文章|转载)(?:链接|地址|网址)|(?:本文|文章|热门)?标签|Tags?"
 )
 _DATE_TOKEN = r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
 # '发布时间:2014-12-25 00:00 来源:明光市住建局', '【发布日期：2020-01-15】', '作者：  来源：'
@@ -198,10 +200,12 @@ _SENTENCE_END = re.compile(r"[。！？；!?]\s*$")
 _CLAUSE = re.compile(r"[，,]|^[^:：]{1,12}[:：][^:：]*?(?:于|的|为|是)[^:：]*$")
 
 _WIDGET_WORDS = re.compile(
-    r"字体|字号|默认|放大|缩小|正常|大|中|小|打印本页|打印|列印|关闭窗口|关闭视窗|关闭|返回顶部|返回|顶部|收藏|保存"
+    r"下载本文|下载全文|复制全文|打印本文|字体|字号|默认|放大|缩小|正常|大|中|小|打印本页|打印|列印|关闭窗口|关闭视窗|关闭|返回顶部|返回|顶部|收藏|保存"
     r"|分享到|分享|微信|微博|朋友圈|QQ空间|QQ|我要纠错|纠错|背景色|护眼|阅读模式|视力保护色|语音播报|播报|简体|繁体|繁|简"
+    r"|点赞|赞|踩|举报|打赏|评论|在看|下载|复制"
 )
-_WIDGET_PUNCT = re.compile(r"[\s\[\]【】()（）:：|/｜,，、·•>»<«-]+")
+# punctuation, and the counts next to the widgets ('点赞(12)', '评论 3')
+_WIDGET_PUNCT = re.compile(r"[\s\d\[\]【】()（）:：|/｜,，、·•>»<«-]+")
 _BRACKET_WIDGET = re.compile(
     r"【\s*(?:字体|字号)\s*[:：]?[^】]{0,12}】|[【\[]\s*(?:打印(?:本页)?|列印|关闭(?:窗口|视窗)?|收藏|返回顶部|我要纠错|纠错)\s*[】\]]"
 )
@@ -214,7 +218,13 @@ _NAV_TRAIL = re.compile(r"^首页\s*(?:[>»＞›/]|&gt;)")
 _QR_PROMPT = re.compile(r"扫一扫|二维码|扫码|用手机(?:看|浏览|打开)|手机(?:浏览|阅读|打开)(?:本页|当前页)")
 _FOLLOW_US = re.compile(r"关注我们|关注(?:本站|本网)?(?:官方)?(?:微信|微博)|(?:官方)?微信公众号|官方微博")
 _DISCLAIMER = re.compile(r"本文转载自|转载请注明|免责声明|版权归原作者|如有侵权|本网(?:站)?转载|不代表本(?:网|站)观点")
-_FOOTER = re.compile(r"版权所有|ICP备|ICP证|网站标识码|公网安备|网站地图|主办单位|承办单位|技术支持|联系我们")
+_FOOTER = re.compile(r"版权所有|ICP备|ICP证|网站标识码|公网安备|网站地图|主办单位|承办单位|技术支持|联系我们"
+                     r"|Copyright|All Rights Reserved|广告(?:位|服务|合作|招商)|招租")
+# a footer line can be long ('Copyright © 2020 某某网 All Rights Reserved 沪ICP备12345678号-1')
+_FOOTER_LINE = re.compile(r"ICP备|ICP证|公网安备|All Rights Reserved|Copyright\s*©", re.I)
+_FOOTER_LINE_MAX = 160
+# an aggregator's greeting ('您好，欢迎来到某某范文网！')
+_GREETING = re.compile(r"^(?:您好|你好)?[，,！!\s]*欢迎(?:您)?(?:来到|访问|光临)")
 _PREV_NEXT = re.compile(r"^(?:上一篇|下一篇|上一条|下一条|上篇|下篇)\s*[:：]?")
 _SHORT_CHROME = 40
 
@@ -222,7 +232,10 @@ _SHORT_CHROME = 40
 # Only unmistakable chrome: 政策解读, 相关文件 or 相关政策 can be a report's own subheading.
 _BLOCK_HEADING = re.compile(
     r"^[\[【]?\s*(?:附件下载|相关附件|附件列表|下载附件|相关解读|相关阅读|热门推荐|推荐阅读|相关链接|相关文章"
-    r"|延伸阅读|相关新闻|相关稿件|热点推荐|猜你喜欢|更多阅读|相关报道)\s*[\]】]?\s*[:：]?\s*$"
+    r"|延伸阅读|相关新闻|相关稿件|热点推荐|猜你喜欢|更多阅读|相关报道"
+    # an aggregator's blocks after a repost: recommendations, comments
+    r"|相关推荐|为你推荐|精彩推荐|推荐文章|热门文章|热门阅读|最新文章|最新范文|大家都在看|网友评论|发表评论|全部评论"
+    r"|最新评论|热门评论)\s*[\]】]?\s*(?:[（(]\d+[)）])?\s*[:：]?\s*$"
 )
 # a line that clearly belongs to the body again after such a block
 _BODY_SENTENCE = re.compile(r"[。！？]\s*$")
@@ -253,6 +266,8 @@ def _is_widget_line(line: str) -> bool:
 
 def _is_short_chrome(line: str) -> bool:
     if _BREADCRUMB.match(line) or _PREV_NEXT.match(line):
+        return True
+    if len(line) <= _FOOTER_LINE_MAX and (_FOOTER_LINE.search(line) or (_GREETING.match(line) and len(line) <= _SHORT_CHROME)):
         return True
     if _NAV_TRAIL.match(line) and len(line) <= 100:
         return True
@@ -308,6 +323,63 @@ def _clean_line(line: str) -> str:
     if _TABLE_ROW.match(line):
         line = _normalize_table_row(line)
     return _MULTI_SPACE.sub(" ", line)
+
+
+# --------------------------------------------------------------------------- repost disclaimers
+#
+# Aggregators that repost a report end it (or start it) with their disclaimer: "声明：本文转载自
+# …，文章为作者独立观点，不代表本站立场。如有侵权请联系删除。" The wording varies endlessly, the
+# ideas do not: where the text came from (转载, 来源于网络, 网友投稿), whose view it is (不代表…立场),
+# who owns it (版权归…所有), what to do if it infringes (侵权…删除), that it is for reference only,
+# that the site bears no responsibility, that it only stores what users upload. A sentence that
+# states two of these, or one after a 声明 heading, is the site speaking, not the report.
+
+_DISCLAIMER_IDEAS = tuple(re.compile(pattern) for pattern in (
+    # where it came from
+    r"转载|转自|(?:来源|来)于(?:网络|互联网)|来自(?:网络|互联网)|网友(?:投稿|上传|发布|分享)"
+    r"|用户(?:自发)?(?:贡献|上传|发布)|(?:由|经)[^，。；]{0,20}?(?:整理|收集|搜集)",
+    # whose view
+    r"不代表[^，。；]{0,20}?(?:观点|立场|看法|态度)|(?:独立|个人)观点|观点(?:仅|只)代表|文责自负",
+    # who owns it
+    r"版权归[^，。；]{0,20}?所有|版权(?:属于|归属)|著作权(?:归|属于)|不拥有(?:其)?所有权"
+    r"|未经[^，。；]{0,8}?(?:许可|授权|同意)[^，。；]{0,8}?(?:不得|禁止|严禁)(?:转载|复制|使用|摘编)",
+    # infringement, takedown
+    r"(?:侵权|侵犯)[^。]{0,40}?(?:删除|联系|告知|处理|举报)|(?:联系|通知|告知)[^，。；]{0,12}?删除",
+    # for reference only
+    r"仅供(?:参考|学习|交流|阅读|借鉴|研究)",
+    # no responsibility (denied, not taken: '本机关对…准确性负责' is a report's own sentence)
+    r"不(?:承担|负)[^，。；]{0,12}?责任|(?:真实性|准确性|完整性)[^。]{0,20}?不(?:作|做|负|予)?(?:任何)?(?:保证|承诺|负责|证实)",
+    # a storage service
+    r"(?:仅|只)提供(?:信息)?存储空间|存储空间服务",
+))
+_DECLARATION = re.compile(r"^[\[【(（]?\s*(?:免责|版权|特别|郑重|重要|转载|本站|本网)?(?:声明|申明)\s*[\]】)）]?\s*[:：]?")
+_SENTENCES = re.compile(r"[^。！？!?；;]*[。！？!?；;]*")
+
+
+def _ideas(sentence: str) -> int:
+    return sum(1 for idea in _DISCLAIMER_IDEAS if idea.search(sentence))
+
+
+def _without_disclaimer(line: str) -> tuple[str, int]:
+    """The line without its disclaimer sentences, and how many there were. After a 声明
+    heading (at the start of the line or of a sentence in it) one idea is enough."""
+    declared = False
+    kept, dropped = [], 0
+    for sentence in _SENTENCES.findall(line):
+        if not sentence:
+            continue
+        declared = declared or _DECLARATION.match(sentence.strip()) is not None
+        ideas = _ideas(sentence)
+        if ideas >= 2 or (declared and ideas):
+            dropped += 1
+        else:
+            kept.append(sentence)
+    if not dropped:
+        return line, 0
+    rest = "".join(kept).strip()
+    if _DECLARATION.fullmatch(rest):
+        rest = ""  # the heading alone is left
+    return rest, dropped
 
 
 # --------------------------------------------------------------------------- metadata blocks
@@ -381,6 +453,7 @@ class Cleaned:
     text: str
     metadata_lines: int = 0  # lines of a document metadata block (索引号, 主题分类, 成文日期 ...)
     metadata_labels: tuple[str, ...] = ()  # the fields it named, in order
+    disclaimers: int = 0  # sentences of a repost site's disclaimer (转载, 不代表…立场, 侵权删除 ...)
 
 
 def clean(text: str) -> Cleaned:
@@ -391,9 +464,16 @@ def clean(text: str) -> Cleaned:
     lines = [_clean_line(line) for line in text.split("\n")]
     lines = [line for line in lines if line]
     metadata, labels = _metadata_runs(lines)
-    lines = [line for i, line in enumerate(lines) if i not in metadata and not _is_noise(line)]
-    return Cleaned("\n".join(_drop_blocks(lines)), metadata_lines=len(metadata),
-                   metadata_labels=tuple(dict.fromkeys(labels)))
+    kept, disclaimers = [], 0
+    for i, line in enumerate(lines):
+        if i in metadata:
+            continue
+        line, dropped = _without_disclaimer(line)
+        disclaimers += dropped
+        if line and not _is_noise(line):
+            kept.append(line)
+    return Cleaned("\n".join(_drop_blocks(kept)), metadata_lines=len(metadata),
+                   metadata_labels=tuple(dict.fromkeys(labels)), disclaimers=disclaimers)
 
 
 def clean_text(text: str) -> str:

@@ -773,6 +773,8 @@ def extract_report(
         text, method = "", PLACEHOLDER
     elif cleaned.metadata_lines:
         reasons.append(f"dropped a metadata block ({_fields(cleaned)})")
+    if cleaned.disclaimers:
+        reasons.append(f"dropped {cleaned.disclaimers} sentence(s) of a repost disclaimer (转载, 不代表…立场, 侵权删除...)")
     if not text and not attachments and method != PLACEHOLDER:
         raise ExtractionError(f"no body text and no attachments ({method})")
     published = classify.published_date_from_tree(tree) or classify.parse_date(listing_date or "")

@@ -221,3 +221,77 @@ def test_crawl_stores_a_placeholder_page_without_text_and_says_why(tmp_path):
     assert json.loads(rows[1][2]) == [site.url("/uploads/2021/01/25/1611561234.pdf")]
     assert stats["nianbao/extracted/placeholder:metadata"] == 2
     assert result.stderr.count("found only a metadata block") == 2
+
+
+# --------------------------------------------------------------------------- case 5: reposts
+
+RUDONG_REPORT = [
+    "根据《中华人民共和国政府信息公开条例》规定，现公布如东县民政局2019年度政府信息公开工作年度报告。本报告中所列数据的统计期限自2019年1月1日起至2019年12月31日止。",
+    "一、总体情况",
+    "2019年，如东县民政局认真贯彻落实《中华人民共和国政府信息公开条例》，坚持以公开为常态、不公开为例外，全年主动公开政府信息319条。",
+    "二、主动公开政府信息情况", "全年通过门户网站发布规范性文件3件，公开行政许可事项办理结果46件。",
+    "三、收到和处理政府信息公开申请情况", "全年共收到政府信息公开申请15件，均在法定期限内答复。",
+    "四、政府信息公开行政复议、行政诉讼情况", "全年未发生因政府信息公开引起的行政复议和行政诉讼。",
+    "五、存在的主要问题及改进情况", "公开内容的针对性有待加强，下一步将进一步规范公开流程。",
+    "六、其他需要报告的事项", "无。",
+]
+HAIAN_REPORT = [
+    "按照《中华人民共和国政府信息公开条例》和上级有关要求，现将海安市审计局2020年度政府信息公开工作情况报告如下。本报告中所列数据的统计期限自2020年1月1日起至2020年12月31日止。",
+    "（一）总体情况",
+    "2020年，市审计局紧紧围绕审计中心工作，全面落实政府信息公开各项要求，全年主动公开审计结果公告14条、部门预决算信息4条，及时回应社会关切。",
+    "（二）依申请公开情况", "全年收到政府信息公开申请6件，均按期答复，其中予以公开4件，无法提供2件。",
+    "（三）行政复议和行政诉讼情况", "全年未发生政府信息公开行政复议和行政诉讼案件。",
+    "（四）存在问题和改进措施", "信息公开的及时性还需加强。下一步，我局将健全信息发布审核机制，提高公开质量。",
+]
+REPOSTS = [
+    # a news aggregator: 原标题, a 声明 with 转载 / 独立观点 / 不代表…立场 / 侵权删除, tags, widgets, comments
+    ("repost-news-aggregator.html", RUDONG_REPORT, 2),
+    # a document library: a "整理发布，仅供学习交流" line on top, a 版权声明 of a storage service, the link
+    ("repost-doc-library.html", HAIAN_REPORT, 4),
+]
+REPOST_DEBRIS = ("转载", "声明", "立场", "侵权", "删除", "仅供", "原标题", "本文链接", "标签", "点赞", "评论", "招租",
+                 "Copyright", "范文网", "资讯网")
+
+
+@pytest.mark.parametrize("page, report, disclaimers", REPOSTS, ids=[case[0] for case in REPOSTS])
+def test_a_repost_keeps_the_report_and_none_of_the_aggregator(page, report, disclaimers):
+    result = extract_report(read_case(page), "http://www.example.com/a/123.html")
+    assert result.text.split("\n") == report
+    assert not any(word in result.text for word in REPOST_DEBRIS)
+    assert f"dropped {disclaimers} sentence(s) of a repost disclaimer" in " ".join(result.reasons)
+
+
+# Disclaimers in other words: each goes, the body line stays.
+BODY = "全年共收到政府信息公开申请15件，均在法定期限内答复。"
+DISCLAIMERS = [
+    "声明：本文转载自如东县人民政府网站，文章为作者独立观点，不代表本站立场。",
+    "（本文来源于网络，版权归原作者所有，如有侵权请联系我们删除）",
+    "免责声明：本站所载内容仅供参考，不构成任何建议，本站不承担由此引起的任何责任。",
+    "版权声明：本文内容由互联网用户自发贡献，该文观点仅代表作者本人。",
+    "本平台仅提供信息存储空间服务，如发现侵犯您权益的内容，请告知我们删除。",
+    "注：文章转自网络，内容的真实性本站不作任何保证。",
+    "【特别申明】转载请注明出处，未经授权不得转载。",
+]
+# body sentences that mention one of the ideas: they stay
+KEPT_SENTENCES = [
+    "全年通过政务微博转载上级政府信息120条。",
+    "本报告所列数据仅供参考的部分已在附表中注明。",
+    "依法保护公民、法人和其他组织的著作权等合法权益。",
+    "对不依法履行公开义务的，依法追究相关人员责任。",
+    "声明：本机关对本报告内容的真实性、准确性负责。",
+]
+
+
+@pytest.mark.parametrize("disclaimer", DISCLAIMERS, ids=["stance", "copyright", "liability", "user-content",
+                                                       "storage-service", "no-guarantee", "declared-repost"])
+def test_disclaimers_in_other_words_are_dropped(disclaimer):
+    from nianbao.crawler.cleanup import clean
+    for text in (BODY + "\n" + disclaimer, disclaimer + "\n" + BODY, BODY + disclaimer):
+        assert clean(text).text == BODY, text
+
+
+@pytest.mark.parametrize("sentence", KEPT_SENTENCES, ids=["repost-count", "reference", "copyright-law",
+                                                          "responsibility", "own-declaration"])
+def test_body_sentences_that_mention_one_idea_stay(sentence):
+    from nianbao.crawler.cleanup import clean
+    assert clean(BODY + "\n" + sentence).text == BODY + "\n" + sentence
