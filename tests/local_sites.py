@@ -27,6 +27,7 @@ class LocalSite:
             "/robots.txt": (200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"),
         }
         self.requests: list[str] = []
+        self.user_agents: list[str | None] = []  # the User-Agent of each request, in order
         self._lock = threading.Lock()
 
     def url(self, path: str = "/", host: str | None = None) -> str:
@@ -61,15 +62,16 @@ class LocalSite:
         self._server.shutdown()
         self._server.server_close()
 
-    def _answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
+    def _answer(self, path: str, user_agent: str | None = None) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             self.requests.append(path)
+            self.user_agents.append(user_agent)
         return self.answers.get(path, (404, {"Content-Type": "text/html"}, b"<html>404</html>"))
 
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
-        status, headers, body = self.server.site._answer(self.path)
+        status, headers, body = self.server.site._answer(self.path, self.headers.get("User-Agent"))
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
