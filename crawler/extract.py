@@ -306,7 +306,7 @@ def _hanweb_text(tree) -> str | None:
     return "".join(out)
 
 
-def _container_text(tree, links: set[str], reasons: list[str]) -> tuple[str, str] | None:
+def _container_text(tree, links: _Links, reasons: list[str]) -> tuple[str, str] | None:
     """(method, raw text) of the best known container, or None. A container whose text is
     mostly the page's link texts is navigation (a CMS reuses its class for a menu): skipped."""
     hanweb = _hanweb_text(tree)
@@ -357,42 +357,73 @@ _PIECES = re.compile(r"[|\s]+")
 _DIGITS = re.compile(r"\d+")
 
 
-def _link_texts(tree) -> set[str]:
-    """The page's link texts, squashed: navigation evidence. Not document links (a report
-    that is one attachment link is not navigation) and not page numbers (a table of numbers
-    is not navigation either)."""
+class _Links:
+    """The page's link texts, squashed, indexed for `_made_of_links`: navigation evidence.
+    Not document links (a report that is one attachment link is not navigation) and not page
+    numbers (a table of numbers is not navigation either)."""
+
+    def __init__(self, texts: set[str]):
+        self.texts = texts
+        self.chars = frozenset("".join(texts))
+        self.sizes = {text: _content_len(text) for text in texts if len(text) <= _RUN_LINK_MAX}
+        lengths: dict[str, set[int]] = {}
+        for text in self.sizes:
+            lengths.setdefault(text[0], set()).add(len(text))
+        self.lengths = {first: tuple(sorted(found)) for first, found in lengths.items()}
+        self.known: dict[str, bool] = {}  # _made_of_links' answers: strategies ask about the same lines
+
+    def __contains__(self, text: str) -> bool:
+        return text in self.texts
+
+
+def _link_texts(tree) -> _Links:
     texts = set()
     for a in tree.iter("a"):
         text = _squash(a.text_content())
         if text and not _DIGITS.fullmatch(text) and not _is_document((a.get("href") or "").strip()):
             texts.add(text)
-    return texts
+    return _Links(texts)
 
 
 def _squash(text: str) -> str:
     return _WS.sub("", text)
 
 
-def _made_of_links(text: str, links: set[str]) -> bool:
+def _made_of_links(text: str, links: _Links) -> bool:
     """`text` (no whitespace) is link texts of the page: whole, or (a short line) at least
     LINK_RUN_COVER of it is link texts one after another ('欢迎访问首页简繁EN登录个人中心': the
     separators were spans or nothing). Only content characters are counted."""
     if text in links:
         return True
+    if len(text) > _RUN_LINE_MAX:
+        return False
+    known = links.known.get(text)
+    if known is None:
+        known = links.known[text] = _covered_by_links(text, links)
+    return known
+
+
+def _covered_by_links(text: str, links: _Links) -> bool:
     size = _content_len(text)
-    if not size or len(text) > _RUN_LINE_MAX:
+    # characters that occur in no link text cannot be covered: most body lines stop here
+    if not size or sum(map(links.chars.__contains__, text)) < LINK_RUN_COVER * size:
         return False
     covered = [0] * (len(text) + 1)  # most content characters of text[:i] in link texts
-    for end in range(1, len(text) + 1):
-        best = covered[end - 1]
-        for start in range(max(0, end - _RUN_LINK_MAX), end):
-            if text[start:end] in links:
-                best = max(best, covered[start] + _content_len(text[start:end]))
-        covered[end] = best
+    for start in range(len(text)):
+        here = covered[start]
+        if here > covered[start + 1]:
+            covered[start + 1] = here
+        for length in links.lengths.get(text[start], ()):
+            end = start + length
+            if end > len(text):
+                break
+            piece = text[start:end]
+            if piece in links.sizes and here + links.sizes[piece] > covered[end]:
+                covered[end] = here + links.sizes[piece]
     return covered[-1] >= LINK_RUN_COVER * size
 
 
-def _link_share(text: str, links: set[str]) -> float:
+def _link_share(text: str, links: _Links) -> float:
     """Share of the text's content characters that are link texts of the page: whole lines,
     pieces between '|' or spaces, or link texts run together."""
     total = linked = 0
@@ -404,12 +435,13 @@ def _link_share(text: str, links: set[str]) -> float:
         if _made_of_links(_squash(line.replace("|", "")), links):
             linked += size
             continue
-        linked += sum(_content_len(piece) for piece in _PIECES.split(line)
-                      if piece and _made_of_links(piece, links))
+        pieces = _PIECES.split(line)
+        if len(pieces) > 1:
+            linked += sum(_content_len(piece) for piece in pieces if piece and _made_of_links(piece, links))
     return linked / total if total else 1.0
 
 
-def _is_navigation(text: str, links: set[str], method: str, reasons: list[str]) -> bool:
+def _is_navigation(text: str, links: _Links, method: str, reasons: list[str]) -> bool:
     share = _link_share(text, links)
     if share >= NAV_LINK_SHARE:
         reasons.append(f"{method} rejected: {share:.0%} of its text is the page's link texts (navigation)")
@@ -444,7 +476,7 @@ def _link_density(el) -> float:
     return linked / total if total else 1.0
 
 
-def _looks_like_nav(text: str, links: set[str], density_size: int, reasons: list[str]) -> bool:
+def _looks_like_nav(text: str, links: _Links, density_size: int, reasons: list[str]) -> bool:
     if _is_navigation(text, links, "trafilatura", reasons):
         return True
     size = _content_len(text)
@@ -454,19 +486,22 @@ def _looks_like_nav(text: str, links: set[str], density_size: int, reasons: list
     return False
 
 
-def _link_lines_share(text: str, links: set[str]) -> float:
+def _link_lines_share(text: str, links: _Links) -> float:
     """Share of the text's content in lines made only of the page's link texts."""
     total = linked = 0
     for line in text.split("\n"):
         size = _content_len(line)
+        if not size:
+            continue
         total += size
-        if size and (_made_of_links(_squash(line.replace("|", "")), links)
-                     or all(_made_of_links(p, links) for p in _PIECES.split(line) if _content_len(p))):
+        pieces = [piece for piece in _PIECES.split(line) if piece]
+        if _made_of_links(_squash(line.replace("|", "")), links) or (
+                len(pieces) > 1 and all(_made_of_links(piece, links) or not _content_len(piece) for piece in pieces)):
             linked += size
     return linked / total if total else 0.0
 
 
-def _density_inside(extracted: str, density_el, density_size: int, links: set[str]) -> str | None:
+def _density_inside(extracted: str, density_el, density_size: int, links: _Links) -> str | None:
     """The densest block's text when trafilatura's text is that block plus page chrome.
 
     On table-layout pages trafilatura keeps the layout table whole: the header navigation, the
