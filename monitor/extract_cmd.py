@@ -35,10 +35,16 @@ FAILED = 1  # the page could not be fetched, decoded or extracted
 NO_SUCH_FILE = 2  # like a usage error: nothing was read
 
 
+def _http_url(ctx, param, value: str | None) -> str | None:
+    if value is not None and not _is_url(value):
+        raise click.BadParameter("must be an http:// or https:// URL")
+    return value
+
+
 @click.command()
 @click.argument("source", metavar="URL_OR_FILE")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the reports columns, method, reasons).")
-@click.option("--url", "page_url", metavar="URL",
+@click.option("--url", "page_url", metavar="URL", callback=_http_url,
               help="For a saved FILE: the address it was saved from (resolves its links and attachments).")
 @click.option("--timeout", type=click.FloatRange(1, 300), default=30, show_default=True, metavar="SECONDS",
               help="Give up on a URL that has not answered after this long.")

@@ -96,6 +96,7 @@ def test_url_is_decoded_by_the_crawls_decoder(site):
     site.answers["/gbk.html"] = (200, {"Content-Type": "text/html; charset=gb2312"}, page.encode("gbk"))
     site.answers["/gzip.html"] = (200, {"Content-Type": "text/html; charset=gb2312", "Content-Encoding": "gzip"},
                                   gzip.compress(page.encode("gbk")))
+    del site.answers["/robots.txt"]  # none (404): everything allowed, as in the crawl
     for path in ("/gbk.html", "/gzip.html"):
         record = json.loads(invoke(site.url(path), "--json").stdout)
         assert "联系人：王堃" in record["text"], path
@@ -143,6 +144,11 @@ def test_an_empty_page_is_an_extraction_failure(site):
 
 def test_missing_file_is_one_line_exit_2(tmp_path):
     assert_one_line_error(invoke(str(tmp_path / "nope.html")), 2, "no such file")
+
+
+def test_url_option_must_be_http(tmp_path):
+    result = invoke(str(PLACEHOLDER_PAGE), "--url", "ftp://x.gov.cn/a.html")
+    assert result.exit_code == 2 and "must be an http:// or https:// URL" in result.stderr
 
 
 def test_error_in_a_child_process_has_no_traceback(tmp_path):
