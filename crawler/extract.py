@@ -29,9 +29,14 @@ Strategy, and why:
    Nothing else is ever returned: navigation is not a report's text. "Mostly link texts"
    (``_link_share``) is checked on every strategy's result, containers included: lines or
    pieces that are the page's link texts, also run together without separators.
-5. ``cleanup.clean_text`` removes portal chrome and converts to simplified; the title line is
-   removed from the top/bottom; U+FFFD anywhere in the result is a decoding defect and raises
-   ``ExtractionError``, as does an empty result without attachments.
+5. ``cleanup.clean`` removes portal chrome (also a document's metadata block and a repost's
+   disclaimer) and converts to simplified; the title line is removed from the top/bottom;
+   U+FFFD anywhere in the result is a decoding defect and raises ``ExtractionError``, as does
+   an empty result without attachments. A text that was nothing but a metadata block (and
+   links) is a placeholder: the page's body is empty, the report has no text of its own
+   (method ``placeholder:metadata``, empty text, the attachments kept).
+
+Every decision is said in ``Extracted.reasons`` (``nianbao extract`` prints them).
 
 Metadata comes from the same tree: title from ``ArticleTitle``-like metas, a real ``<h1>``,
 then ``<title>`` without the site-name part; the date via ``classify.published_date_from_tree``
@@ -353,7 +358,8 @@ def _trafilatura_text(tree, url: str) -> str | None:
 _RUN_LINK_MAX = 40
 _RUN_LINE_MAX = 80
 LINK_RUN_COVER = 0.75
-_PIECES = re.compile(r"[|\s]+")
+_PIECES = re.compile(r"[|｜\s]+")
+_BARS = re.compile(r"[|｜]")
 _DIGITS = re.compile(r"\d+")
 
 
@@ -432,7 +438,7 @@ def _link_share(text: str, links: _Links) -> float:
         if not size:
             continue
         total += size
-        if _made_of_links(_squash(line.replace("|", "")), links):
+        if _made_of_links(_squash(_BARS.sub("", line)), links):
             linked += size
             continue
         pieces = _PIECES.split(line)
@@ -495,7 +501,7 @@ def _link_lines_share(text: str, links: _Links) -> float:
             continue
         total += size
         pieces = [piece for piece in _PIECES.split(line) if piece]
-        if _made_of_links(_squash(line.replace("|", "")), links) or (
+        if _made_of_links(_squash(_BARS.sub("", line)), links) or (
                 len(pieces) > 1 and all(_made_of_links(piece, links) or not _content_len(piece) for piece in pieces)):
             linked += size
     return linked / total if total else 0.0
@@ -776,7 +782,7 @@ def _only_references(text: str, tree) -> bool:
         rest = _squash(_ATTACHMENT_LEAD.sub("", line))
         if not rest or rest in documents or (len(line) <= 120 and _FILE_NAME_LINE.search(line)):
             continue
-        if _made_of_links(_squash(line.replace("|", "")), links):
+        if _made_of_links(_squash(_BARS.sub("", line)), links):
             continue
         return False
     return True
