@@ -27,7 +27,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
+from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
 
 from nianbao.crawler.cleanup import to_simplified
 
@@ -226,6 +226,14 @@ def decode_html(body: bytes, encoding: str) -> Decoded:
     out.append(pieces.ascii(body[position:]))
     return Decoded("".join(out), primary, nul_bytes=nul_bytes, recovered_bytes=pieces.recovered,
                    bad_bytes=pieces.bad, checked_bytes=pieces.checked)
+
+
+def decode_body(body: bytes, content_type: str | None) -> Decoded:
+    """A page fetched or read outside Scrapy, decoded as the crawl decodes it: the charset
+    `choose_encoding` picks, else the one Scrapy's response would use (w3lib: BOM, the HTTP
+    header, the page's meta, UTF-8), then `decode_html`'s repairs."""
+    encoding = choose_encoding(body, content_type) or html_to_unicode(content_type, body)[0]
+    return decode_html(body, encoding)
 
 
 def _decode_single(body: bytes, encoding: str) -> Decoded:

@@ -6,7 +6,11 @@ Strategy, and why:
    turned real GB18030 pages into mojibake) and drop ``<rt>``/``<rp>`` ruby annotations.
    libxml2 silently drops what lies deeper than 256 elements (or beyond a 10 MB text or
    attribute): then the page is flattened (``crawler.flatten``) and parsed again, or rejected
-   with the reason; a page of more than ``MAX_ELEMENTS`` elements is rejected.
+   with the reason; a page of more than ``MAX_ELEMENTS`` elements is rejected. libxml2 also
+   ends the document at an early ``</html>`` (a server-side include closing its own document)
+   and puts the rest, often the whole body, in further top-level trees that element walks
+   never see: ``flatten.adopt_trailing_trees`` moves them into the body, so every strategy
+   below sees the whole document.
 2. **CMS body container first.**  Government CMSs say where the body is: Hanweb's
    ``<!--ZJEG_RSS.content.begin-->``...``end`` markers, TRS ``.TRS_Editor`` and friends
    (``CONTAINERS`` below).  When one holds real text it wins: its boundaries are exact and
@@ -18,13 +22,21 @@ Strategy, and why:
    ``TRAFILATURA_MAX_ELEMENTS`` elements (it is quadratic on some shapes); it replaces a short
    container only if it contains the container's text and is much longer.  Its output is
    checked: if it is mostly link texts (the header-nav failure: '首页 | 简 | 繁 | EN | 登录')
-   or tiny next to the page's densest text block, it is rejected.
+   or tiny next to the page's densest text block, it is rejected; if it is the densest block
+   plus lines of nothing but link texts (a table-layout page kept whole), the block wins.
 4. **Text density** (the GNE idea, no dependency): the element whose ``<p>``/text children
    carry the most non-link text, rendered with our renderer, unless it is mostly link text.
-   Nothing else is ever returned: navigation is not a report's text.
-5. ``cleanup.clean_text`` removes portal chrome and converts to simplified; the title line is
-   removed from the top/bottom; U+FFFD anywhere in the result is a decoding defect and raises
-   ``ExtractionError``, as does an empty result without attachments.
+   Nothing else is ever returned: navigation is not a report's text. "Mostly link texts"
+   (``_link_share``) is checked on every strategy's result, containers included: lines or
+   pieces that are the page's link texts, also run together without separators.
+5. ``cleanup.clean`` removes portal chrome (also a document's metadata block and a repost's
+   disclaimer) and converts to simplified; the title line is removed from the top/bottom;
+   U+FFFD anywhere in the result is a decoding defect and raises ``ExtractionError``, as does
+   an empty result without attachments. A text that was nothing but a metadata block (and
+   links) is a placeholder: the page's body is empty, the report has no text of its own
+   (method ``placeholder:metadata``, empty text, the attachments kept).
+
+Every decision is said in ``Extracted.reasons`` (``nianbao extract`` prints them).
 
 Metadata comes from the same tree: title from ``ArticleTitle``-like metas, a real ``<h1>``,
 then ``<title>`` without the site-name part; the date via ``classify.published_date_from_tree``
@@ -43,8 +55,8 @@ import trafilatura
 from lxml.cssselect import CSSSelector
 
 from nianbao.crawler import classify
-from nianbao.crawler.cleanup import clean_text, strip_ruby, to_simplified
-from nianbao.crawler.flatten import cap_depth
+from nianbao.crawler.cleanup import clean, clean_text, normalize_chars, normalize_title
+from nianbao.crawler.flatten import adopt_trailing_trees, cap_depth
 
 __all__ = ["Extracted", "ExtractionError", "extract_report", "CONTAINERS", "ATTACHMENT_EXTENSIONS"]
 
@@ -63,6 +75,8 @@ class Extracted:
     title_year: int | None = None
     text_year: int | None = None
     year_basis: str | None = None
+    # why `method` won and what the other strategies did, in words (`nianbao extract` shows it)
+    reasons: tuple[str, ...] = ()
 
 
 class ExtractionError(Exception):
@@ -113,6 +127,9 @@ SHORT_CONTAINER = 200      # content chars below which a container may be a stub
 TRAFILATURA_GAIN = 3.0     # trafilatura must be this many times longer to beat a short container
 NAV_LINK_SHARE = 0.5       # share of link text above which a text is navigation
 DENSITY_MIN = 30           # content chars a density block needs
+# Lines of nothing but link texts making up this share of trafilatura's text: it kept the
+# page's navigation (a table-layout page), and the densest block inside it is the body.
+CHROME_LINES_SHARE = 0.05
 MAX_SPAN = 50
 MAX_COLUMNS = 64           # a table row is padded with spanned cells up to this width, no wider
 # Hostile or broken pages (see tests/test_hostile_pages.py for the measured times):
@@ -294,11 +311,13 @@ def _hanweb_text(tree) -> str | None:
     return "".join(out)
 
 
-def _container_text(tree) -> tuple[str, str] | None:
-    """(method, raw text) of the best known container, or None."""
+def _container_text(tree, links: _Links, reasons: list[str]) -> tuple[str, str] | None:
+    """(method, raw text) of the best known container, or None. A container whose text is
+    mostly the page's link texts is navigation (a CMS reuses its class for a menu): skipped."""
     hanweb = _hanweb_text(tree)
     if hanweb is not None and _content_len(hanweb) > 0:
-        return "container:ZJEG_RSS", hanweb
+        if not _is_navigation(hanweb, links, "container:ZJEG_RSS", reasons):
+            return "container:ZJEG_RSS", hanweb
     found: list[tuple[str, str, int]] = []
     for css, selector in _CONTAINER_SELECTORS:
         best = None
@@ -307,7 +326,7 @@ def _container_text(tree) -> tuple[str, str] | None:
             size = _content_len(text)
             if size and (best is None or size > best[2]):
                 best = (f"container:{css}", text, size)
-        if best:
+        if best and not _is_navigation(best[1], links, best[0], reasons):
             found.append(best)
     if not found:
         return None
@@ -334,23 +353,106 @@ def _trafilatura_text(tree, url: str) -> str | None:
     )
 
 
-def _link_texts(tree) -> set[str]:
-    return {_squash(a.text_content()) for a in tree.iter("a") if a.text_content().strip()}
+# Link texts longer than this are matched only whole; shorter ones may also make up a line
+# run together ('首页简繁EN登录个人中心': the separators were spans or nothing).
+_RUN_LINK_MAX = 40
+_RUN_LINE_MAX = 80
+LINK_RUN_COVER = 0.75
+_PIECES = re.compile(r"[|｜\s]+")
+_BARS = re.compile(r"[|｜]")
+_DIGITS = re.compile(r"\d+")
+
+
+class _Links:
+    """The page's link texts, squashed, indexed for `_made_of_links`: navigation evidence.
+    Not document links (a report that is one attachment link is not navigation) and not page
+    numbers (a table of numbers is not navigation either)."""
+
+    def __init__(self, texts: set[str]):
+        self.texts = texts
+        self.chars = frozenset("".join(texts))
+        self.sizes = {text: _content_len(text) for text in texts if len(text) <= _RUN_LINK_MAX}
+        lengths: dict[str, set[int]] = {}
+        for text in self.sizes:
+            lengths.setdefault(text[0], set()).add(len(text))
+        self.lengths = {first: tuple(sorted(found)) for first, found in lengths.items()}
+        self.known: dict[str, bool] = {}  # _made_of_links' answers: strategies ask about the same lines
+
+    def __contains__(self, text: str) -> bool:
+        return text in self.texts
+
+
+def _link_texts(tree) -> _Links:
+    texts = set()
+    for a in tree.iter("a"):
+        text = _squash(a.text_content())
+        if text and not _DIGITS.fullmatch(text) and not _is_document((a.get("href") or "").strip()):
+            texts.add(text)
+    return _Links(texts)
 
 
 def _squash(text: str) -> str:
     return _WS.sub("", text)
 
 
-def _link_share(text: str, links: set[str]) -> float:
+def _made_of_links(text: str, links: _Links) -> bool:
+    """`text` (no whitespace) is link texts of the page: whole, or (a short line) at least
+    LINK_RUN_COVER of it is link texts one after another ('欢迎访问首页简繁EN登录个人中心': the
+    separators were spans or nothing). Only content characters are counted."""
+    if text in links:
+        return True
+    if len(text) > _RUN_LINE_MAX:
+        return False
+    known = links.known.get(text)
+    if known is None:
+        known = links.known[text] = _covered_by_links(text, links)
+    return known
+
+
+def _covered_by_links(text: str, links: _Links) -> bool:
+    size = _content_len(text)
+    # characters that occur in no link text cannot be covered: most body lines stop here
+    if not size or sum(map(links.chars.__contains__, text)) < LINK_RUN_COVER * size:
+        return False
+    covered = [0] * (len(text) + 1)  # most content characters of text[:i] in link texts
+    for start in range(len(text)):
+        here = covered[start]
+        if here > covered[start + 1]:
+            covered[start + 1] = here
+        for length in links.lengths.get(text[start], ()):
+            end = start + length
+            if end > len(text):
+                break
+            piece = text[start:end]
+            if piece in links.sizes and here + links.sizes[piece] > covered[end]:
+                covered[end] = here + links.sizes[piece]
+    return covered[-1] >= LINK_RUN_COVER * size
+
+
+def _link_share(text: str, links: _Links) -> float:
+    """Share of the text's content characters that are link texts of the page: whole lines,
+    pieces between '|' or spaces, or link texts run together."""
     total = linked = 0
     for line in text.split("\n"):
-        for piece in line.split("|"):
-            size = _content_len(piece)
-            total += size
-            if _squash(piece) in links:
-                linked += size
+        size = _content_len(line)
+        if not size:
+            continue
+        total += size
+        if _made_of_links(_squash(_BARS.sub("", line)), links):
+            linked += size
+            continue
+        pieces = _PIECES.split(line)
+        if len(pieces) > 1:
+            linked += sum(_content_len(piece) for piece in pieces if piece and _made_of_links(piece, links))
     return linked / total if total else 1.0
+
+
+def _is_navigation(text: str, links: _Links, method: str, reasons: list[str]) -> bool:
+    share = _link_share(text, links)
+    if share >= NAV_LINK_SHARE:
+        reasons.append(f"{method} rejected: {share:.0%} of its text is the page's link texts (navigation)")
+        return True
+    return False
 
 
 def _density_block(tree):
@@ -380,35 +482,91 @@ def _link_density(el) -> float:
     return linked / total if total else 1.0
 
 
-def _looks_like_nav(text: str, links: set[str], density_size: int) -> bool:
-    size = _content_len(text)
-    if _link_share(text, links) >= NAV_LINK_SHARE:
+def _looks_like_nav(text: str, links: _Links, density_size: int, reasons: list[str]) -> bool:
+    if _is_navigation(text, links, "trafilatura", reasons):
         return True
-    return size < DENSITY_MIN and density_size > 4 * max(size, 1)
+    size = _content_len(text)
+    if size < DENSITY_MIN and density_size > 4 * max(size, 1):
+        reasons.append(f"trafilatura rejected: {size} characters next to a text block of {density_size}")
+        return True
+    return False
 
 
-def _choose_text(tree, url: str) -> tuple[str, str]:
-    """(method, raw text) following the module strategy."""
-    container = _container_text(tree)
-    if container and _content_len(container[1]) >= SHORT_CONTAINER:
-        return container
+def _link_lines_share(text: str, links: _Links) -> float:
+    """Share of the text's content in lines made only of the page's link texts."""
+    total = linked = 0
+    for line in text.split("\n"):
+        size = _content_len(line)
+        if not size:
+            continue
+        total += size
+        pieces = [piece for piece in _PIECES.split(line) if piece]
+        if _made_of_links(_squash(_BARS.sub("", line)), links) or (
+                len(pieces) > 1 and all(_made_of_links(piece, links) or not _content_len(piece) for piece in pieces)):
+            linked += size
+    return linked / total if total else 0.0
+
+
+def _density_inside(extracted: str, density_el, density_size: int, links: _Links) -> str | None:
+    """The densest block's text when trafilatura's text is that block plus page chrome.
+
+    On table-layout pages trafilatura keeps the layout table whole: the header navigation, the
+    menus and the footer around the body, the body's paragraphs glued into one line. Lines of
+    nothing but the page's link texts mark it; the densest block, found inside that text, is
+    the body without them."""
+    if density_el is None or density_size < DENSITY_MIN or _link_density(density_el) >= NAV_LINK_SHARE:
+        return None
+    if _link_lines_share(extracted, links) < CHROME_LINES_SHARE:
+        return None
+    dense = _render_element(density_el)
+    around = _squash(clean_text(extracted))
+    lines = [_squash(line) for line in clean_text(dense).split("\n")]
+    if not all(line in around for line in lines):
+        return None
+    return dense
+
+
+def _choose_text(tree, url: str, reasons: list[str]) -> tuple[str, str]:
+    """(method, raw text) following the module strategy; `reasons` gets why."""
     links = _link_texts(tree)
+    container = _container_text(tree, links, reasons)
+    if container and _content_len(container[1]) >= SHORT_CONTAINER:
+        reasons.append(f"{container[0]}: {_content_len(container[1])} characters, a known CMS body container")
+        return container
+    if container:
+        reasons.append(f"{container[0]}: only {_content_len(container[1])} characters, maybe a stub")
     density_el, density_size = _density_block(tree)
     tractable = _element_count(tree) <= TRAFILATURA_MAX_ELEMENTS and not _TOO_DEEP_FOR_TRAFILATURA(tree)
+    if not tractable:
+        reasons.append("trafilatura not run: the page is too large or too deep for it")
     extracted = _trafilatura_text(tree, url) if tractable else None
-    if extracted and not _looks_like_nav(extracted, links, density_size):
+    if extracted and not _looks_like_nav(extracted, links, density_size, reasons):
         if container is None:
+            dense = _density_inside(extracted, density_el, density_size, links)
+            if dense is not None:
+                reasons.append(f"trafilatura kept the page's navigation around the densest block "
+                               f"(<{density_el.tag}>, {density_size} characters): density wins")
+                return "density", dense
+            reasons.append(f"trafilatura: {_content_len(extracted)} characters, no known container")
             return "trafilatura", extracted
         if _squash(clean_text(container[1])) in _squash(clean_text(extracted)) and (
             _content_len(extracted) >= TRAFILATURA_GAIN * _content_len(container[1])
         ):
+            reasons.append("trafilatura: contains the short container's text and is much longer")
             return "trafilatura", extracted
     if container:
         return container
-    if density_el is not None and density_size >= DENSITY_MIN and _link_density(density_el) < NAV_LINK_SHARE:
-        return "density", _render_element(density_el)
+    if density_el is not None and density_size >= DENSITY_MIN:
+        if _link_density(density_el) < NAV_LINK_SHARE:
+            text = _render_element(density_el)
+            if not _is_navigation(text, links, "density", reasons):
+                reasons.append(f"density: the <{density_el.tag}> whose paragraphs carry {density_size} characters")
+                return "density", text
+        else:
+            reasons.append("density rejected: its densest block is mostly links")
     # What is left is navigation (trafilatura's text failed the checks above) or nothing:
     # never the report's text.
+    reasons.append("no strategy found body text")
     return "none", ""
 
 
@@ -421,7 +579,7 @@ _SITE_WORDS = re.compile(r"(?:人民政府|政府网|门户网站?|网站|官网
 
 
 def _clean_title(text: str) -> str:
-    return _WS.sub(" ", to_simplified(strip_ruby(text or ""))).strip()
+    return normalize_title(text or "")  # the same as listing titles get (listings.model.Entry)
 
 
 def _meta_title(tree) -> str | None:
@@ -550,7 +708,7 @@ def _is_document(href: str) -> bool:
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
-def _parse(html: str):
+def _parse(html: str, reasons: list[str]):
     if not isinstance(html, str):
         raise TypeError("extract_report takes decoded text, not bytes")
     html = _CONTROL.sub("", _XML_DECLARATION.sub("", html, count=1))
@@ -562,6 +720,7 @@ def _parse(html: str):
         # and silently dropped the rest: what is left is often only the navigation. Cap the
         # depth and parse again without the size limits; if that still fails, say so.
         flattened, _ = cap_depth(html, FLATTEN_DEPTH)
+        reasons.append(f"parsed again flattened to depth {FLATTEN_DEPTH} (libxml2: {limit})")
         tree, limit = _parse_once(flattened, huge=True)
         if limit:
             raise ExtractionError(f"page exceeds the HTML parser's limits even flattened: {limit}")
@@ -583,6 +742,8 @@ def _parse_once(html: str, *, huge: bool):
         tree = lxml.html.document_fromstring(html, parser=parser)
     except (ValueError, lxml.etree.ParserError) as err:
         raise ExtractionError(f"unparsable HTML: {err}") from err
+    # Content after an early </html> is a tree of its own: make the root hold the whole page.
+    adopt_trailing_trees(tree)
     for error in parser.error_log:
         if error.type == lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT:
             return tree, error.message.strip()[:200]
@@ -601,6 +762,32 @@ def _drop_title_lines(text: str, title: str) -> str:
     return "\n".join(lines)
 
 
+# A page whose body is empty: the method says so, the reasons say why (see extract_report).
+PLACEHOLDER = "placeholder:metadata"
+_ATTACHMENT_LEAD = re.compile(r"^(?:相关附件|附件下载|点击下载|下载|附件\s*\d*)\s*[:：.、]?\s*")
+_FILE_NAME_LINE = re.compile(r"\.(?:pdf|docx?|wps|ofd|xlsx?|zip|rar)\s*(?:[（(][^)）]{0,20}[)）])?\s*$", re.I)
+
+
+def _fields(cleaned) -> str:
+    return f"{cleaned.metadata_lines} lines: {', '.join(cleaned.metadata_labels)}"
+
+
+def _only_references(text: str, tree) -> bool:
+    """Every line of `text` points elsewhere: an attachment ('附件：….pdf', a document link's
+    text) or the page's other links (navigation). Nothing of the report's own."""
+    documents = {_squash(normalize_chars(a.text_content())) for a in tree.iter("a")
+                 if _is_document((a.get("href") or "").strip())}
+    links = _link_texts(tree)
+    for line in text.split("\n"):
+        rest = _squash(_ATTACHMENT_LEAD.sub("", line))
+        if not rest or rest in documents or (len(line) <= 120 and _FILE_NAME_LINE.search(line)):
+            continue
+        if _made_of_links(_squash(_BARS.sub("", line)), links):
+            continue
+        return False
+    return True
+
+
 def extract_report(
     html: str,
     url: str,
@@ -609,14 +796,27 @@ def extract_report(
     listing_date: str | None = None,
 ) -> Extracted:
     """Extract one report page; raise ExtractionError with a reason when nothing usable."""
-    tree = _parse(html)
+    reasons: list[str] = []
+    tree = _parse(html, reasons)
     title = _title(tree, listing_title)
-    method, raw = _choose_text(tree, url)
-    text = _drop_title_lines(clean_text(raw), title)
+    method, raw = _choose_text(tree, url, reasons)
+    cleaned = clean(raw)
+    text = _drop_title_lines(cleaned.text, title)
     if "\ufffd" in text:
         raise ExtractionError(f"U+FFFD in extracted text ({method}): the page was decoded wrongly")
     attachments = _attachments(tree, url)
-    if not text and not attachments:
+    if cleaned.metadata_lines and _only_references(text, tree):
+        # The body is empty (loaded by script, or only an attachment link) and what the
+        # strategy found was the document's metadata block: not a text of its own.
+        reasons.append(f"{PLACEHOLDER}: {method} found only a metadata block ({_fields(cleaned)})"
+                       + (" and links" if text else "") + ": the report has no text of its own"
+                       + ("; see its attachments" if attachments else "; its body is not in the page (loaded by script?)"))
+        text, method = "", PLACEHOLDER
+    elif cleaned.metadata_lines:
+        reasons.append(f"dropped a metadata block ({_fields(cleaned)})")
+    if cleaned.disclaimers:
+        reasons.append(f"dropped {cleaned.disclaimers} sentence(s) of a repost disclaimer (转载, 不代表…立场, 侵权删除...)")
+    if not text and not attachments and method != PLACEHOLDER:
         raise ExtractionError(f"no body text and no attachments ({method})")
     published = classify.published_date_from_tree(tree) or classify.parse_date(listing_date or "")
     attribution = classify.attribute_year(title, text, published)
@@ -631,4 +831,5 @@ def extract_report(
         kind=classify.classify_title(title),
         attachments=attachments,
         method=method,
+        reasons=tuple(reasons),
     )

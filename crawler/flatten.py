@@ -1,4 +1,4 @@
-"""Cap how deep an HTML document nests, so that lxml parses all of it.
+"""Make lxml's tree hold the whole document: cap how deep it nests, adopt what follows </html>.
 
 libxml2 stops building the tree at depth 256 (2048 with XML_PARSE_HUGE), records a
 "resource limit" error and silently drops everything deeper, so a page that nests too deep
@@ -12,6 +12,15 @@ The tokenizer is the standard library's `html.parser` (linear, tolerant); the op
 stack imitates the HTML rules that matter for depth (void elements, a <p>/<li>/<td> closed by
 the next one), and every element it closes is closed explicitly in the output, so libxml2
 builds exactly the nesting counted here.
+
+libxml2 (2.14, the HTML5 tokenizer) also ends the document element at `</html>`: whatever
+follows becomes a further top-level `<html>` element, a sibling of the root. lxml hands back
+the first one, and every walk that starts at an element (`iter()`, CSS selectors, relative
+XPath, trafilatura) sees only it, while an absolute XPath (`//*`) sees them all. Pages made of
+server-side includes close the document early: a header include ending in `</body></html>`
+left a State Council-style article's body (`div#UCAP-CONTENT`) outside the root, and only the
+header navigation inside. `adopt_trailing_trees` moves that content into the root's body, as
+a browser does (HTML5's "after after body" mode reprocesses it in the body).
 """
 
 from __future__ import annotations
@@ -19,7 +28,9 @@ from __future__ import annotations
 import html
 from html.parser import HTMLParser
 
-__all__ = ["cap_depth"]
+import lxml.etree
+
+__all__ = ["adopt_trailing_trees", "cap_depth"]
 
 _VOID = frozenset({"area", "base", "basefont", "br", "col", "embed", "frame", "hr", "img", "input",
                    "isindex", "keygen", "link", "meta", "param", "source", "track", "wbr"})
@@ -126,3 +137,60 @@ def cap_depth(document: str, max_depth: int) -> tuple[str, int]:
     while capper.stack:
         capper._pop()
     return "".join(capper.out), capper.dropped
+
+
+def adopt_trailing_trees(root) -> int:
+    """Move every top-level node after `root` (the implicit `<html>` trees libxml2 starts after
+    `</html>`, comments between them) into `root`'s body, in document order; the head elements
+    of those trees go to `root`'s head. Returns the number of top-level nodes adopted (0: a
+    page whose document element holds all of it)."""
+    node = root.getnext()
+    if node is None:
+        return 0
+    body = _child(root, "body")
+    adopted = 0
+    while node is not None:
+        following = node.getnext()
+        if isinstance(node.tag, str) and node.tag.lower() == "html":
+            _append_text(body, node.text)
+            for child in list(node):
+                tag = child.tag.lower() if isinstance(child.tag, str) else ""
+                if tag in ("head", "body"):
+                    target = body if tag == "body" else _child(root, "head")
+                    _append_text(target, child.text)
+                    for grandchild in list(child):
+                        target.append(grandchild)  # an element's tail moves with it
+                    _append_text(body, child.tail)
+                else:
+                    body.append(child)
+            # A top-level element has no parent to remove it from: move it in, then drop it.
+            node.text = node.tail = None
+            body.append(node)
+            body.remove(node)
+        else:
+            body.append(node)  # a comment or processing instruction between the trees
+        adopted += 1
+        node = following
+    return adopted
+
+
+def _child(root, tag: str):
+    """`root`'s head or body, made if missing (a head first, a body last)."""
+    found = root.find(tag)
+    if found is None:
+        found = lxml.etree.Element(tag)
+        if tag == "head":
+            root.insert(0, found)
+        else:
+            root.append(found)
+    return found
+
+
+def _append_text(parent, text: str | None) -> None:
+    if not text:
+        return
+    if len(parent):
+        last = parent[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text

@@ -9,12 +9,13 @@ against what the store holds for the URL (not against the listing's title).
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 from scrapy.exceptions import DropItem
 
 from nianbao.crawler.classify import classify_title, report_year
 from nianbao.crawler.cleanup import to_simplified
-from nianbao.crawler.extract import ExtractionError, extract_report
+from nianbao.crawler.extract import PLACEHOLDER, ExtractionError, extract_report
 from nianbao.crawler.items import ReportGone, ReportPage
 from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, judge_page, judge_text
 from nianbao.crawler.store_access import crawl_id_of, store_for
@@ -25,6 +26,8 @@ from nianbao.storage import BINARY_ENCODING
 # A rejection reason goes to the log and to fetch_log.error: a sentence, not a page (an
 # exception's text can quote megabytes of input).
 MAX_REASON = 300
+
+logger = logging.getLogger(__name__)
 
 
 def _bounded(reason: str) -> str:
@@ -81,6 +84,8 @@ class ExtractPipeline(_CrawlerPipeline):
         if suspect:
             self.stats.inc_value("nianbao/suspect_pages")
         self.stats.inc_value(f"nianbao/extracted/{extracted.method}")
+        if extracted.method == PLACEHOLDER:  # stored without text: say why, once per page
+            logger.info("%s: %s", item.url, _bounded(extracted.reasons[-1] if extracted.reasons else PLACEHOLDER))
         return ReportFetch(
             agency_id=item.agency_id,
             url=item.url,

@@ -34,6 +34,7 @@ class LocalSite:
         self.calls: list[tuple[str, str]] = []
         # path (no query) -> fn(method, query pairs, form pairs) -> (status, content type, body)
         self.handlers: dict[str, Callable] = {}
+        self.user_agents: list[str | None] = []  # the User-Agent of each request, in order
         self._lock = threading.Lock()
 
     def url(self, path: str = "/", host: str | None = None) -> str:
@@ -75,10 +76,12 @@ class LocalSite:
         self._server.shutdown()
         self._server.server_close()
 
-    def _answer(self, path: str, method: str = "GET", form: str = "") -> tuple[int, dict[str, str], bytes]:
+    def _answer(self, path: str, method: str = "GET", form: str = "",
+                user_agent: str | None = None) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             self.requests.append(path)
             self.calls.append((method, path))
+            self.user_agents.append(user_agent)
         parts = urlsplit(path)
         handler = self.handlers.get(parts.path)
         if handler is not None:
@@ -94,12 +97,13 @@ class LocalSite:
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
-        self._send(*self.server.site._answer(self.path))
+        self._send(*self.server.site._answer(self.path, user_agent=self.headers.get("User-Agent")))
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         form = self.rfile.read(length).decode("utf-8") if length else ""
-        self._send(*self.server.site._answer(self.path, "POST", form))
+        self._send(*self.server.site._answer(self.path, "POST", form,
+                                             user_agent=self.headers.get("User-Agent")))
 
     def _send(self, status, headers, body):
         self.send_response(status)

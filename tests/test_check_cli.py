@@ -161,10 +161,9 @@ def test_check_after_a_crawl_of_the_demo_portal(portal, demo_config, db_path):
         # (on time for a department) but its PubDate meta says 2022-04-24 (a site migration),
         # and the meta still wins; once the printed date wins this becomes "on_time".
         ("demo-xxgk", 2019): "late",
-        # RUBY TITLES (issue 8 case 1, the extraction engineer's part): the listing's titles
-        # carry pinyin ruby and are not recognised yet; once they are, both become "on_time".
-        ("demo-ruby", 2019): "missing",
-        ("demo-ruby", 2020): "missing",
+        # the listing's titles carry pinyin ruby: normalised, they read as annual reports
+        ("demo-ruby", 2019): "on_time",
+        ("demo-ruby", 2020): "on_time",
     }
     assert {key: status.get(key) for key in expected} == expected
     assert ("demo-trs", 2020) in status and status[("demo-trs", 2020)] == "missing"  # 2020: only a 工作要点 report

@@ -55,12 +55,11 @@ EXPECTED_REPORTS = {
     ("demo-zone", 2020, "annual_report"),
     ("demo-xxgk", 2019, "annual_report"),  # PubDate meta 2022-04-24, prints 发布日期：2020-01-15
     ("demo-xxgk", 2018, "annual_report"),  # on page 2 (cur_page=2, a script pager)
+    # listing titles with pinyin ruby (年度報(bào)告), normalised like body text before they are
+    # classified
+    ("demo-ruby", 2019, "annual_report"),
+    ("demo-ruby", 2020, "annual_report"),
 }
-# RUBY TITLES (issue 8 case 1, the extraction engineer's part): the listing titles of
-# demo-ruby carry pinyin ruby (年度報(bào)告) and are not yet recognised, so these reports are
-# never fetched. When listing titles get body-text normalisation, move them into
-# EXPECTED_REPORTS (REPORT_ROWS follows) and drop the RUBY TITLES checks below.
-AWAITING_RUBY_TITLES = {("demo-ruby", 2019, "annual_report"), ("demo-ruby", 2020, "annual_report")}
 # Report rows: demo-zone 2021 is two reports (the city's and the region's).
 REPORT_ROWS = len(EXPECTED_REPORTS) + 1
 AGENCIES = ("demo-trs", "demo-hanweb", "demo-gbk", "demo-trad", "demo-dead",
@@ -125,9 +124,9 @@ def test_new_ground_hosted_reports_ruby_titles_and_migrated_dates(portal, first_
     assert [r["title"] for r in hosted] == ["示例市人民政府办公室2021年政府信息公开工作年度报告",
                                             "示例自治区人民政府2021年政府信息公开工作年度报告"]
     assert {r["agency_id"] for r in hosted} == {"demo-zone"}
-    # RUBY TITLES: the listing was read, its (ruby-titled) reports not yet fetched
+    # the listing's ruby-titled reports were recognised and fetched
     assert ("GET", "/ruby/col/col71/index.html") in portal.requests
-    assert not any(path.startswith("/ruby/art/") for _, path in portal.requests)
+    assert sum(path.startswith("/ruby/art/") for _, path in portal.requests) == 2
     migrated = report(db_path, "/info/1375/40211.htm")
     # DATES (issue 8 case 3, the dates engineer's part): the PubDate meta (a site migration)
     # still wins over the printed 发布日期; when the printed date wins this becomes 2020-01-15.

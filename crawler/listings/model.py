@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nianbao.crawler.cleanup import normalize_title
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -12,12 +14,24 @@ class Entry:
     `is_report`: the listing itself says the entry is an annual report (a dedicated
     annual-report module lists nothing else, often under titles such as "2019年度"), so it is
     fetched whatever its title reads like.
+
+    Every listing title passes through here, whichever family read it, so this is where it is
+    normalised like body text (``cleanup.normalize_title``: pinyin ruby debris, traditional ->
+    simplified, full-width letters and digits, whitespace): a traditional listing whose titles
+    read '…年度報(bào)告' was not recognised as a report, so the report was never fetched.
+    ``title`` is the normalised title (what is classified, parsed for a year and handed on as
+    the report's listing title); ``raw_title`` is the title as the listing showed it.
     """
 
     url: str
     title: str
     date: str | None = None
     is_report: bool = False
+    raw_title: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "raw_title", self.raw_title or self.title)
+        object.__setattr__(self, "title", normalize_title(self.title))
 
 
 @dataclass(frozen=True)
