@@ -70,9 +70,10 @@ def crawl(config: Path, db: Path, *extra: str, settings: dict | None = None) -> 
     return result
 
 
-def query(db, sql: str, params=()) -> list[dict]:
-    """Rows of a read-only query on a store file, as dicts (the store is closed afterwards)."""
-    connection = sqlite3.connect(db)
+def query(db, sql: str, params=(), *, timeout: float = 10) -> list[dict]:
+    """Rows of a read-only query on a store file, as dicts (the store is closed afterwards);
+    timeout: how long to wait for a writer's lock, in seconds."""
+    connection = sqlite3.connect(db, timeout=timeout)
     connection.row_factory = sqlite3.Row
     try:
         return [dict(row) for row in connection.execute(sql, params)]

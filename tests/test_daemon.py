@@ -23,22 +23,13 @@ import pytest
 import yaml
 
 from nianbao.storage.part import fetch_one
-from tests.conftest import FAST_SETTINGS, REPO, run_nianbao
+from tests.conftest import FAST_SETTINGS, REPO, run_nianbao, query
 from tests.test_notify import Receiver, posted_ids
 
 pytestmark = pytest.mark.timeout(60)
 
 AGENCIES = {"demo-trs", "demo-hanweb", "demo-gbk", "demo-trad", "demo-dead"}
 TRS_LISTING = "/trs/xxgk/ndbg/index.html"
-
-
-def query(db, sql, params=()):
-    connection = sqlite3.connect(db, timeout=10)
-    connection.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in connection.execute(sql, params)]
-    finally:
-        connection.close()
 
 
 def safe_query(db, sql, params=()):

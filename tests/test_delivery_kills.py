@@ -53,7 +53,7 @@ import yaml
 
 from nianbao.monitor.notify import CLAIM_STALE_ENV, DIGEST_AFTER, DIGEST_SIZE, target_key
 from nianbao.storage import AgencyRecord, ReportFetch, Store
-from tests.conftest import REPO
+from tests.conftest import REPO, query as conftest_query
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -260,12 +260,7 @@ class Kill:
 
 
 def query(db, sql, params=()):
-    connection = sqlite3.connect(db, timeout=20)
-    connection.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in connection.execute(sql, params)]
-    finally:
-        connection.close()
+    return conftest_query(db, sql, params, timeout=20)
 
 
 def zombie(pid: int) -> bool:

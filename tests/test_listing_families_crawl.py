@@ -9,20 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 
 from nianbao.demo.ground import gkmlpt_shell
-from tests.conftest import crawl
+from tests.conftest import crawl, query
 from tests.local_sites import LocalSite, write_registry
-
-
-def query(db, sql, params=()):
-    connection = sqlite3.connect(db)
-    connection.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in connection.execute(sql, params)]
-    finally:
-        connection.close()
 
 
 def stored(db) -> dict[str, set[str]]:

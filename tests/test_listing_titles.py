@@ -10,7 +10,6 @@ with spaces, full-width digits, ideographic spaces, a truncated visible title).
 from __future__ import annotations
 
 import html
-import sqlite3
 
 import pytest
 from scrapy.http import HtmlResponse, Request
@@ -19,7 +18,7 @@ from nianbao.crawler.classify import ANNUAL_REPORT, classify_title, is_report_li
 from nianbao.crawler.cleanup import normalize_title
 from nianbao.crawler.listings import Entry, parse_listing
 from nianbao.demo.site import hanweb_article, paragraphs, report_text, trs_article
-from tests.conftest import crawl
+from tests.conftest import crawl, query
 from tests.local_sites import LocalSite, write_registry
 
 # --- fixture 1: a plain list of a county bureau, ASCII parentheses ----------------------------
@@ -95,14 +94,6 @@ def test_normalize_title(raw, expected):
 
 
 # --- the crawl ----------------------------------------------------------------------------------
-
-def query(db, sql, params=()):
-    connection = sqlite3.connect(db)
-    connection.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in connection.execute(sql, params)]
-    finally:
-        connection.close()
 
 
 def test_crawl_fetches_and_dates_reports_listed_with_ruby_titles(tmp_path):
