@@ -28,6 +28,7 @@ MARKS = {
     NOT_DUE: ("·", "dim", "not due yet"),
 }
 TEXT_YEAR_MARK = "†"  # the counted report's year was read from its text, not its title
+HOSTED_MARK = "↗"  # the counted report was found on another agency's site (hosted_by)
 # missing, but no complete crawl of the agency since the deadline: not yet a fact
 UNVERIFIED_MARK = ("?", "magenta")
 CELL = 4  # width of a year column
@@ -115,7 +116,8 @@ def matrix_lines(rows: Sequence[CoverageRow], agencies: Sequence[Agency], as_of:
             if row.status == MISSING and row.verified is False:
                 mark, hue = UNVERIFIED_MARK
             dagger = TEXT_YEAR_MARK if row.year_basis == "text" else ""
-            marks.append(_colour(f"{mark + dagger:^{CELL}}", hue, colour))
+            hosted = HOSTED_MARK if row.hosted_by else ""
+            marks.append(_colour(f"{mark + dagger + hosted:^{CELL}}", hue, colour))
         lines.append(f"{agency_id:<{width}} " + " ".join(marks) + f"  {_colour(name, 'dim', colour)}")
     totals = Counter(row.status for row in rows)
     lines.append("   ".join(
@@ -130,4 +132,8 @@ def matrix_lines(rows: Sequence[CoverageRow], agencies: Sequence[Agency], as_of:
     if any(row.year_basis == "text" for row in rows):
         lines.append(f"{TEXT_YEAR_MARK} the report's year was read from its text (the title "
                      "names another year or none)")
+    hosted = sorted({(row.agency_id, row.year, row.hosted_by) for row in rows if row.hosted_by})
+    if hosted:
+        lines.append(f"{HOSTED_MARK} the report counted was found on another agency's site: "
+                     + ", ".join(f"{a} {y} at {h}" for a, y, h in hosted))
     return lines

@@ -11,6 +11,7 @@ from nianbao import __version__
 from nianbao.monitor.check_cmd import check
 from nianbao.monitor.crawl_cmd import crawl
 from nianbao.monitor.daemon_cmd import daemon, notify, status
+from nianbao.monitor.reextract_cmd import reextract
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,7 +20,7 @@ def main() -> None:
     """nianbao: monitor Chinese government annual reports on open government information."""
 
 
-for command in (crawl, check, daemon, status, notify):
+for command in (crawl, check, daemon, status, notify, reextract):
     main.add_command(command)
 
 if __name__ == "__main__":
