@@ -316,10 +316,9 @@ class History(StorePart):
         A date the extraction does not find keeps the stored one. Raises UnknownVersion.
         """
         at = redo.extracted_at or utc_now()
-        digest = content_hash(redo.text)
         with self._write():
             row = self._one(
-                "SELECT r.id, r.agency_id, r.current_version, r.content_hash, "
+                "SELECT r.id, r.agency_id, r.current_version, r.content_hash, v.raw_encoding, "
                 "coalesce(v.raw_version_id, v.id) AS raw_id, v.id AS version_id, "
                 "v.extractor_version FROM reports r JOIN versions v ON v.report_id = r.id "
                 "AND v.version = r.current_version WHERE r.id = ?", (redo.report_id,))
@@ -328,6 +327,10 @@ class History(StorePart):
             if row["raw_id"] != redo.raw_version_id or not _newer_or_unknown(
                     redo.extractor_version, row["extractor_version"], strictly=True):
                 return "stale"
+            digest = content_hash(redo.text)
+            if not redo.text and row["raw_encoding"] == BINARY_ENCODING:
+                # a document without text is identified by its bytes, as when it was fetched
+                digest = "raw:" + hashlib.sha256(self.raw_page(row["raw_id"])).hexdigest()
             counts_for = row["agency_id"] if redo.issuer is None else redo.counts_for
             self._check_counts_for(counts_for)
             if row["content_hash"] == digest:
