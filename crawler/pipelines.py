@@ -26,7 +26,7 @@ from nianbao.crawler.report_extract import (
 from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, judge_page, judge_text
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao.config.registry import parse_duration
-from nianbao.storage.models import PURPOSE_REPORT, ReportFetch
+from nianbao.storage.models import PURPOSE_REPORT, AgencyRecord, ReportFetch
 from nianbao.storage import BINARY_ENCODING
 
 # A rejection reason goes to the log and to fetch_log.error: a sentence, not a page (an
@@ -62,6 +62,7 @@ class ExtractPipeline(_CrawlerPipeline):
     def __init__(self, crawler):
         super().__init__(crawler)
         self._issuers: IssuerIndex | None = None
+        self._synced: set[str] = set()
 
     def counts_for(self, agency_id: str, issuer: str | None) -> str | None:
         """The agency a report found on `agency_id`'s site and naming `issuer` counts for,
@@ -72,7 +73,12 @@ class ExtractPipeline(_CrawlerPipeline):
             return agency_id
         if self._issuers is None:
             self._issuers = IssuerIndex(registry.agencies)
-        return self._issuers.counts_for(agency_id, issuer)
+        counted = self._issuers.counts_for(agency_id, issuer)
+        if counted is not None and counted != agency_id and counted not in self._synced:
+            # The crawl synced only its own agencies; the issuer's row must exist too.
+            store_for(self.crawler).agencies.sync([AgencyRecord.from_agency(registry.get(counted))])
+            self._synced.add(counted)
+        return counted
 
     def process_item(self, item):
         if not isinstance(item, ReportPage):

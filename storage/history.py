@@ -125,6 +125,13 @@ class History(StorePart):
              fetch.listing_title, fetch.listing_date),
         )
 
+    def _same_raw(self, report_id: int, version: int, fetch: ReportFetch) -> sqlite3.Row | None:
+        """The raw owner of the report's version n when its bytes are the fetch's, else None."""
+        owner = self._raw_owner(report_id, version)
+        if owner is not None and _raw_bytes(owner["raw_page"]) == bytes(fetch.raw_page):
+            return owner
+        return None
+
     def _raw_owner(self, report_id: int, version: int) -> sqlite3.Row:
         """The crawl version holding the raw page of a report's version n (itself, or the one
         a re-extraction read): its id, raw_page, extractor_version of version n."""
@@ -194,8 +201,8 @@ class History(StorePart):
                 # The same bytes as the current version's page with another text: extraction
                 # changed (a newer extractor, or a library it uses), not the report. (A fetch
                 # that names no extractor brings a text of its own: compared as it is.)
-                owner = self._raw_owner(row["id"], version)
-                if owner is not None and _raw_bytes(owner["raw_page"]) == bytes(fetch.raw_page):
+                owner = self._same_raw(row["id"], version, fetch)
+                if owner is not None:
                     changed = False
                     if _newer_or_unknown(fetch.extractor_version, owner["extractor_version"]):
                         version = self._reextracted(row, owner["raw_id"], fetch, digest)
@@ -479,8 +486,9 @@ class History(StorePart):
     def record_suspect(self, fetch: ReportFetch, *, confirm_after: float) -> str:
         """Record a page that may not be the report it would replace (`fetch.suspect` says why).
 
-        Its text is the same as the stored one: recorded as usual (unchanged). A report the
-        store does not know: recorded as usual (there is nothing to protect). Otherwise the
+        Its text is the same as the stored one, or its bytes are (the extraction differs, not
+        the page: see record_report): recorded as usual. A report the store does not know:
+        recorded as usual (there is nothing to protect). Otherwise the
         change is held in pending_findings (kind 'change', with the new text's hash) and
         nothing else is written -> 'held'; when a crawl after the one that first held it sees
         the same text again at least `confirm_after` seconds later, it is recorded as a new
@@ -491,9 +499,12 @@ class History(StorePart):
         at = fetch.fetched_at
         with self._write():
             row = self._one(
-                "SELECT id, content_hash FROM reports WHERE agency_id = ? AND url = ?",
-                (fetch.agency_id, fetch.url))
-            if row is None or row["content_hash"] == digest:
+                "SELECT id, content_hash, current_version FROM reports "
+                "WHERE agency_id = ? AND url = ?", (fetch.agency_id, fetch.url))
+            if row is None or row["content_hash"] == digest or (
+                    fetch.extractor_version is not None
+                    and self._same_raw(row["id"], row["current_version"], fetch) is not None):
+                # nothing to protect; or the very bytes stored (only extraction differs)
                 return self.record_report(fetch)
             pending = self._one(
                 "SELECT * FROM pending_findings WHERE report_id = ? AND kind = ? "

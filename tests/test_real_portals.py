@@ -206,7 +206,9 @@ def test_hosted_reports_count_for_their_issuer_with_their_printed_dates(tmp_path
     with LocalSite() as local:
         serve(site, local)
         config = write_registry(tmp_path / "before.yaml", local, [site.host, *site.others])
-        crawl(config, db)
+        # only the host is crawled: the agencies its column's reports count for are not in
+        # the store yet when they are recorded
+        crawl(config, db, "--agency", site.host["id"])
         # the links that merely name the column were not taken for reports
         assert not any(local.served(path) for path in site.navigation)
         reports = report_rows(db)
