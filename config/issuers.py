@@ -166,12 +166,19 @@ class Resolution:
 
 
 class Gazetteer:
-    """The places the registry knows, by every name a title may give them."""
+    """The places the registry knows, by every name a title may give them.
+
+    A name is read first as a place near the one it is read for (a child of the host's places
+    or of their parents: 朝阳区 on a Changchun site is Changchun's), and only then anywhere
+    (where a name such as 城关镇 may be hundreds of places). Lookups are dictionary hits, so an
+    index of 150,000 agencies reads a name in microseconds.
+    """
 
     def __init__(self) -> None:
         self.chains: set[Chain] = set()
         self._names: dict[str, set[Chain]] = {}  # a name anywhere -> the places it may be
         self._children: dict[tuple[Chain, str], Chain] = {}  # (parent, name under it) -> place
+        self._by_last: dict[str, set[Chain]] = {}  # a place's own name -> its chains
 
     def add(self, chain: Chain) -> None:
         for depth in range(1, len(chain) + 1):
@@ -180,20 +187,18 @@ class Gazetteer:
                 continue
             self.chains.add(place)
             name, parent = place[-1], place[:-1]
+            self._by_last.setdefault(name, set()).add(place)
             forms = {name, short_form(name)} - {None}
             if parent:
-                parent_short = short_form(parent[-1])
                 # 南宁经济技术开发区 under 南宁市 is also 经济技术开发区 (after 南宁市 was read)
                 # and 南宁市经济技术开发区
-                for prefix in (parent_short, parent[-1]):
+                for prefix in (short_form(parent[-1]), parent[-1]):
                     if prefix and name.startswith(prefix) and len(name) - len(prefix) >= 2:
                         bare = name[len(prefix):]
-                        self._children[(parent, bare)] = place
+                        self._children.setdefault((parent, bare), place)
                         forms |= {parent[-1] + bare}
-                self._children[(parent, name)] = place
-                if short_form(name):
-                    self._children[(parent, short_form(name))] = place
             for form in forms:
+                self._children.setdefault((parent, form), place)
                 self._names.setdefault(form, set()).add(place)
 
     def canonical(self, chain: Chain) -> Chain:
@@ -201,38 +206,55 @@ class Gazetteer:
         ends the same way (a region '南宁市' when another agency says '广西壮族自治区南宁市')."""
         if not chain or chain[0] in PROVINCES:
             return chain
-        longer = {c for c in self.chains if len(c) > len(chain) and c[-len(chain):] == chain}
+        longer = {c for c in self._by_last.get(chain[-1], ())
+                  if len(c) > len(chain) and c[-len(chain):] == chain}
         longest = {c for c in longer if not any(len(o) > len(c) and o[-len(c):] == c for o in longer)}
         return longest.pop() if len(longest) == 1 else chain
 
-    def read_places(self, text: str) -> list[tuple[Chain, int]]:
-        """The places `text` starts with: (chain, characters read), longest reading first;
-        [((), 0)] when it starts with none."""
-        readings: list[tuple[Chain, int]] = []
-        frontier: list[tuple[Chain, int]] = [((), 0)]
-        while frontier:
-            chain, used = frontier.pop()
-            found = self._next_places(chain, text, used)
-            if not found:
-                readings.append((chain, used))
-            frontier.extend(found)
+    def read_places(self, text: str, near: Chain = ()) -> list[tuple[Chain, int]]:
+        """The places `text` starts with, read near the places `near` (the host's, or the
+        agency's region): (chain, characters read), longest reading first; [((), 0)] when it
+        starts with none. Several readings only for a first name that is ambiguous."""
+        readings = []
+        for chain, used in self._first_places(text, near):
+            while (found := self._next_place(chain, text, used)) is not None:
+                chain, used = found
+            readings.append((chain, used))
         readings.sort(key=lambda r: -r[1])
-        return readings
+        return readings or [((), 0)]
 
-    def _next_places(self, chain: Chain, text: str, start: int) -> list[tuple[Chain, int]]:
+    def _child_at(self, parent: Chain, text: str, start: int) -> tuple[Chain, int] | None:
         for end in range(min(len(text), start + MAX_PLACE), start + 1, -1):
-            piece = text[start:end]
-            if chain and (chain, piece) in self._children:
-                return [(self._children[(chain, piece)], end)]
-            places = self._names.get(piece, set())
-            if chain:  # a later name must lie inside the places read so far
-                places = {p for p in places if p[: len(chain)] == chain and len(p) > len(chain)}
-            elif piece in PROVINCES or piece in PROVINCES.values():
-                full = next((k for k, v in PROVINCES.items() if piece in (k, v)), piece)
-                places = places or {(full,)}
-            if places:
-                return [(place, end) for place in sorted(places)]
+            place = self._children.get((parent, text[start:end]))
+            if place is not None:
+                return place, end
+        return None
+
+    def _first_places(self, text: str, near: Chain) -> list[tuple[Chain, int]]:
+        for depth in range(len(near), -1, -1):  # the nearest place of that name first
+            found = self._child_at(near[:depth], text, 0)
+            if found:
+                return [found]
+        for end in range(min(len(text), MAX_PLACE), 1, -1):
+            piece = text[:end]
+            if piece in self._names:
+                return [(place, end) for place in sorted(self._names[piece])]
+            full = next((k for k, v in PROVINCES.items() if piece in (k, v)), None)
+            if full:  # a province no agency of the registry lies in
+                return [((full,), end)]
         return []
+
+    def _next_place(self, chain: Chain, text: str, start: int) -> tuple[Chain, int] | None:
+        found = self._child_at(chain, text, start)
+        if found:
+            return found
+        # a place further down, its parents left out ('广西壮族自治区南宁经济技术开发区')
+        for end in range(min(len(text), start + MAX_PLACE), start + 1, -1):
+            inside = sorted(p for p in self._names.get(text[start:end], ())
+                            if len(p) > len(chain) and p[: len(chain)] == chain)
+            if inside:
+                return (inside[0], end) if len(inside) == 1 else None
+        return None
 
 
 def _is_government_like(agency: AgencyLike) -> bool:
@@ -270,22 +292,24 @@ class IssuerIndex:
             key = self._agency_key(agency, regions[agency.id])
             self.keys[agency.id] = key
             self._by_key.setdefault(key, []).append(agency.id)
+        # For abbreviations: the departments of each place, the governments of each place and
+        # of the places right below it.
+        self._near: dict[Chain, list[Parsed]] = {}
+        for key in self._by_key:
+            self._near.setdefault(key.chain, []).append(key)
+            if key.body == GOVERNMENT and key.chain:
+                self._near.setdefault(key.chain[:-1], []).append(key)
 
     # -- building ----------------------------------------------------------------------------
 
     def _place_under(self, place: str, region: Chain) -> Chain:
-        """The chain of a government's place name read within its region's chain."""
+        """The chain of a government's place name read within its region's chain; a place the
+        region does not name yet (the zone of a 管委会) lies below the region."""
         if not place:
             return region
-        for chain, used in self.gazetteer.read_places(place):
-            if used == len(place) and (not region or chain[: len(region)] == region
-                                       or region[-len(chain):] == chain):
+        for chain, used in self.gazetteer.read_places(place, region):
+            if used == len(place) and (not region or _related(chain, region)):
                 return chain if len(chain) >= len(region) else region
-        # a place the region does not name yet (the zone of a 管委会): below the region, without
-        # the parent's short form it may start with
-        for prefix in (short_form(region[-1]) if region else None, region[-1] if region else None):
-            if prefix and place.startswith(prefix) and len(place) - len(prefix) >= 2:
-                return (*region, place)
         return (*region, place)
 
     def _agency_key(self, agency: AgencyLike, region: Chain) -> Parsed:
@@ -293,7 +317,7 @@ class IssuerIndex:
         if _is_government_like(agency):
             chain = self._place_under(_government_place(name), region)
             return Parsed(self.gazetteer.canonical(chain), GOVERNMENT)
-        for chain, used in self.gazetteer.read_places(name):
+        for chain, used in self.gazetteer.read_places(name, region):
             if used and _body_ok(name[used:]) and (not region or _related(chain, region)):
                 return Parsed(self.gazetteer.canonical(chain if len(chain) >= len(region) else region),
                               fold_body(name[used:]))
@@ -306,7 +330,7 @@ class IssuerIndex:
         the host's own places (relative words such as 市 resolved against them)."""
         text = squeeze(issuer)
         found: list[Parsed] = []
-        for chain, used in self.gazetteer.read_places(text):
+        for chain, used in self.gazetteer.read_places(text, host):
             if used and _body_ok(text[used:]):
                 found.append(Parsed(self.gazetteer.canonical(chain), fold_body(text[used:])))
         if not found:
@@ -355,7 +379,8 @@ class IssuerIndex:
         if reading.body == GOVERNMENT:
             return []
         found = []
-        for key, ids in self._by_key.items():
+        for key in self._near.get(reading.chain, ()):
+            ids = self._by_key[key]
             if key.body != GOVERNMENT and key.chain == reading.chain:
                 same = _abbreviates(reading.body, key.body)
             elif key.body == GOVERNMENT and key.chain and reading.chain in (key.chain, key.chain[:-1]):

@@ -289,9 +289,34 @@ class History(StorePart):
         self._insert_reextraction(row["id"], version, raw_id, digest, fetch.text, fetch.title,
                                   fetch.extractor_version, fetch.fetched_at, fetch.crawl_id)
         self.db.execute(
-            "UPDATE reports SET text = ?, content_hash = ?, current_version = ?, title = ? "
-            "WHERE id = ?", (fetch.text, digest, version, fetch.title, row["id"]))
+            "UPDATE reports SET text = ?, content_hash = ?, current_version = ? WHERE id = ?",
+            (fetch.text, digest, version, row["id"]))
+        self._take_extraction(row["id"], fetch, fetch.counts_for)
         return version
+
+    def _take_extraction(self, report_id: int, source: ReportFetch | Reextraction,
+                         counts_for: str | None) -> None:
+        """The report takes what a newer extraction of the same page says of it: title, kind,
+        year, date (with basis and evidence: a date it does not find keeps the stored one),
+        attachments, issuer and counts_for."""
+        self._check_counts_for(counts_for)
+        self.db.execute(
+            """UPDATE reports SET title = :title, kind = :kind,
+                   year = coalesce(:year, year), title_year = :title_year,
+                   text_year = :text_year, year_basis = coalesce(:year_basis, year_basis),
+                   published_basis = CASE WHEN :date IS NULL THEN published_basis
+                                          ELSE :basis END,
+                   date_evidence = CASE WHEN :date IS NULL THEN date_evidence
+                                        ELSE :evidence END,
+                   published_date = coalesce(:date, published_date),
+                   attachments = :attachments, issuer = :issuer, counts_for = :counts_for
+               WHERE id = :id""",
+            {"title": source.title, "kind": source.kind, "year": source.year,
+             "title_year": source.title_year, "text_year": source.text_year,
+             "year_basis": source.year_basis, "date": source.published_date,
+             "basis": source.published_basis, "evidence": to_json(list(source.date_evidence)),
+             "attachments": to_json(list(source.attachments)), "issuer": source.issuer,
+             "counts_for": counts_for, "id": report_id})
 
     def _insert_reextraction(self, report_id: int, version: int, raw_id: int, digest: str,
                              text: str, title: str, extractor_version: int | None, at: str,
@@ -338,8 +363,6 @@ class History(StorePart):
             if not redo.text and row["raw_encoding"] == BINARY_ENCODING:
                 # a document without text is identified by its bytes, as when it was fetched
                 digest = "raw:" + hashlib.sha256(self.raw_page(row["raw_id"])).hexdigest()
-            counts_for = row["agency_id"] if redo.issuer is None else redo.counts_for
-            self._check_counts_for(counts_for)
             if row["content_hash"] == digest:
                 outcome = "same"
                 self.db.execute("UPDATE versions SET extractor_version = ? WHERE id = ?",
@@ -353,23 +376,9 @@ class History(StorePart):
                 self.db.execute(
                     "UPDATE reports SET text = ?, content_hash = ?, current_version = ? "
                     "WHERE id = ?", (redo.text, digest, version, redo.report_id))
-            self.db.execute(
-                """UPDATE reports SET title = :title, kind = :kind,
-                       year = coalesce(:year, year), title_year = :title_year,
-                       text_year = :text_year, year_basis = coalesce(:year_basis, year_basis),
-                       published_basis = CASE WHEN :date IS NULL THEN published_basis
-                                              ELSE :basis END,
-                       date_evidence = CASE WHEN :date IS NULL THEN date_evidence
-                                            ELSE :evidence END,
-                       published_date = coalesce(:date, published_date),
-                       attachments = :attachments, issuer = :issuer, counts_for = :counts_for
-                   WHERE id = :id""",
-                {"title": redo.title, "kind": redo.kind, "year": redo.year,
-                 "title_year": redo.title_year, "text_year": redo.text_year,
-                 "year_basis": redo.year_basis, "date": redo.published_date,
-                 "basis": redo.published_basis, "evidence": to_json(list(redo.date_evidence)),
-                 "attachments": to_json(list(redo.attachments)), "issuer": redo.issuer,
-                 "counts_for": counts_for, "id": redo.report_id})
+            # no issuer named: the host's, whatever the caller resolved
+            self._take_extraction(redo.report_id, redo,
+                                  row["agency_id"] if redo.issuer is None else redo.counts_for)
             return outcome
 
     def stored_pages(self, agency_ids: Sequence[str] | None = None, *,

@@ -468,7 +468,8 @@ def m007_real_portals(db: Database) -> None:
     - versions.raw_version_id: for a re-extraction, the version whose raw_page it read (the
       bytes are not stored twice). versions.extracted_at: when the text was extracted.
     - versions.listing_title / listing_date: what the listing said, the extraction's input
-      besides the page (NULL when unknown), so a re-extraction is the same computation.
+      besides the page, so a re-extraction is the same computation (NULL before this step;
+      a re-check of a known report hands on its stored title and no date).
     - coverage view: counts reports by counts_for; hosted_by names the agency on whose site
       the counted report was found when that is another agency.
     """
