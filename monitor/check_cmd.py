@@ -77,6 +77,10 @@ def check(config_path, db_path, as_of, agency_ids, as_json, no_record) -> None:
     for yearless_agency, count in result.yearless.items():
         lines.append(f"{yearless_agency}: {count} annual report(s) without a year are not "
                      "counted (SELECT * FROM reports WHERE year IS NULL AND kind = 'annual_report')")
+    for host, issuers in result.uncounted.items():
+        lines.append(f"{host}: annual report(s) on its site of issuers outside the registry count "
+                     f"for nobody: {'、'.join(issuers)} (add the agency to the registry to count "
+                     "them; SELECT * FROM reports WHERE counts_for IS NULL)")
     if no_record or not has_come(day):
         lines.append("No findings recorded (--no-record, or a day that has not come).")
     elif result.new_findings:

@@ -65,6 +65,9 @@ class CheckResult:
     failing: dict[str, list[dict]] = field(default_factory=dict)
     # Agencies with annual reports whose year could not be read: agency id -> how many.
     yearless: dict[str, int] = field(default_factory=dict)
+    # Agencies whose sites list annual reports of issuers outside the registry: agency id ->
+    # the issuers as named (they count for nobody; a name the matching missed shows here).
+    uncounted: dict[str, list[str]] = field(default_factory=dict)
 
 
 # Deadlines are Chinese dates: "today", and the day a report was first seen, are taken in
@@ -133,7 +136,8 @@ def check(
         new += record_coverage_findings(store, rows, as_of=as_of, names=names,
                                         first_seen=first_seen)
         new += _raise_site_failing(store, streaks, names, SITE_FAILING_AFTER)
-    return CheckResult(rows, new, streaks, store.history.yearless_annual_reports(ids))
+    return CheckResult(rows, new, streaks, store.history.yearless_annual_reports(ids),
+                       store.history.uncounted_annual_reports(ids))
 
 
 def verify_missing(rows: Sequence[CoverageRow], last_good: dict[str, str]) -> list[CoverageRow]:

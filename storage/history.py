@@ -708,6 +708,19 @@ class History(StorePart):
             params,
         )}
 
+    def uncounted_annual_reports(self, agency_ids: Sequence[str] | None = None) -> dict[str, list[str]]:
+        """agency id -> the issuers named by annual reports found on its site that count for
+        no registry agency (counts_for NULL), so that a name the matching missed can be seen."""
+        where, params = ids_filter("agency_id", agency_ids)
+        found: dict[str, list[str]] = {}
+        for row in self._all(
+            f"SELECT agency_id, issuer FROM reports WHERE kind = 'annual_report' "
+            f"AND counts_for IS NULL AND {where} GROUP BY agency_id, issuer ORDER BY agency_id, issuer",
+            params,
+        ):
+            found.setdefault(row[0], []).append(row[1])
+        return found
+
     def integrity_problems(self) -> list[str]:
         """Check the history invariants; return readable problems (empty when all is well).
 

@@ -216,6 +216,10 @@ def test_hosted_reports_count_for_their_issuer_with_their_printed_dates(tmp_path
         assert all(local.served(path) for path in site.pages)
 
         rows = assert_view_is_check(config, db)
+        # the matrix names the issuers that count for nobody
+        matrix = run_nianbao("check", "--config", str(config), "--db", str(db), "--no-record")
+        assert f"{site.host['id']}: annual report(s) on its site of issuers outside the registry count " \
+               f"for nobody: {next(iter(site.outside.values()))}" in matrix.stdout
         for key, (status, basis, hosted_by) in site.expected.items():
             row = rows[key]
             assert (row["status"], row["published_basis"], row["hosted_by"]) == (status, basis, hosted_by), key
@@ -247,3 +251,4 @@ def test_hosted_reports_count_for_their_issuer_with_their_printed_dates(tmp_path
         assert matrix.returncode == 0, matrix.stderr
         assert "↗" in matrix.stdout
         assert f"{site.joined[0]} {site.joined[1]} at {site.host['id']}" in matrix.stdout
+        assert "count for nobody" not in matrix.stdout
