@@ -6,10 +6,11 @@ Why: listings on government portals mix the annual reports on open government in
 Titles are the cheapest signal, so the rules work on titles first and on the opening of the
 text only where a title says nothing.  Traditional titles are converted with OpenCC first.
 
-Dates: a page's own publication date comes from meta tags, then from a visible
-"发布时间: ..." line; never from the URL (a TRS page named t20181102 was published
-2018-03-26).  ``Maketime`` is the weakest meta: Hanweb writes the page-generation time there
-(a 2016 article carries Maketime 2019-03-22), so a visible date line beats it.
+Dates: see crawler/dates.py (the date a page prints beats its meta tags; never the URL's).
+
+Whose report: the issuer a title names (crawler/issuer.py). A title that names neither a year
+nor an agency ('政府信息公开年报', '市政府信息公开年报', '乡镇政府信息公开年度报告') is the name
+of a column, not a report.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import datetime as _dt
 import re
 from dataclasses import dataclass
 
-import lxml.etree
-import lxml.html
-
 from nianbao.crawler.cleanup import to_simplified
+# Dates have their own module (every date a page gives, and which one counts); these names stay
+# importable from here.
+from nianbao.crawler.dates import page_published_date, parse_date, published_date_from_tree
+from nianbao.crawler.issuer import is_generic_issuer, issuer_from_text, issuer_from_title
 
 __all__ = [
     "ANNUAL_REPORT",
@@ -33,6 +35,8 @@ __all__ = [
     "parse_date",
     "page_published_date",
     "published_date_from_tree",
+    "title_issuer",
+    "text_issuer",
 ]
 
 ANNUAL_REPORT = "annual_report"
@@ -95,19 +99,38 @@ _ANNUAL_TITLE = re.compile(
 _WORK_REPORT = re.compile(r"(?:政府信息公开|政务公开|信息公开)(?:工作)?(?:情况)?报告")
 
 
+def title_issuer(title: str) -> str | None:
+    """The issuer a title names before its subject, simplified ('南宁市', '市本级'), or None."""
+    return issuer_from_title(_normalize(title))
+
+
+def text_issuer(text: str) -> str | None:
+    """The issuer a report's first lines name ('由南宁市人民政府办公室编制'), or None."""
+    return issuer_from_text(text, _normalize)
+
+
+def _names_an_agency(text: str) -> bool:
+    """A normalised title without a year is a report only when it names an agency
+    ('如东县住房和城乡建设局政府信息公开工作年度报告'); '市政府信息公开年报' names a column."""
+    if _AGENCY_PREFIX.search(text) is None:
+        return False
+    issuer = issuer_from_title(text)
+    return issuer is not None and not is_generic_issuer(issuer)
+
+
 def is_report_link(anchor_text: str) -> bool:
     """Listing level: is a link with this text worth fetching as a (possible) report?
 
     True for anything that looks like a report on open government information for a given
-    year, including ones later classified OTHER; False for column links without a year
-    ('政府信息公开年报'), navigation ('首页', '更多>>').
+    year or of a named agency, including ones later classified OTHER; False for column links
+    that name neither ('政府信息公开年报', '市政府信息公开年报'), navigation ('首页', '更多>>').
     """
     text = _normalize(anchor_text)
     if not text or not _OPEN_GOV.search(text):
         return False
     has_year = any(_plausible(int(y)) for y in _YEAR_IN_TITLE.findall(text))
     if _REPORTISH.search(text):
-        return has_year or _AGENCY_PREFIX.search(text) is not None
+        return has_year or _names_an_agency(text)
     # a truncated listing title: '2019年如东县住房和城乡建设局政府信息...'
     return has_year and _TRUNCATED.search(text) is not None
 
@@ -136,7 +159,9 @@ def classify_title(title: str) -> str:
     if not text or _OTHER_TITLE.search(_subject(text)) or _DERIVED_WORK.search(text):
         return OTHER
     if _ANNUAL_TITLE.search(text):
-        return ANNUAL_REPORT
+        # without a year, only a named agency's report is one; else it names the column
+        has_year = any(_plausible(int(y)) for y in _YEAR_IN_TITLE.findall(text))
+        return ANNUAL_REPORT if has_year or _names_an_agency(text) else OTHER
     if _WORK_REPORT.search(text) and _YEAR_IN_TITLE.search(text):
         return ANNUAL_REPORT
     return OTHER
@@ -243,106 +268,3 @@ def attribute_year(title: str, text: str | None, published_date: str | None) -> 
     ):
         return YearAttribution(text_year, title_year, text_year, "text")
     return YearAttribution(title_year, title_year, text_year, "title")
-
-
-# --------------------------------------------------------------------------- dates
-
-_DATE = re.compile(
-    r"(?<!\d)((?:19|20)\d\d)\s*[-/.－／．年]\s*(\d{1,2})\s*[-/.－／．月]\s*(\d{1,2})(?!\d)\s*日?"
-)
-_COMPACT_DATE = re.compile(r"((?:19|20)\d\d)(\d\d)(\d\d)(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
-
-
-def _iso(year: str, month: str, day: str) -> str | None:
-    try:
-        return _dt.date(int(year), int(month), int(day)).isoformat()
-    except ValueError:
-        return None
-
-
-def parse_date(value: str) -> str | None:
-    """Any date string seen on portals -> 'YYYY-MM-DD'; None when absent or impossible.
-
-    '2014-12-25 00:00', '2020年01月15日', '2020/1/5', '2020.01.05', '2019-09-18T06:23:00+08:00';
-    a bare '20200105' only when it is the whole value.
-    """
-    if not value:
-        return None
-    text = value.strip().translate(_FULLWIDTH_DIGITS)
-    match = _DATE.search(text)
-    if match:
-        return _iso(*match.groups())
-    match = _COMPACT_DATE.fullmatch(text)
-    if match:
-        return _iso(*match.groups())
-    return None
-
-
-# meta names in order of trust; compared lower-cased, on name= / property= / itemprop=
-_STRONG_META = (
-    "pubdate", "publishdate", "publish_date", "publishtime", "firstpublishedtime",
-    "article:published_time", "og:published_time", "datepublished",
-    "dc.date.issued", "dc.date.created", "dc.date", "dcterms.issued", "dcterms.created",
-    "dcterms.date", "date", "lastmodifiedtime",
-)
-_WEAK_META = ("maketime", "article:modified_time", "dc.date.modified")
-_META_XPATH = "//meta[@content][@name or @property or @itemprop or @http-equiv]"
-_META_ATTRS = ("name", "property", "itemprop", "http-equiv")
-
-_DATE_LABELS = (
-    re.compile(r"(?:发布|发表|公开|公布)(?:时间|日期)\s*[:：]?\s*(" + r"(?:19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})"),
-    re.compile(r"成文日期\s*[:：]?\s*((?:19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})"),
-    re.compile(r"(?<![\u4e00-\u9fff])(?:时间|日期)\s*[:：]\s*((?:19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})"),
-)
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_VISIBLE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
-
-
-def _meta_dates(tree: lxml.html.HtmlElement) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for meta in tree.xpath(_META_XPATH):
-        for attr in _META_ATTRS:
-            key = (meta.get(attr) or "").strip().lower()
-            if key and key not in found:
-                date = parse_date(meta.get("content", ""))
-                if date:
-                    found[key] = date
-    return found
-
-
-def _visible_date(tree: lxml.html.HtmlElement) -> str | None:
-    text = " ".join(t.strip() for t in tree.xpath(_VISIBLE_TEXT) if t.strip())
-    text = to_simplified(text)
-    for pattern in _DATE_LABELS:
-        for match in pattern.finditer(text):
-            date = parse_date(match.group(1))
-            if date:
-                return date
-    return None
-
-
-def published_date_from_tree(tree: lxml.html.HtmlElement) -> str | None:
-    """``page_published_date`` on an already parsed page (the extractor shares its tree)."""
-    metas = _meta_dates(tree)
-    for name in _STRONG_META:
-        if name in metas:
-            return metas[name]
-    visible = _visible_date(tree)
-    if visible:
-        return visible
-    for name in _WEAK_META:
-        if name in metas:
-            return metas[name]
-    return None
-
-
-def page_published_date(html: str) -> str | None:
-    """The page's own publication date (meta tags, then a visible date line), never the URL's."""
-    if not html or not html.strip():
-        return None
-    try:
-        tree = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
-    except (ValueError, lxml.etree.ParserError):
-        return None
-    return published_date_from_tree(tree)
-

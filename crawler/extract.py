@@ -39,8 +39,23 @@ Strategy, and why:
 Every decision is said in ``Extracted.reasons`` (``nianbao extract`` prints them).
 
 Metadata comes from the same tree: title from ``ArticleTitle``-like metas, a real ``<h1>``,
-then ``<title>`` without the site-name part; the date via ``classify.published_date_from_tree``
-(metas, then a visible date line, never the URL); year and kind via ``classify``.
+then ``<title>`` without the site-name part; every date the page and its listing give
+(``crawler.dates``: the printed date beats the meta, a date of writing comes last, never the
+URL), with the one that counts and its basis; year and kind via ``classify``; the issuer the
+title or the first lines name (``crawler.issuer``).
+
+``EXTRACTOR_VERSION`` is stored with every version's text. Bump it whenever a change alters
+what extraction produces for pages already stored (text, title, dates, issuer, kind, year):
+each crawl then re-extracts the stored raw page of every report it meets, and
+``nianbao reextract`` all of them, as a re-extraction of the same source, never as a
+``changed`` report. History:
+
+1. everything before versions recorded it (every version stored before migration m007);
+2. the printed date beats a meta date, every date candidate kept with its basis; the issuer;
+   a title naming neither a year nor an agency is a column, not an annual report;
+3. the whole document is read after an early </html>, link-text results are refused, a
+   metadata block is no body (placeholder pages have no text of their own), repost
+   disclaimers and aggregator chrome go, listing titles are normalised like body text.
 """
 
 from __future__ import annotations
@@ -54,11 +69,15 @@ import lxml.html
 import trafilatura
 from lxml.cssselect import CSSSelector
 
-from nianbao.crawler import classify
+from nianbao.crawler import classify, dates
 from nianbao.crawler.cleanup import clean, clean_text, normalize_chars, normalize_title
 from nianbao.crawler.flatten import adopt_trailing_trees, cap_depth
 
-__all__ = ["Extracted", "ExtractionError", "extract_report", "CONTAINERS", "ATTACHMENT_EXTENSIONS"]
+__all__ = ["Extracted", "ExtractionError", "extract_report", "CONTAINERS", "ATTACHMENT_EXTENSIONS",
+           "EXTRACTOR_VERSION"]
+
+# What extraction produces, as a number stored with each version (see the module docstring).
+EXTRACTOR_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,12 @@ class Extracted:
     year_basis: str | None = None
     # why `method` won and what the other strategies did, in words (`nianbao extract` shows it)
     reasons: tuple[str, ...] = ()
+    # where published_date came from ('printed', 'meta', 'listing', 'written'; None without a
+    # date) and every date candidate the page and its listing gave (crawler.dates)
+    published_basis: str | None = None
+    date_evidence: tuple[dates.DateEvidence, ...] = ()
+    # the issuer the title or the text's first lines name; None: none named (the host's)
+    issuer: str | None = None
 
 
 class ExtractionError(Exception):
@@ -818,7 +843,8 @@ def extract_report(
         reasons.append(f"dropped {cleaned.disclaimers} sentence(s) of a repost disclaimer (转载, 不代表…立场, 侵权删除...)")
     if not text and not attachments and method != PLACEHOLDER:
         raise ExtractionError(f"no body text and no attachments ({method})")
-    published = classify.published_date_from_tree(tree) or classify.parse_date(listing_date or "")
+    evidence = dates.page_date_evidence(tree) + dates.listing_evidence(listing_date)
+    published, basis = dates.choose_date(evidence)
     attribution = classify.attribute_year(title, text, published)
     return Extracted(
         title=title,
@@ -832,4 +858,7 @@ def extract_report(
         attachments=attachments,
         method=method,
         reasons=tuple(reasons),
+        published_basis=basis,
+        date_evidence=tuple(evidence),
+        issuer=classify.title_issuer(title) or classify.text_issuer(text),
     )

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 from nianbao.crawler.encoding import Decoded, decode_html
 
+# Between the raw bytes of the parts of a split article in `ReportPage.body`, and so in
+# versions.raw_page: re-extraction cuts a stored page there (crawler/report_extract.py).
+PART_SEPARATOR = b"\n<!-- nianbao: next part -->\n"
+
 
 @dataclass(frozen=True)
 class ReportPage:

@@ -13,14 +13,21 @@ import logging
 
 from scrapy.exceptions import DropItem
 
-from nianbao.crawler.classify import classify_title, report_year
-from nianbao.crawler.cleanup import to_simplified
-from nianbao.crawler.extract import PLACEHOLDER, ExtractionError, extract_report
+from nianbao.config.issuers import IssuerIndex
+from nianbao.crawler.extract import EXTRACTOR_VERSION, PLACEHOLDER, ExtractionError
 from nianbao.crawler.items import ReportGone, ReportPage
+from nianbao.crawler.report_extract import (
+    extract_document,
+    extract_pages,
+    reextract_stored,
+    reextraction,
+    stored_fields,
+    stored_page,
+)
 from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, judge_page, judge_text
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao.config.registry import parse_duration
-from nianbao.storage.models import PURPOSE_REPORT, ReportFetch
+from nianbao.storage.models import PURPOSE_REPORT, AgencyRecord, ReportFetch
 from nianbao.storage import BINARY_ENCODING
 
 # A rejection reason goes to the log and to fetch_log.error: a sentence, not a page (an
@@ -47,11 +54,39 @@ class _CrawlerPipeline:
 
 
 class ExtractPipeline(_CrawlerPipeline):
-    """ReportPage -> storage.ReportFetch (clean simplified text, title, year, date, kind)."""
+    """ReportPage -> storage.ReportFetch (clean simplified text, title, year, date, kind, issuer).
+
+    A report whose stored text an older extractor made (EXTRACTOR_VERSION) is first
+    re-extracted from its stored raw page and recorded as such: what this fetch is then
+    compared with is what this extractor makes of the stored page, so a change of extraction
+    is never taken for a change of the report (nor judged suspect against the old text).
+    """
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self._issuers: IssuerIndex | None = None
+        self._synced: set[str] = set()
+
+    def counts_for(self, agency_id: str, issuer: str | None) -> str | None:
+        """The agency a report found on `agency_id`'s site and naming `issuer` counts for,
+        against the whole registry (its index is built on first use). Without a registry (a
+        spider that has none) the host; `nianbao check` decides again against its registry."""
+        registry = getattr(self.crawler.spider, "registry", None)
+        if registry is None:
+            return agency_id
+        if self._issuers is None:
+            self._issuers = IssuerIndex(registry.agencies)
+        counted = self._issuers.counts_for(agency_id, issuer)
+        if counted is not None and counted != agency_id and counted not in self._synced:
+            # The crawl synced only its own agencies; the issuer's row must exist too.
+            store_for(self.crawler).agencies.sync([AgencyRecord.from_agency(registry.get(counted))])
+            self._synced.add(counted)
+        return counted
 
     def process_item(self, item):
         if not isinstance(item, ReportPage):
             return item
+        self._catch_up(item)
         known = self._known(item)
         verdict = judge_page(url=item.url, final_url=item.final_url, html=item.html,
                              body=item.body, content_type=item.content_type, known=known)
@@ -68,12 +103,10 @@ class ExtractPipeline(_CrawlerPipeline):
             # failed fetch of the report (purpose 'report'), so the agency's crawl is incomplete.
             self._reject(item, f"undecodable: {decoding.describe()}", purpose=PURPOSE_REPORT)
         try:
-            extracted = extract_report(
-                item.html, item.final_url,
+            extracted = extract_pages(
+                (item.html, *item.more_parts), item.final_url,
                 listing_title=item.listing_title, listing_date=item.listing_date,
             )
-            if item.more_parts:
-                extracted = self._with_parts(extracted, item)
         except ExtractionError as exc:
             self._reject(item, f"extraction failed: {exc}")
         except Exception as exc:  # a bug or an input nobody foresaw: log it, keep crawling
@@ -86,27 +119,39 @@ class ExtractPipeline(_CrawlerPipeline):
         self.stats.inc_value(f"nianbao/extracted/{extracted.method}")
         if extracted.method == PLACEHOLDER:  # stored without text: say why, once per page
             logger.info("%s: %s", item.url, _bounded(extracted.reasons[-1] if extracted.reasons else PLACEHOLDER))
+        return self._fetch(item, extracted, raw_encoding=item.encoding, suspect=suspect,
+                           decoding_loss=decoding.bad_bytes, decoding_note=decoding.describe())
+
+    def _fetch(self, item: ReportPage, extracted, **more) -> ReportFetch:
         return ReportFetch(
-            agency_id=item.agency_id,
-            url=item.url,
-            title=extracted.title,
-            text=extracted.text,
-            kind=extracted.kind,
-            year=extracted.year,
-            title_year=extracted.title_year,
-            text_year=extracted.text_year,
-            year_basis=extracted.year_basis,
-            published_date=extracted.published_date,
-            raw_page=item.body,
-            raw_encoding=item.encoding,
-            fetched_at=item.fetched_at,
-            crawl_id=crawl_id_of(self.crawler),
-            final_url=item.final_url,
-            attachments=extracted.attachments,
-            suspect=suspect,
-            decoding_loss=decoding.bad_bytes,
-            decoding_note=decoding.describe(),
+            agency_id=item.agency_id, url=item.url, raw_page=item.body,
+            fetched_at=item.fetched_at, crawl_id=crawl_id_of(self.crawler),
+            final_url=item.final_url, listing_title=item.listing_title,
+            listing_date=item.listing_date,
+            counts_for=self.counts_for(item.agency_id, extracted.issuer),
+            **stored_fields(extracted), **more,
         )
+
+    def _catch_up(self, item: ReportPage) -> None:
+        """Re-extract the stored page of a report an older extractor read (see the class)."""
+        store = store_for(self.crawler)
+        known = store.history.known_report(item.agency_id, item.url)
+        if known is None or (known["extractor_version"] is not None
+                             and known["extractor_version"] >= EXTRACTOR_VERSION):
+            return
+        for row in store.history.stored_pages(report_id=known["id"]):
+            try:
+                extracted = reextract_stored(stored_page(row, store.history.raw_page(row["raw_version_id"])))
+            except Exception as exc:  # the fetch is still extracted and compared as before
+                self.stats.inc_value("nianbao/reextract/failed")
+                self.crawler.spider.logger.warning(
+                    "Re-extraction of the stored page of %s failed: %s", _bounded(item.url),
+                    _bounded(f"{type(exc).__name__}: {exc}"))
+                continue
+            outcome = store.history.record_reextraction(reextraction(
+                row, extracted, crawl_id=crawl_id_of(self.crawler),
+                counts_for=self.counts_for(row["agency_id"], extracted.issuer)))
+            self.stats.inc_value(f"nianbao/reextract/{outcome}")
 
     def _known(self, item: ReportPage) -> KnownReport | None:
         """What the store holds for this URL: the judge compares with that, whatever the
@@ -128,35 +173,12 @@ class ExtractPipeline(_CrawlerPipeline):
         )
         return ReportGone(agency_id=item.agency_id, url=item.url, http_status=None, reason=reason)
 
-    @staticmethod
-    def _with_parts(extracted, item: ReportPage):
-        """Append the text (and attachments) of the further parts of a split article."""
-        texts, attachments = [extracted.text], list(extracted.attachments)
-        for part in item.more_parts:
-            more = extract_report(part, item.final_url, listing_title=extracted.title)
-            texts.append(more.text)
-            attachments.extend(a for a in more.attachments if a not in attachments)
-        return dataclasses.replace(
-            extracted, text="\n".join(t for t in texts if t), attachments=tuple(attachments)
-        )
-
     def _attachment_report(self, item: ReportPage) -> ReportFetch:
-        """A report published only as a PDF/DOC: keep the file and the listing's metadata.
-
-        Its text stays empty until document extraction exists; the raw file is stored, so it
-        can be extracted later without a re-crawl.
-        """
-        title = to_simplified(item.listing_title or item.url.rsplit("/", 1)[-1])
+        """A report published only as a PDF/DOC: keep the file and the listing's metadata
+        (crawler.report_extract.extract_document)."""
         self.stats.inc_value("nianbao/attachment_reports")
-        year = report_year(title)
-        return ReportFetch(
-            agency_id=item.agency_id, url=item.url, title=title, text="",
-            kind=classify_title(title), year=year, title_year=year,
-            year_basis="title" if year else None,
-            published_date=item.listing_date, raw_page=item.body, raw_encoding=BINARY_ENCODING,
-            fetched_at=item.fetched_at, crawl_id=crawl_id_of(self.crawler),
-            final_url=item.final_url,
-        )
+        extracted = extract_document(item.url, item.listing_title, item.listing_date)
+        return self._fetch(item, extracted, raw_encoding=BINARY_ENCODING)
 
     def _reject(self, item: ReportPage, reason: str, purpose: str = "extract"):
         reason = _bounded(reason)

@@ -28,6 +28,7 @@ MARKS = {
     NOT_DUE: ("·", "dim", "not due yet"),
 }
 TEXT_YEAR_MARK = "†"  # the counted report's year was read from its text, not its title
+HOSTED_MARK = "↗"  # the counted report was found on another agency's site (hosted_by)
 # missing, but no complete crawl of the agency since the deadline: not yet a fact
 UNVERIFIED_MARK = ("?", "magenta")
 CELL = 4  # width of a year column
@@ -76,6 +77,10 @@ def check(config_path, db_path, as_of, agency_ids, as_json, no_record) -> None:
     for yearless_agency, count in result.yearless.items():
         lines.append(f"{yearless_agency}: {count} annual report(s) without a year are not "
                      "counted (SELECT * FROM reports WHERE year IS NULL AND kind = 'annual_report')")
+    for host, issuers in result.uncounted.items():
+        lines.append(f"{host}: annual report(s) on its site of issuers outside the registry count "
+                     f"for nobody: {'、'.join(issuers)} (add the agency to the registry to count "
+                     "them; SELECT * FROM reports WHERE counts_for IS NULL)")
     if no_record or not has_come(day):
         lines.append("No findings recorded (--no-record, or a day that has not come).")
     elif result.new_findings:
@@ -115,7 +120,8 @@ def matrix_lines(rows: Sequence[CoverageRow], agencies: Sequence[Agency], as_of:
             if row.status == MISSING and row.verified is False:
                 mark, hue = UNVERIFIED_MARK
             dagger = TEXT_YEAR_MARK if row.year_basis == "text" else ""
-            marks.append(_colour(f"{mark + dagger:^{CELL}}", hue, colour))
+            hosted = HOSTED_MARK if row.hosted_by else ""
+            marks.append(_colour(f"{mark + dagger + hosted:^{CELL}}", hue, colour))
         lines.append(f"{agency_id:<{width}} " + " ".join(marks) + f"  {_colour(name, 'dim', colour)}")
     totals = Counter(row.status for row in rows)
     lines.append("   ".join(
@@ -130,4 +136,8 @@ def matrix_lines(rows: Sequence[CoverageRow], agencies: Sequence[Agency], as_of:
     if any(row.year_basis == "text" for row in rows):
         lines.append(f"{TEXT_YEAR_MARK} the report's year was read from its text (the title "
                      "names another year or none)")
+    hosted = sorted({(row.agency_id, row.year, row.hosted_by) for row in rows if row.hosted_by})
+    if hosted:
+        lines.append(f"{HOSTED_MARK} the report counted was found on another agency's site: "
+                     + ", ".join(f"{a} {y} at {h}" for a, y, h in hosted))
     return lines

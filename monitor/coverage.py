@@ -2,12 +2,15 @@
 
 Expected (monitor.calendar) meets stored (the earliest-published annual report of each agency
 and year, `store.history.first_annual_reports`) as of one day. Pure: no database, no clock. The
-`coverage` SQL view (storage/migrations.py, m006_coverage_verified) applies the same rules as of
+`coverage` SQL view (storage/migrations.py, m007_real_portals) applies the same rules as of
 today, and tests/test_coverage.py and tests/test_coverage_view.py check that it agrees with
 them and with `nianbao check --json` row for row.
 
 Rules:
-- published = the page's own date, else the day nianbao first saw the report;
+- the report that counts for an agency is one counted for it (`reports.counts_for`): its own,
+  wherever it was found, and not another agency's report hosted in its column;
+- published = the page's own date (the date it prints, else its meta date, else the listing's,
+  else a date of writing: crawler/dates.py), else the day nianbao first saw the report;
 - on_time: published on or before the deadline (on the deadline day is on time);
 - late: published after it;
 - missing: no report and as_of is after the deadline (on the deadline day it is not due yet);
@@ -40,7 +43,9 @@ class CoverageRow:
     deadline: datetime.date
     report_id: int | None = None
     published_date: datetime.date | None = None
-    published_basis: str | None = None  # 'page' (its own date) or 'first_seen'
+    # where published_date came from: 'printed', 'meta', 'listing', 'written' (crawler/dates.py),
+    # 'page' (stored before these were told apart) or 'first_seen' (the page gave no date)
+    published_basis: str | None = None
     report_status: str | None = None  # 'live' or 'removed'
     title: str | None = None
     url: str | None = None
@@ -49,6 +54,9 @@ class CoverageRow:
     # For a missing report: did a crawl that fetched all the agency's listing pages run
     # after the deadline? Only then is "missing" a fact rather than "not seen yet".
     verified: bool | None = None
+    # The agency on whose site the counted report was found, when it is not this agency's own
+    # (a city's report in its zone's column counts for the city, hosted by the zone).
+    hosted_by: str | None = None
 
     @property
     def days_late(self) -> int | None:
@@ -103,6 +111,6 @@ def compute_coverage(
                 published_basis=report["published_basis"],
                 report_status=report["report_status"], title=report["title"],
                 url=report["url"], year_basis=report["year_basis"],
-                title_year=report["title_year"],
+                title_year=report["title_year"], hosted_by=report.get("hosted_by"),
             ))
     return rows

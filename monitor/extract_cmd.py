@@ -141,9 +141,8 @@ def _page(url: str, final_url: str, content_type: str | None, body: bytes) -> di
         fail(f"{url}: extraction failed: {err}")
     reasons = list(result.reasons)
     reasons.append(f"decoded as {decoded.encoding}" + (f" ({decoded.describe()})" if decoded.repaired else ""))
-    # Fields other work adds to the result (issuer, the date's basis) are read if present.
-    basis = getattr(result, "published_basis", None) or ("page" if result.published_date else None)
-    return _record(url, final_url, title=result.title, text=result.text, issuer=getattr(result, "issuer", None),
+    basis = result.published_basis
+    return _record(url, final_url, title=result.title, text=result.text, issuer=result.issuer,
                    year=result.year, title_year=result.title_year, text_year=result.text_year,
                    year_basis=result.year_basis, published_date=result.published_date, published_basis=basis,
                    kind=result.kind, attachments=list(result.attachments), method=result.method, reasons=reasons)

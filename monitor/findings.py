@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from nianbao.config.deadlines import DEADLINE_RULES
+from nianbao.config.issuers import IssuerIndex
 from nianbao.config.registry import Registry
 from nianbao.monitor.coverage import LATE, MISSING, ON_TIME, CoverageRow, compute_coverage
 from nianbao.storage import AgencyRecord, Store
@@ -64,6 +65,9 @@ class CheckResult:
     failing: dict[str, list[dict]] = field(default_factory=dict)
     # Agencies with annual reports whose year could not be read: agency id -> how many.
     yearless: dict[str, int] = field(default_factory=dict)
+    # Agencies whose sites list annual reports of issuers outside the registry: agency id ->
+    # the issuers as named (they count for nobody; a name the matching missed shows here).
+    uncounted: dict[str, list[str]] = field(default_factory=dict)
 
 
 # Deadlines are Chinese dates: "today", and the day a report was first seen, are taken in
@@ -118,6 +122,9 @@ def check(
     # The whole registry: agencies it no longer lists leave the coverage view too.
     store.agencies.sync((AgencyRecord.from_agency(a) for a in registry.agencies), prune=True)
     store.agencies.sync_deadline_rules(DEADLINE_RULES)
+    # Whose report each one is, against this registry: an agency added since the crawl takes
+    # over the reports that name it (they were outside the registry until now).
+    store.history.reassign(IssuerIndex(registry.agencies).counts_for)
     ids = [agency.id for agency in agencies]
     first_reports = store.history.first_annual_reports(ids)
     rows = verify_missing(compute_coverage(agencies, first_reports, as_of), store.crawls.last_good(ids))
@@ -129,7 +136,8 @@ def check(
         new += record_coverage_findings(store, rows, as_of=as_of, names=names,
                                         first_seen=first_seen)
         new += _raise_site_failing(store, streaks, names, SITE_FAILING_AFTER)
-    return CheckResult(rows, new, streaks, store.history.yearless_annual_reports(ids))
+    return CheckResult(rows, new, streaks, store.history.yearless_annual_reports(ids),
+                       store.history.uncounted_annual_reports(ids))
 
 
 def verify_missing(rows: Sequence[CoverageRow], last_good: dict[str, str]) -> list[CoverageRow]:
@@ -174,8 +182,13 @@ def record_coverage_findings(
         json_row = row.to_json()
         facts.update({k: json_row[k] for k in (
             "report_id", "title", "url", "published_date", "published_basis", "report_status")})
+        if row.hosted_by:
+            facts["hosted_by"] = row.hosted_by
+        # nobody looked for it in time: on the site where it was found (the host's, for a
+        # report hosted by another agency)
         if row.status == LATE and row.published_basis == "first_seen" and not store.crawls.good_between(
-            row.agency_id, end_of_day_utc(row.deadline), first_seen.get(row.report_id, "")
+            row.hosted_by or row.agency_id, end_of_day_utc(row.deadline),
+            first_seen.get(row.report_id, "")
         ):
             continue  # first seen late, but nobody looked for it in time: not known to be late
         if row.status == LATE:

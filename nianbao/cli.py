@@ -12,6 +12,7 @@ from nianbao.monitor.check_cmd import check
 from nianbao.monitor.crawl_cmd import crawl
 from nianbao.monitor.daemon_cmd import daemon, notify, status
 from nianbao.monitor.extract_cmd import extract
+from nianbao.monitor.reextract_cmd import reextract
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,7 +21,7 @@ def main() -> None:
     """nianbao: monitor Chinese government annual reports on open government information."""
 
 
-for command in (crawl, check, daemon, status, notify, extract):
+for command in (crawl, check, daemon, status, notify, extract, reextract):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import sqlite3
 import zlib
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .errors import UnknownAgency, UnknownCrawl, UnknownVersion
@@ -24,10 +25,13 @@ from .models import (
     FINDING_NEW,
     FINDING_REMOVED,
     FINDING_RESTORED,
+    SOURCE_CRAWL,
+    SOURCE_REEXTRACT,
     STATUS_LIVE,
     STATUS_REMOVED,
     Outcome,
     ReportFetch,
+    Reextraction,
     content_hash,
     normalize_text,
     utc_now,
@@ -50,6 +54,18 @@ def _later_by(earlier: str, later: str, seconds: float) -> bool:
     def parse(value: str) -> dt.datetime:
         return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     return (parse(later) - parse(earlier)).total_seconds() >= seconds
+
+def _raw_bytes(stored: bytes | None) -> bytes:
+    return zlib.decompress(stored) if stored is not None else b""
+
+
+def _newer_or_unknown(new: int | None, old: int | None, *, strictly: bool = False) -> bool:
+    """May a text made by extractor `new` replace one made by `old`? Not when `new` is older
+    (an old nianbao must not undo a newer extraction); unknown versions (None) may."""
+    if new is None or old is None:
+        return True
+    return new > old if strictly else new >= old
+
 
 ZLIB_LEVEL = 6
 # Caps on the diff excerpt kept in a `changed` finding's details.
@@ -100,12 +116,30 @@ class History(StorePart):
         raw = bytes(fetch.raw_page)
         self.db.execute(
             "INSERT INTO versions (report_id, version, fetched_at, content_hash, text, title, "
-            "raw_page, raw_encoding, raw_size, final_url, crawl_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "raw_page, raw_encoding, raw_size, final_url, crawl_id, extractor_version, source, "
+            "extracted_at, listing_title, listing_date) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (report_id, version, fetch.fetched_at, digest, fetch.text, fetch.title,
              zlib.compress(raw, ZLIB_LEVEL), fetch.raw_encoding, len(raw), fetch.final_url,
-             fetch.crawl_id),
+             fetch.crawl_id, fetch.extractor_version, SOURCE_CRAWL, fetch.fetched_at,
+             fetch.listing_title, fetch.listing_date),
         )
+
+    def _same_raw(self, report_id: int, version: int, fetch: ReportFetch) -> sqlite3.Row | None:
+        """The raw owner of the report's version n when its bytes are the fetch's, else None."""
+        owner = self._raw_owner(report_id, version)
+        if owner is not None and _raw_bytes(owner["raw_page"]) == bytes(fetch.raw_page):
+            return owner
+        return None
+
+    def _raw_owner(self, report_id: int, version: int) -> sqlite3.Row:
+        """The crawl version holding the raw page of a report's version n (itself, or the one
+        a re-extraction read): its id, raw_page, extractor_version of version n."""
+        return self._one(
+            "SELECT coalesce(v.raw_version_id, v.id) AS raw_id, v.extractor_version, "
+            "(SELECT raw_page FROM versions o WHERE o.id = coalesce(v.raw_version_id, v.id)) "
+            "AS raw_page FROM versions v WHERE v.report_id = ? AND v.version = ?",
+            (report_id, version))
 
     def record_report(self, fetch: ReportFetch, *, held: Mapping[str, Any] | None = None) -> str:
         """Record one fetched report page, in one transaction; return an Outcome.
@@ -117,6 +151,10 @@ class History(StorePart):
           empty -> Outcome.UNCHANGED.
         - Text hash changed: version n+1, the report's text/title/hash follow it, and one
           `changed` finding with a capped diff -> Outcome.CHANGED.
+        - Text hash changed but the raw page is byte for byte the current version's (and the
+          fetch names its extractor_version): the extraction changed, not the report. A
+          re-extraction version (source 'reextract', no finding) when the fetch's extractor is
+          at least as new as the stored text's, else nothing -> Outcome.UNCHANGED.
         - A removed report is back: status 'live' again and a `restored` finding (plus the
           `changed` finding and version if the text differs) -> Outcome.RESTORED.
         A pending removal or suspect change of the report (see `record_suspect`, `settle`) is
@@ -134,15 +172,18 @@ class History(StorePart):
                 (fetch.agency_id, fetch.url),
             )
             if row is None:
+                self._check_counts_for(fetch.counts_for)
                 report_id = self.db.execute(
                     "INSERT INTO reports (agency_id, year, kind, title, url, published_date, "
                     "status, first_seen, last_seen, text, current_version, content_hash, "
-                    "last_crawl_id, attachments, final_url, title_year, text_year, year_basis) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 'live', ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+                    "last_crawl_id, attachments, final_url, title_year, text_year, year_basis, "
+                    "published_basis, date_evidence, issuer, counts_for) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 'live', ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (fetch.agency_id, fetch.year, fetch.kind, fetch.title, fetch.url,
                      fetch.published_date, at, at, fetch.text, digest, fetch.crawl_id,
                      to_json(list(fetch.attachments)), fetch.final_url, fetch.title_year,
-                     fetch.text_year, fetch.year_basis),
+                     fetch.text_year, fetch.year_basis, fetch.published_basis,
+                     to_json(list(fetch.date_evidence)), fetch.issuer, fetch.counts_for),
                 ).lastrowid
                 self._version(report_id, 1, fetch, digest)
                 report = {"id": report_id, "agency_id": fetch.agency_id, "year": fetch.year}
@@ -156,6 +197,15 @@ class History(StorePart):
             version = row["current_version"]
             changed = row["content_hash"] != digest
             restored = row["status"] == STATUS_REMOVED
+            if changed and fetch.extractor_version is not None:
+                # The same bytes as the current version's page with another text: extraction
+                # changed (a newer extractor, or a library it uses), not the report. (A fetch
+                # that names no extractor brings a text of its own: compared as it is.)
+                owner = self._same_raw(row["id"], version, fetch)
+                if owner is not None:
+                    changed = False
+                    if _newer_or_unknown(fetch.extractor_version, owner["extractor_version"]):
+                        version = self._reextracted(row, owner["raw_id"], fetch, digest)
             if changed:
                 version += 1
                 self._version(row["id"], version, fetch, digest)
@@ -183,6 +233,11 @@ class History(StorePart):
                        last_seen = max(last_seen, :at),
                        last_crawl_id = coalesce(:crawl_id, last_crawl_id),
                        year = coalesce(year, :year),
+                       published_basis = CASE WHEN published_date IS NULL THEN :published_basis
+                                              ELSE published_basis END,
+                       date_evidence = CASE WHEN published_date IS NULL AND :published_date
+                                              IS NOT NULL THEN :date_evidence
+                                            ELSE date_evidence END,
                        published_date = coalesce(published_date, :published_date),
                        title = CASE WHEN title = '' THEN :title ELSE title END,
                        attachments = CASE WHEN attachments = '[]' THEN :attachments
@@ -194,6 +249,8 @@ class History(StorePart):
                    WHERE id = :id""",
                 {"at": at, "crawl_id": fetch.crawl_id, "year": fetch.year,
                  "published_date": fetch.published_date, "title": fetch.title,
+                 "published_basis": fetch.published_basis,
+                 "date_evidence": to_json(list(fetch.date_evidence)),
                  "attachments": to_json(list(fetch.attachments)),
                  "final_url": fetch.final_url, "title_year": fetch.title_year,
                  "text_year": fetch.text_year, "year_basis": fetch.year_basis, "id": row["id"]},
@@ -216,6 +273,172 @@ class History(StorePart):
             (fetch.crawl_id, report_id, fetch.agency_id, fetch.fetched_at, outcome.value,
              version),
         )
+
+    # -- re-extraction: a newer extractor reads a stored page again ----------------------------
+
+    def _check_counts_for(self, agency_id: str | None) -> None:
+        if agency_id is not None and self._one(
+                "SELECT 1 FROM agencies WHERE id = ?", (agency_id,)) is None:
+            raise UnknownAgency(f"counts_for {agency_id!r} is not in the agencies table")
+
+    def _reextracted(self, row: Mapping[str, Any], raw_id: int, fetch: ReportFetch,
+                     digest: str) -> int:
+        """A fetch whose bytes are the current version's, with another text: a re-extraction
+        version (no finding); returns the report's version number after it."""
+        version = row["current_version"] + 1
+        self._insert_reextraction(row["id"], version, raw_id, digest, fetch.text, fetch.title,
+                                  fetch.extractor_version, fetch.fetched_at, fetch.crawl_id)
+        self.db.execute(
+            "UPDATE reports SET text = ?, content_hash = ?, current_version = ? WHERE id = ?",
+            (fetch.text, digest, version, row["id"]))
+        self._take_extraction(row["id"], fetch, fetch.counts_for)
+        return version
+
+    def _take_extraction(self, report_id: int, source: ReportFetch | Reextraction,
+                         counts_for: str | None) -> None:
+        """The report takes what a newer extraction of the same page says of it: title, kind,
+        year, date (with basis and evidence: a date it does not find keeps the stored one),
+        attachments, issuer and counts_for."""
+        self._check_counts_for(counts_for)
+        self.db.execute(
+            """UPDATE reports SET title = :title, kind = :kind,
+                   year = coalesce(:year, year), title_year = :title_year,
+                   text_year = :text_year, year_basis = coalesce(:year_basis, year_basis),
+                   published_basis = CASE WHEN :date IS NULL THEN published_basis
+                                          ELSE :basis END,
+                   date_evidence = CASE WHEN :date IS NULL THEN date_evidence
+                                        ELSE :evidence END,
+                   published_date = coalesce(:date, published_date),
+                   attachments = :attachments, issuer = :issuer, counts_for = :counts_for
+               WHERE id = :id""",
+            {"title": source.title, "kind": source.kind, "year": source.year,
+             "title_year": source.title_year, "text_year": source.text_year,
+             "year_basis": source.year_basis, "date": source.published_date,
+             "basis": source.published_basis, "evidence": to_json(list(source.date_evidence)),
+             "attachments": to_json(list(source.attachments)), "issuer": source.issuer,
+             "counts_for": counts_for, "id": report_id})
+
+    def _insert_reextraction(self, report_id: int, version: int, raw_id: int, digest: str,
+                             text: str, title: str, extractor_version: int | None, at: str,
+                             crawl_id: int | None) -> None:
+        # The raw page stays in its crawl version (raw_version_id points at it); the fetch
+        # time, encoding, size, final URL and listing are that page's.
+        self.db.execute(
+            """INSERT INTO versions (report_id, version, fetched_at, content_hash, text, title,
+                   raw_page, raw_encoding, raw_size, final_url, crawl_id, extractor_version,
+                   source, raw_version_id, extracted_at, listing_title, listing_date)
+               SELECT ?, ?, fetched_at, ?, ?, ?, NULL, raw_encoding, raw_size, final_url, ?, ?,
+                      ?, id, ?, listing_title, listing_date
+               FROM versions WHERE id = ?""",
+            (report_id, version, digest, text, title, crawl_id, extractor_version,
+             SOURCE_REEXTRACT, at, raw_id))
+
+    def record_reextraction(self, redo: Reextraction) -> str:
+        """Record what a newer extractor made of a report's stored raw page; one transaction.
+
+        Not a change of the report: no finding, no sighting, no notification. Returns:
+        - 'reextracted': the text differs; a version n+1 with source 'reextract' (pointing at
+          the raw page it read) becomes current, and the report takes the extraction's text,
+          title, kind, year, date (with its basis and evidence), attachments and issuer;
+        - 'same': the text is the same; the report takes the extraction's metadata and the
+          current version records the newer extractor_version;
+        - 'stale': the raw page read is no longer the current version's (a crawl recorded a
+          newer page meanwhile), or an extractor at least as new already made the current
+          text: nothing is written.
+        A date the extraction does not find keeps the stored one. Raises UnknownVersion.
+        """
+        at = redo.extracted_at or utc_now()
+        with self._write():
+            row = self._one(
+                "SELECT r.id, r.agency_id, r.current_version, r.content_hash, v.raw_encoding, "
+                "coalesce(v.raw_version_id, v.id) AS raw_id, v.id AS version_id, "
+                "v.extractor_version FROM reports r JOIN versions v ON v.report_id = r.id "
+                "AND v.version = r.current_version WHERE r.id = ?", (redo.report_id,))
+            if row is None:
+                raise UnknownVersion(f"no report with id {redo.report_id}")
+            if row["raw_id"] != redo.raw_version_id or not _newer_or_unknown(
+                    redo.extractor_version, row["extractor_version"], strictly=True):
+                return "stale"
+            digest = content_hash(redo.text)
+            if not redo.text and row["raw_encoding"] == BINARY_ENCODING:
+                # a document without text is identified by its bytes, as when it was fetched
+                digest = "raw:" + hashlib.sha256(self.raw_page(row["raw_id"])).hexdigest()
+            if row["content_hash"] == digest:
+                outcome = "same"
+                self.db.execute("UPDATE versions SET extractor_version = ? WHERE id = ?",
+                                (redo.extractor_version, row["version_id"]))
+            else:
+                outcome = "reextracted"
+                version = row["current_version"] + 1
+                self._insert_reextraction(redo.report_id, version, row["raw_id"], digest,
+                                          redo.text, redo.title, redo.extractor_version, at,
+                                          redo.crawl_id)
+                self.db.execute(
+                    "UPDATE reports SET text = ?, content_hash = ?, current_version = ? "
+                    "WHERE id = ?", (redo.text, digest, version, redo.report_id))
+            # no issuer named: the host's, whatever the caller resolved
+            self._take_extraction(redo.report_id, redo,
+                                  row["agency_id"] if redo.issuer is None else redo.counts_for)
+            return outcome
+
+    def stored_pages(self, agency_ids: Sequence[str] | None = None, *,
+                     older_than: int | None = None, report_id: int | None = None) -> list[dict]:
+        """The current version of each report, as re-extraction needs it (no bytes).
+
+        agency_ids: only these agencies' reports (all when None). older_than: only versions
+        whose extractor_version is lower (or unknown). report_id: only this report.
+        Each dict: report_id, agency_id, url,
+        final_url, raw_version_id (the crawl version holding the raw page), raw_encoding,
+        extractor_version, title, listing_title, listing_date (the listing's date, from the
+        version or else from the report's date evidence), date_evidence; by report id.
+        """
+        where, params = ids_filter("r.agency_id", agency_ids)
+        rows = self._all(
+            f"""SELECT r.id AS report_id, r.agency_id, r.url, v.final_url,
+                       coalesce(v.raw_version_id, v.id) AS raw_version_id, v.raw_encoding,
+                       v.extractor_version, v.title, v.listing_title, v.listing_date,
+                       r.date_evidence
+                FROM reports r JOIN versions v
+                  ON v.report_id = r.id AND v.version = r.current_version
+                WHERE {where} AND (? IS NULL OR v.extractor_version IS NULL
+                                   OR v.extractor_version < ?)
+                  AND (? IS NULL OR r.id = ?)
+                ORDER BY r.id""",
+            [*params, older_than, older_than, report_id, report_id],
+        )
+        pages = []
+        for row in rows:
+            page = dict(row)
+            evidence = json.loads(page.pop("date_evidence") or "[]")
+            if page["listing_date"] is None:
+                page["listing_date"] = next((e["date"] for e in evidence
+                                             if e.get("source") == "listing"), None)
+            pages.append(page)
+        return pages
+
+    def reassign(self, resolve: Callable[[str, str], str | None]) -> int:
+        """Recompute counts_for of every report that names an issuer; return how many changed.
+
+        resolve(host agency id, issuer) -> the agency id it counts for, or None (outside the
+        registry): e.g. config.issuers.IssuerIndex(registry.agencies).counts_for. Run when the
+        registry may have changed (`nianbao check` does): an agency added to the registry
+        takes over the reports that name it, wherever they were found.
+        """
+        changed = 0
+        with self._write():
+            pairs = self._all("SELECT DISTINCT agency_id, issuer, counts_for FROM reports "
+                              "WHERE issuer IS NOT NULL")
+            known = {row[0] for row in self._all("SELECT id FROM agencies")}
+            for pair in pairs:
+                wanted = resolve(pair["agency_id"], pair["issuer"])
+                if wanted not in known:
+                    wanted = None
+                if wanted != pair["counts_for"]:
+                    changed += self.db.execute(
+                        "UPDATE reports SET counts_for = ? WHERE agency_id = ? AND issuer = ? "
+                        "AND counts_for IS ?",
+                        (wanted, pair["agency_id"], pair["issuer"], pair["counts_for"])).rowcount
+        return changed
 
     def mark_removed(
         self,
@@ -257,13 +480,14 @@ class History(StorePart):
     # -- held evidence: suspect changes and removals wait for a later crawl ------------------
 
     def known_report(self, agency_id: str, url: str) -> dict | None:
-        """What the store holds for a report URL: id, kind, title, status, text_length and
-        raw_encoding of the current version ('binary' for a document file); None if unknown."""
+        """What the store holds for a report URL: id, kind, title, status, text_length; and of
+        its current version raw_encoding ('binary' for a document file), extractor_version and
+        raw_version_id (the crawl version holding its raw page); None if unknown."""
         row = self._one(
-            "SELECT id, kind, title, status, length(text) AS text_length, "
-            "(SELECT raw_encoding FROM versions v WHERE v.report_id = reports.id "
-            " AND v.version = reports.current_version) AS raw_encoding "
-            "FROM reports WHERE agency_id = ? AND url = ?",
+            "SELECT r.id, r.kind, r.title, r.status, length(r.text) AS text_length, "
+            "v.raw_encoding, v.extractor_version, coalesce(v.raw_version_id, v.id) AS raw_version_id "
+            "FROM reports r LEFT JOIN versions v ON v.report_id = r.id "
+            "AND v.version = r.current_version WHERE r.agency_id = ? AND r.url = ?",
             (agency_id, url),
         )
         return dict(row) if row else None
@@ -271,8 +495,9 @@ class History(StorePart):
     def record_suspect(self, fetch: ReportFetch, *, confirm_after: float) -> str:
         """Record a page that may not be the report it would replace (`fetch.suspect` says why).
 
-        Its text is the same as the stored one: recorded as usual (unchanged). A report the
-        store does not know: recorded as usual (there is nothing to protect). Otherwise the
+        Its text is the same as the stored one, or its bytes are (the extraction differs, not
+        the page: see record_report): recorded as usual. A report the store does not know:
+        recorded as usual (there is nothing to protect). Otherwise the
         change is held in pending_findings (kind 'change', with the new text's hash) and
         nothing else is written -> 'held'; when a crawl after the one that first held it sees
         the same text again at least `confirm_after` seconds later, it is recorded as a new
@@ -283,9 +508,12 @@ class History(StorePart):
         at = fetch.fetched_at
         with self._write():
             row = self._one(
-                "SELECT id, content_hash FROM reports WHERE agency_id = ? AND url = ?",
-                (fetch.agency_id, fetch.url))
-            if row is None or row["content_hash"] == digest:
+                "SELECT id, content_hash, current_version FROM reports "
+                "WHERE agency_id = ? AND url = ?", (fetch.agency_id, fetch.url))
+            if row is None or row["content_hash"] == digest or (
+                    fetch.extractor_version is not None
+                    and self._same_raw(row["id"], row["current_version"], fetch) is not None):
+                # nothing to protect; or the very bytes stored (only extraction differs)
                 return self.record_report(fetch)
             pending = self._one(
                 "SELECT * FROM pending_findings WHERE report_id = ? AND kind = ? "
@@ -426,58 +654,81 @@ class History(StorePart):
 
     def raw_page(self, version_id: int) -> bytes:
         """The raw bytes of a version's page exactly as served (decompressed), to re-run
-        extraction. version_id: versions.id. Raises UnknownVersion."""
-        row = self._one("SELECT raw_page FROM versions WHERE id = ?", (version_id,))
+        extraction; for a re-extraction, those of the page it read. version_id: versions.id.
+        Raises UnknownVersion."""
+        row = self._one(
+            "SELECT coalesce((SELECT o.raw_page FROM versions o WHERE o.id = v.raw_version_id), "
+            "v.raw_page) AS raw_page FROM versions v WHERE v.id = ?", (version_id,))
         if row is None:
             raise UnknownVersion(f"no version with id {version_id}")
-        return zlib.decompress(row["raw_page"]) if row["raw_page"] is not None else b""
+        return _raw_bytes(row["raw_page"])
 
     def first_annual_reports(self, agency_ids: Sequence[str] | None = None) -> list[dict]:
-        """The report that counts for each (agency, year): its earliest-published annual report.
+        """The report that counts for each (agency, year): the earliest-published annual report
+        counted for the agency (`counts_for`), wherever it was found.
 
         Published is the page's own date, else the day (in China, UTC+8) nianbao first saw it
         (the same rule as the `coverage` view; ties go to the lower id). Removed reports count: they were
-        published. Reports of kind 'other' or without a year are ignored.
-        agency_ids: only these agencies (all when None).
-        Each dict: agency_id, year, report_id, published_date ('YYYY-MM-DD'),
-        published_basis ('page' | 'first_seen'), title, url, report_status, year_basis,
-        title_year, text_year, first_seen (ISO-8601 UTC).
+        published. Reports of kind 'other', without a year or counted for no registry agency
+        are ignored. agency_ids: only these agencies (all when None).
+        Each dict: agency_id (the agency it counts for), year, report_id, published_date
+        ('YYYY-MM-DD'), published_basis ('printed' | 'meta' | 'listing' | 'written' | 'page' |
+        'first_seen'), title, url, report_status, year_basis, title_year, text_year,
+        first_seen (ISO-8601 UTC), hosted_by (the agency on whose site it was found, when that
+        is another agency; else None).
         """
-        where, params = ids_filter("agency_id", agency_ids)
+        where, params = ids_filter("counts_for", agency_ids)
         rows = self._all(
             f"""SELECT * FROM (
-                  SELECT agency_id, year, id AS report_id,
+                  SELECT counts_for AS agency_id, year, id AS report_id,
                          coalesce(published_date, date(first_seen, '+8 hours')) AS published_date,
-                         CASE WHEN published_date IS NULL THEN 'first_seen' ELSE 'page' END
-                           AS published_basis,
+                         CASE WHEN published_date IS NULL THEN 'first_seen'
+                              ELSE coalesce(published_basis, 'page') END AS published_basis,
                          title, url, status AS report_status, year_basis, title_year, text_year,
                          first_seen,
+                         CASE WHEN agency_id <> counts_for THEN agency_id END AS hosted_by,
                          row_number() OVER (
-                           PARTITION BY agency_id, year
+                           PARTITION BY counts_for, year
                            ORDER BY coalesce(published_date, date(first_seen, '+8 hours')), id
                          ) AS rank
                   FROM reports
-                  WHERE kind = 'annual_report' AND year IS NOT NULL AND {where}
+                  WHERE kind = 'annual_report' AND year IS NOT NULL
+                    AND counts_for IS NOT NULL AND {where}
                 ) WHERE rank = 1 ORDER BY agency_id, year""",
             params,
         )
         return [{k: row[k] for k in row.keys() if k != "rank"} for row in rows]
 
     def yearless_annual_reports(self, agency_ids: Sequence[str] | None = None) -> dict[str, int]:
-        """agency id -> how many of its annual reports have no year (not counted anywhere)."""
-        where, params = ids_filter("agency_id", agency_ids)
+        """agency id -> how many annual reports counted for it have no year (not counted anywhere)."""
+        where, params = ids_filter("counts_for", agency_ids)
         return {row[0]: row[1] for row in self._all(
-            f"SELECT agency_id, count(*) FROM reports WHERE kind = 'annual_report' "
-            f"AND year IS NULL AND {where} GROUP BY agency_id",
+            f"SELECT counts_for, count(*) FROM reports WHERE kind = 'annual_report' "
+            f"AND year IS NULL AND counts_for IS NOT NULL AND {where} GROUP BY counts_for",
             params,
         )}
+
+    def uncounted_annual_reports(self, agency_ids: Sequence[str] | None = None) -> dict[str, list[str]]:
+        """agency id -> the issuers named by annual reports found on its site that count for
+        no registry agency (counts_for NULL), so that a name the matching missed can be seen."""
+        where, params = ids_filter("agency_id", agency_ids)
+        found: dict[str, list[str]] = {}
+        for row in self._all(
+            f"SELECT agency_id, issuer FROM reports WHERE kind = 'annual_report' "
+            f"AND counts_for IS NULL AND {where} GROUP BY agency_id, issuer ORDER BY agency_id, issuer",
+            params,
+        ):
+            found.setdefault(row[0], []).append(row[1])
+        return found
 
     def integrity_problems(self) -> list[str]:
         """Check the history invariants; return readable problems (empty when all is well).
 
         SQLite's integrity and foreign-key checks; every report has versions 1..current_version
         and its text and content_hash are those of its last version; removed reports have
-        removed_at and live ones do not.
+        removed_at and live ones do not; a report naming no issuer counts for its host; a
+        crawl version holds its raw page and a re-extraction points at a crawl version of the
+        same report.
         """
         problems = []
         result = self.db.execute("PRAGMA integrity_check").fetchone()[0]
@@ -504,4 +755,20 @@ class History(StorePart):
             if (row["status"] == STATUS_REMOVED) != (row["removed_at"] is not None):
                 problems.append(f"report {row['id']}: status {row['status']} but removed_at "
                                 f"{row['removed_at']!r}")
+        for row in self._all("SELECT id FROM reports WHERE issuer IS NULL "
+                             "AND counts_for IS NOT agency_id"):
+            problems.append(f"report {row['id']}: no issuer named but counts_for is not its host")
+        for row in self._all(
+            """SELECT v.id, v.report_id, v.source, v.raw_version_id, o.report_id AS raw_report,
+                      o.source AS raw_source, v.raw_page IS NULL AS no_raw
+               FROM versions v LEFT JOIN versions o ON o.id = v.raw_version_id
+               WHERE NOT ((v.source = :crawl AND v.raw_version_id IS NULL AND v.raw_page IS NOT NULL)
+                       OR (v.source = :redo AND o.source = :crawl AND o.report_id = v.report_id
+                           AND v.raw_page IS NULL))""",
+            {"crawl": SOURCE_CRAWL, "redo": SOURCE_REEXTRACT},
+        ):
+            problems.append(f"version {row['id']} of report {row['report_id']}: source "
+                            f"{row['source']!r} with raw_version_id {row['raw_version_id']!r} "
+                            f"(of report {row['raw_report']}, {row['raw_source']!r}), "
+                            f"{'no raw page' if row['no_raw'] else 'a raw page'}")
         return problems

@@ -442,3 +442,133 @@ def m006_coverage_verified(db: Database) -> None:
                END AS verified
         FROM judged""",
     )
+
+
+@MIGRATIONS()
+def m007_real_portals(db: Database) -> None:
+    """Which date counts and why, whose report it is, and which extractor made each text.
+
+    - reports.published_basis: where published_date came from: 'printed' (the page's article
+      info block, 发布日期), 'meta' (a PubDate-like meta tag), 'listing' (the listing's date),
+      'written' (成文日期/生成日期: a date of writing, used only when nothing else dates it);
+      NULL when the page gave no date (coverage then uses first_seen). Rows stored before this
+      step with a date get 'page' (the old rule: a meta date first, else a printed line, else
+      the listing's; which one is not known) or 'listing' for a document file, until the next
+      crawl or `nianbao reextract` re-reads their stored pages.
+    - reports.date_evidence: JSON list of every date candidate ({source, date, label}); for
+      old rows the stored date alone, labelled 'before m007'.
+    - reports.issuer: the issuer the title or first lines name (NULL: none named, the host's).
+    - reports.counts_for: the registry agency whose coverage the report counts toward; the
+      host (agency_id) when no other issuer is named, NULL when the issuer is outside the
+      registry. Old rows: the host.
+    - versions.extractor_version: crawler.extract.EXTRACTOR_VERSION of the extraction that
+      produced the text (1 for every version before this step).
+    - versions.source: 'crawl' (a fetched page) or 'reextract' (the text of an earlier
+      version's raw page, extracted again by a newer extractor: not a change of the source).
+    - versions.raw_version_id: for a re-extraction, the version whose raw_page it read (the
+      bytes are not stored twice). versions.extracted_at: when the text was extracted.
+    - versions.listing_title / listing_date: what the listing said, the extraction's input
+      besides the page, so a re-extraction is the same computation (NULL before this step;
+      a re-check of a known report hands on its stored title and no date).
+    - coverage view: counts reports by counts_for; hosted_by names the agency on whose site
+      the counted report was found when that is another agency.
+    """
+    _run(
+        db,
+        "ALTER TABLE reports ADD COLUMN published_basis TEXT",
+        "ALTER TABLE reports ADD COLUMN date_evidence TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE reports ADD COLUMN issuer TEXT",
+        "ALTER TABLE reports ADD COLUMN counts_for TEXT REFERENCES agencies(id)",
+        "ALTER TABLE versions ADD COLUMN extractor_version INTEGER",
+        "ALTER TABLE versions ADD COLUMN source TEXT NOT NULL DEFAULT 'crawl'",
+        "ALTER TABLE versions ADD COLUMN raw_version_id INTEGER REFERENCES versions(id)",
+        "ALTER TABLE versions ADD COLUMN extracted_at TEXT",
+        "ALTER TABLE versions ADD COLUMN listing_title TEXT",
+        "ALTER TABLE versions ADD COLUMN listing_date TEXT",
+        "UPDATE versions SET extractor_version = 1, extracted_at = fetched_at",
+        "UPDATE reports SET counts_for = agency_id",
+        """UPDATE reports SET published_basis = CASE
+               WHEN (SELECT raw_encoding FROM versions v WHERE v.report_id = reports.id
+                     AND v.version = reports.current_version) = 'binary' THEN 'listing'
+               ELSE 'page' END
+           WHERE published_date IS NOT NULL""",
+        """UPDATE reports SET date_evidence = json_array(json_object(
+               'source', published_basis, 'date', published_date, 'label', 'before m007'))
+           WHERE published_date IS NOT NULL""",
+        "CREATE INDEX idx_reports_counts_for ON reports (counts_for, year)",
+        "DROP VIEW IF EXISTS annual_reports",
+        """
+        CREATE VIEW annual_reports AS
+        SELECT r.id, r.agency_id, a.name AS agency_name, a.region, r.year, r.title, r.url,
+               r.published_date, r.status, r.first_seen, r.last_seen, r.removed_at,
+               r.current_version, length(r.text) AS text_length,
+               r.published_basis, r.issuer, r.counts_for
+        FROM reports r JOIN agencies a ON a.id = r.agency_id
+        WHERE r.kind = 'annual_report'""",
+        "DROP VIEW IF EXISTS coverage",
+        # As m006 (see its comments), except that the report that counts for an agency is
+        # looked up by counts_for (so another agency's report on its site does not count for
+        # it, and its own report on another site does), the basis is the stored one, and
+        # hosted_by is added. `+f.kind` keeps the planner on idx_reports_counts_for.
+        """
+        CREATE VIEW coverage AS
+        WITH RECURSIVE
+          this_year (year) AS (SELECT CAST(strftime('%Y', 'now', '+8 hours') AS INTEGER)),
+          years (year) AS (
+            SELECT min(start_year) FROM agencies WHERE in_registry = 1
+            UNION ALL
+            SELECT year + 1 FROM years WHERE year < (SELECT year FROM this_year)
+          ),
+          cells AS (
+            SELECT a.id AS agency_id, a.kind, a.deadline AS deadline_override, y.year
+            FROM years y JOIN agencies a ON a.start_year <= y.year
+            WHERE a.in_registry = 1
+          ),
+          due AS (
+            SELECT c.agency_id, c.year, r.id AS report_id,
+                   coalesce(r.published_date, date(r.first_seen, '+8 hours')) AS published_date,
+                   CASE WHEN r.published_date IS NOT NULL THEN coalesce(r.published_basis, 'page')
+                        WHEN r.id IS NOT NULL THEN 'first_seen' END AS published_basis,
+                   r.status AS report_status, r.title, r.url, r.year_basis, r.title_year,
+                   CASE WHEN r.agency_id <> c.agency_id THEN r.agency_id END AS hosted_by,
+                   CASE WHEN c.deadline_override IS NOT NULL
+                          THEN printf('%04d-', c.year + 1) || c.deadline_override
+                        WHEN d.rowid IS NOT NULL
+                          THEN printf('%04d-%02d-%02d', c.year + 1, d.month, d.day)
+                   END AS deadline
+            FROM cells c
+            -- the report that counts: the earliest published annual report counted for the
+            -- agency and year, wherever it was found
+            LEFT JOIN reports r ON r.id = (
+              SELECT f.id FROM reports f
+              WHERE f.counts_for = c.agency_id AND f.year = c.year AND +f.kind = 'annual_report'
+              ORDER BY coalesce(f.published_date, date(f.first_seen, '+8 hours')), f.id
+              LIMIT 1)
+            LEFT JOIN deadline_rules d ON c.deadline_override IS NULL AND d.rowid = (
+              SELECT e.rowid FROM deadline_rules e
+              WHERE c.year >= e.first_year AND (e.last_year IS NULL OR c.year <= e.last_year)
+                AND (e.agency_kind IS NULL OR e.agency_kind = c.kind)
+              ORDER BY e.agency_kind IS NULL LIMIT 1)
+            WHERE c.year < (SELECT year FROM this_year)
+               OR (c.year = (SELECT year FROM this_year) AND r.id IS NOT NULL)
+          ),
+          judged AS (
+            SELECT *,
+                   CASE WHEN published_date IS NOT NULL AND published_date <= deadline
+                          THEN 'on_time'
+                        WHEN published_date IS NOT NULL THEN 'late'
+                        WHEN date('now', '+8 hours') > deadline THEN 'missing'
+                        ELSE 'not_due' END AS status
+            FROM due
+          )
+        SELECT agency_id, year, status, deadline, report_id, published_date,
+               published_basis, report_status, title, url, year_basis, title_year,
+               CASE WHEN status = 'missing' THEN EXISTS (
+                 SELECT 1 FROM crawl_agencies g
+                 WHERE g.agency_id = judged.agency_id AND g.outcome = 'ok' AND g.report_errors = 0
+                   AND g.started_at > strftime('%Y-%m-%dT%H:%M:%SZ', deadline, '+1 day',
+                                               '-8 hours'))
+               END AS verified,
+               hosted_by
+        FROM judged""",
+    )

@@ -45,6 +45,22 @@ FINDING_SITE_FAILING = "site_failing"
 FINDING_KINDS = (FINDING_NEW, FINDING_CHANGED, FINDING_REMOVED, FINDING_RESTORED,
                  FINDING_MISSING, FINDING_LATE, FINDING_TURNED_UP, FINDING_SITE_FAILING)
 
+# reports.published_basis: where published_date came from (see crawler/dates.py). 'page' is
+# the value of rows stored before m007 (the page's date by the old rule, which one unknown).
+BASIS_PRINTED = "printed"
+BASIS_META = "meta"
+BASIS_LISTING = "listing"
+BASIS_WRITTEN = "written"
+BASIS_PAGE = "page"
+PUBLISHED_BASES = (BASIS_PRINTED, BASIS_META, BASIS_LISTING, BASIS_WRITTEN, BASIS_PAGE)
+# What coverage says of a report without a date of its own (never stored in the column).
+BASIS_FIRST_SEEN = "first_seen"
+
+# versions.source: a fetched page, or an earlier version's raw page extracted again.
+SOURCE_CRAWL = "crawl"
+SOURCE_REEXTRACT = "reextract"
+VERSION_SOURCES = (SOURCE_CRAWL, SOURCE_REEXTRACT)
+
 # Known values of fetch_log.purpose; the column accepts others.
 PURPOSE_LISTING = "listing"
 PURPOSE_REPORT = "report"
@@ -171,6 +187,15 @@ class ReportFetch:
     decoding_loss: bytes of raw_page that no charset could read (dropped from the text);
     decoding_note: what decoding repaired or lost, in words (None for a clean page). Not
     stored yet.
+    published_basis: where published_date came from, one of PUBLISHED_BASES ('page' when a
+    date is given without one); None without a date. date_evidence: every date candidate,
+    dicts with source, date, label (crawler.dates.DateEvidence.to_json).
+    issuer: the issuer the title or first lines name, None when none is named (the host's).
+    counts_for: the registry agency the report counts for: always agency_id when issuer is
+    None; None with an issuer means outside the registry.
+    extractor_version: the extractor that made the text (crawler.extract.EXTRACTOR_VERSION);
+    None when not made by nianbao's extractor (tests). listing_title / listing_date: what the
+    listing said of the report, the extraction's input besides the page.
     """
 
     agency_id: str
@@ -192,6 +217,13 @@ class ReportFetch:
     suspect: str | None = None
     decoding_loss: int = 0
     decoding_note: str | None = None
+    published_basis: str | None = None
+    date_evidence: tuple[dict, ...] = ()
+    issuer: str | None = None
+    counts_for: str | None = None
+    extractor_version: int | None = None
+    listing_title: str | None = None
+    listing_date: str | None = None
 
     def __repr__(self) -> str:  # short: Scrapy logs items, and raw_page can be megabytes
         return (f"ReportFetch({self.agency_id} {self.url[:200]}: {self.kind} {self.year}, "
@@ -208,6 +240,63 @@ class ReportFetch:
         if self.year is not None:
             object.__setattr__(self, "year", int(self.year))
         object.__setattr__(self, "attachments", tuple(self.attachments))
+        _check_dating(self, owner)
+        if self.issuer is None:
+            object.__setattr__(self, "counts_for", self.agency_id)
+
+
+def _check_dating(record, owner: str) -> None:
+    """published_basis goes with published_date: none without a date (a copy made with
+    `dataclasses.replace(fetch, published_date=None)` drops it), 'page' for a date given
+    without one."""
+    if record.published_date is None:
+        object.__setattr__(record, "published_basis", None)
+    elif record.published_basis is None:
+        object.__setattr__(record, "published_basis", BASIS_PAGE)
+    else:
+        _check_choice(owner, "published_basis", record.published_basis, PUBLISHED_BASES)
+    object.__setattr__(record, "date_evidence", tuple(dict(e) for e in record.date_evidence))
+
+
+@dataclass(frozen=True)
+class Reextraction:
+    """What a newer extractor makes of a version's stored raw page (`store.history.record_reextraction`).
+
+    report_id: the report. raw_version_id: versions.id of the version whose raw page was read
+    (the current version, or the crawl version a current re-extraction read). The other fields
+    are ReportFetch's, from the extraction. extracted_at: ISO-8601 UTC, now if None.
+    crawl_id: the crawl that did it, None for `nianbao reextract`.
+    """
+
+    report_id: int
+    raw_version_id: int
+    title: str
+    text: str
+    kind: str
+    year: int | None
+    published_date: str | None
+    extractor_version: int
+    published_basis: str | None = None
+    date_evidence: tuple[dict, ...] = ()
+    title_year: int | None = None
+    text_year: int | None = None
+    year_basis: str | None = None
+    attachments: tuple[str, ...] = ()
+    issuer: str | None = None
+    counts_for: str | None = None
+    extracted_at: str | None = None
+    crawl_id: int | None = None
+
+    def __repr__(self) -> str:
+        return (f"Reextraction(report {self.report_id} from version {self.raw_version_id}: "
+                f"{self.kind} {self.year}, {len(self.text)} chars, extractor {self.extractor_version})")
+
+    def __post_init__(self) -> None:
+        owner = f"Reextraction(report {self.report_id})"
+        _check_choice(owner, "kind", self.kind, REPORT_KINDS)
+        _check_iso_date(owner, "published_date", self.published_date)
+        object.__setattr__(self, "attachments", tuple(self.attachments))
+        _check_dating(self, owner)
 
 
 @dataclass(frozen=True)

@@ -200,9 +200,12 @@ print(repr((bare, twice, len(files))))
 
 
 def test_the_cli_and_the_daemon_never_load_scrapy_or_twisted():
+    # `nianbao reextract` runs the extraction without a crawl: the extraction modules it
+    # loads (when the command runs) must not pull Scrapy in either.
     script = """
 import sys
 import nianbao.cli, nianbao.monitor.daemon, nianbao.monitor.notify, nianbao.monitor.findings
+import nianbao.monitor.reextract_cmd, nianbao.crawler.extract, nianbao.crawler.report_extract
 print(sorted(m for m in sys.modules if m.split(".")[0] in ("scrapy", "twisted")))
 """
     result = subprocess.run([sys.executable, "-c", script], cwd="/", capture_output=True, text=True,

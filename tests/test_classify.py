@@ -148,7 +148,9 @@ def _page(head="", body=""):
 
 
 PAGE_DATES = [
-    ("meta-pubdate", _page('<meta name="PubDate" content="2018-03-26 10:00">', "<p>时间：2018-11-02</p>"), "2018-03-26"),
+    ("meta-pubdate", _page('<meta name="PubDate" content="2018-03-26 10:00">', "<p>正文</p>"), "2018-03-26"),
+    # the date the page prints beats a meta that disagrees (a site migration's PubDate)
+    ("printed-beats-meta", _page('<meta name="PubDate" content="2018-03-26 10:00">', "<p>时间：2018-11-02</p>"), "2018-11-02"),
     ("meta-lowercase", _page('<meta name="pubdate" content="2019-01-30">'), "2019-01-30"),
     ("meta-publishdate", _page('<meta name="publishdate" content="2019/01/30">'), "2019-01-30"),
     ("meta-firstpublished", _page('<meta name="firstpublishedtime" content="2019-01-31-10:00:00">'), "2019-01-31"),

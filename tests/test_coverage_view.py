@@ -20,7 +20,7 @@ import yaml
 
 from nianbao.config.deadlines import deadline_for
 from nianbao.monitor.findings import today
-from nianbao.storage import Store
+from nianbao.storage import AgencyRecord, Store
 from nianbao.storage.models import utc_now
 from nianbao.storage.part import fetch_all
 from tests.conftest import crawl, run_nianbao
@@ -99,7 +99,8 @@ def test_view_is_check_after_a_crawl_of_the_demo_portal(portal, demo_config, db_
     # the dead site never answered: its missing years are not facts; the others' are
     assert ("demo-dead", 2019) in unverified(rows)
     assert rows[("demo-trs", 2013)]["verified"] is True
-    assert {r["published_basis"] for r in rows.values()} >= {"page"}
+    # the pages' printed dates, the listing's for the report that is only a PDF
+    assert {r["published_basis"] for r in rows.values()} >= {"printed", "listing"}
 
 
 def test_view_is_check_when_only_some_demo_agencies_were_crawled(portal, tmp_path):
@@ -286,9 +287,72 @@ def test_a_store_with_the_old_view_is_upgraded(tmp_path):
     records = [agency("zhen-gov", "government", today().year - 3)]
     config = write_config(tmp_path / "agencies.yaml", records)
     with Store(path) as store:
-        assert store.applied_migrations[-1:] == ["m006_coverage_verified"]
+        assert "m006_coverage_verified" in store.applied_migrations
         store.agencies.sync(records)
     rows = assert_view_is_check(config, path)
     missing = {key for key, r in rows.items() if r["status"] == "missing"}
     assert unverified(rows) == missing >= {("zhen-gov", today().year - 3),
                                            ("zhen-gov", today().year - 2)}
+
+
+# -- (c) reports counted for another agency than the site's, with every date basis -------------
+
+
+@dataclass(frozen=True)
+class Hosting:
+    """A host whose column lists others' reports; the two differ in every surface detail.
+    Agencies are (id, name, kind, region); issuers are named as titles name them."""
+
+    host: tuple[str, str, str, str]
+    issuer_agency: tuple[str, str, str, str]  # in the registry: its reports count for it
+    issuer: str  # how the host's column names it
+    outsider: str  # an issuer outside the registry
+    years_back: int
+    bases: tuple[str, str, str]  # of the host's own report, the hosted one, the issuer's own
+
+
+HOSTINGS = [
+    pytest.param(Hosting(("nn-zone", "南宁经济技术开发区管理委员会", "government", "广西壮族自治区南宁市"),
+                         ("nn-gov", "南宁市人民政府", "government", "广西壮族自治区南宁市"),
+                         "南宁市", "广西壮族自治区人民政府", 2, ("printed", "written", "meta")),
+                 id="zone-hosts-city"),
+    pytest.param(Hosting(("rd-housing", "如东县住房和城乡建设局", "department", "江苏省南通市如东县"),
+                         ("rd-gov", "如东县人民政府", "government", "江苏省南通市如东县"),
+                         "县本级", "江苏省人民政府", 3, ("listing", "meta", "printed")),
+                 id="department-hosts-county"),
+]
+
+
+@pytest.mark.parametrize("h", HOSTINGS)
+def test_view_is_check_with_hosted_reports_and_every_basis(tmp_path, h):
+    year = today().year - h.years_back
+    records = [AgencyRecord(a_id, name, kind, region, year - 1, (f"https://{a_id}.example.gov.cn/",))
+               for a_id, name, kind, region in (h.host, h.issuer_agency)]
+    config = tmp_path / "agencies.yaml"
+    config.write_text(yaml.safe_dump({"agencies": [
+        {"id": r.id, "name": r.name, "kind": r.kind, "region": r.region, "start_year": r.start_year,
+         "sources": list(r.sources)} for r in records]}, allow_unicode=True), encoding="utf-8")
+    host, issuer = h.host[0], h.issuer_agency[0]
+    db = tmp_path / "nianbao.db"
+    with Store(db) as store:
+        store.agencies.sync(records)
+        own, hosted, theirs = h.bases
+        add_report(store, host, year, f"{year + 1}-01-1{h.years_back}", published_basis=own)
+        # the issuer's report on the host's site, published before its own copy: it counts
+        add_report(store, host, year, f"{year + 1}-01-0{h.years_back}", issuer=h.issuer,
+                   counts_for=issuer, published_basis=hosted,
+                   url=f"https://{host}.example.gov.cn/hosted-{year}.html")
+        add_report(store, issuer, year, f"{year + 1}-03-2{h.years_back}", published_basis=theirs)
+        # the year before: only on the host's site; and one of an agency outside the registry,
+        # recorded by a crawl that took it for the host's (check decides again)
+        add_report(store, host, year - 1, None, issuer=h.issuer, counts_for=issuer,
+                   url=f"https://{host}.example.gov.cn/hosted-{year - 1}.html")
+        add_report(store, host, year - 1, f"{year}-01-05", issuer=h.outsider, counts_for=host,
+                   published_basis="printed", url=f"https://{host}.example.gov.cn/outside.html")
+    rows = assert_view_is_check(config, db)
+    assert (rows[(host, year)]["published_basis"], rows[(host, year)]["hosted_by"]) == (own, None)
+    assert (rows[(issuer, year)]["published_basis"], rows[(issuer, year)]["hosted_by"]) == (hosted, host)
+    assert (rows[(issuer, year - 1)]["published_basis"], rows[(issuer, year - 1)]["hosted_by"]) == (
+        "first_seen", host)
+    # neither the hosted report nor the outsider's counts for the host
+    assert rows[(host, year - 1)]["status"] == "missing"

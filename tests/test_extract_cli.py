@@ -63,7 +63,7 @@ def test_url_prints_what_would_be_stored(site):
     assert f"title:       {TITLE}" in out
     assert "method:      container:#UCAP-CONTENT" in out
     assert "year:        2021 (from the title" in out
-    assert "published:   2022-01-28 (page)" in out
+    assert "published:   2022-01-28 (meta)" in out  # the page prints no date: its PubDate meta
     assert "kind:        annual_report" in out
     assert "  - container:#UCAP-CONTENT:" in out  # why it won
     assert "\n" + FIRST_LINE in out and "行政规范性文件 | 182 | 31 | 1024" in out
@@ -81,10 +81,10 @@ def test_url_json_uses_the_reports_column_names(site):
     assert list(record) == COLUMNS
     assert record["url"] == record["final_url"] == url
     assert (record["title"], record["year"], record["year_basis"], record["kind"]) == (TITLE, 2021, "title", "annual_report")
-    assert (record["published_date"], record["published_basis"]) == ("2022-01-28", "page")
+    assert (record["published_date"], record["published_basis"]) == ("2022-01-28", "meta")
     assert record["text"].startswith(FIRST_LINE) and record["text"].endswith("本年度未收取信息处理费。")
     assert record["method"] == "container:#UCAP-CONTENT" and record["attachments"] == []
-    assert record["issuer"] is None
+    assert record["issuer"] == "国务院办公厅"  # named at the start of the title
     assert any(reason.startswith("container:#UCAP-CONTENT") for reason in record["reasons"])
 
 

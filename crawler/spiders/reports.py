@@ -33,7 +33,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from nianbao.config.registry import Agency, Registry, load_registry
 from nianbao.crawler.classify import is_report_link
 from nianbao.crawler.extract import ATTACHMENT_EXTENSIONS as DOCUMENT_EXTENSIONS
-from nianbao.crawler.items import ReportGone, ReportPage
+from nianbao.crawler.items import PART_SEPARATOR, ReportGone, ReportPage
 from nianbao.crawler.listings import Entry, PageRequest, parse_listing, trs
 from nianbao.crawler.listings.validity import ListingShape, listing_problem, shape_of
 from nianbao.crawler.middlewares import FETCH_LOG_ID_KEY
@@ -43,8 +43,6 @@ from nianbao.storage.models import utc_now
 from nianbao.storage import BINARY_ENCODING
 
 GONE_STATUSES = (404, 410)
-# Between the raw bytes of the parts of a split article in versions.raw_page.
-PART_SEPARATOR = b"\n<!-- nianbao: next part -->\n"
 DOCUMENT_TYPES = ("application/pdf", "application/msword", "application/vnd.", "application/ofd",
                   "application/octet-stream", "application/zip", "application/x-rar")
 
@@ -78,6 +76,9 @@ class ReportsSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         registry = spider.registry or load_registry(crawler.settings.get("NIANBAO_CONFIG"))
+        # The whole registry stays on the spider: whose a report is (`counts_for`) is decided
+        # against every agency, not only those crawled.
+        spider.registry = registry
         spider.agencies = registry.select(spider.agency_ids)
         # Also how OriginGuardMiddleware finds a request's agency (request.meta["agency_id"]).
         spider.by_id = {agency.id: agency for agency in spider.agencies}
@@ -93,7 +94,9 @@ class ReportsSpider(scrapy.Spider):
                 yield self._listing_request(agency, source, PageRequest(source))
             if self.recheck_known:
                 for known in store.history.known_reports(agency.id):
-                    entry = Entry(known["url"], known["title"], known["published_date"])
+                    # The stored title stands in for the listing's; the stored date is not the
+                    # listing's (it may be the page's), so it is not handed on as one.
+                    entry = Entry(known["url"], known["title"], None)
                     request = self._report_request(
                         agency, entry, known_kind=known["kind"], known_length=known["text_length"],
                         known_document=known["raw_encoding"] == BINARY_ENCODING,

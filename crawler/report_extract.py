@@ -1,0 +1,115 @@
+"""A report's bytes -> what nianbao stores of it, the same way for a fetch and for a stored page.
+
+The pipeline extracts what a crawl fetched; `nianbao reextract` and a crawl meeting a report
+whose text an older extractor made extract the raw page stored with a version. Both go through
+`extract_pages` (an article and the further parts of a split article) or `extract_document`
+(a PDF/DOC stored as a file), so a re-extraction is exactly what a fetch of the same bytes
+would give. No Scrapy here: the monitor's `reextract` command imports this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nianbao.crawler import classify
+from nianbao.crawler.cleanup import to_simplified
+from nianbao.crawler.dates import choose_date, listing_evidence
+from nianbao.crawler.encoding import decode_html
+from nianbao.crawler.extract import EXTRACTOR_VERSION, ExtractionError, Extracted, extract_report
+from nianbao.crawler.items import PART_SEPARATOR
+from nianbao.storage import BINARY_ENCODING, Reextraction
+
+__all__ = ["extract_pages", "extract_document", "StoredPage", "reextract_stored",
+           "stored_fields", "reextraction", "EXTRACTOR_VERSION", "ExtractionError"]
+
+
+def stored_fields(extracted: Extracted) -> dict:
+    """What the store keeps of an extraction, under the names of ReportFetch and
+    Reextraction (counts_for is the caller's: it needs the registry)."""
+    return {
+        "title": extracted.title, "text": extracted.text, "kind": extracted.kind,
+        "year": extracted.year, "title_year": extracted.title_year,
+        "text_year": extracted.text_year, "year_basis": extracted.year_basis,
+        "published_date": extracted.published_date, "published_basis": extracted.published_basis,
+        "date_evidence": tuple(e.to_json() for e in extracted.date_evidence),
+        "attachments": extracted.attachments, "issuer": extracted.issuer,
+        "extractor_version": EXTRACTOR_VERSION,
+    }
+
+
+def extract_pages(pages: Sequence[str], url: str, *, listing_title: str | None = None,
+                  listing_date: str | None = None) -> Extracted:
+    """The report of an article (decoded HTML) and the further parts of a split article: the
+    first part gives the metadata, the texts (and attachments) of all parts are joined in
+    order. Raises ExtractionError."""
+    extracted = extract_report(pages[0], url, listing_title=listing_title, listing_date=listing_date)
+    if len(pages) == 1:
+        return extracted
+    texts, attachments = [extracted.text], list(extracted.attachments)
+    for part in pages[1:]:
+        more = extract_report(part, url, listing_title=extracted.title)
+        texts.append(more.text)
+        attachments.extend(a for a in more.attachments if a not in attachments)
+    return dataclasses.replace(
+        extracted, text="\n".join(t for t in texts if t), attachments=tuple(attachments)
+    )
+
+
+def extract_document(url: str, listing_title: str | None, listing_date: str | None) -> Extracted:
+    """A report published only as a file (PDF, DOC...): the listing's title and date.
+
+    Its text stays empty until document extraction exists; the file itself is stored, so it
+    can be extracted later without a re-crawl.
+    """
+    title = to_simplified(listing_title or url.rsplit("/", 1)[-1])
+    year = classify.report_year(title)
+    evidence = listing_evidence(listing_date)
+    published, basis = choose_date(evidence)
+    return Extracted(
+        title=title, text="", year=year, published_date=published, kind=classify.classify_title(title),
+        attachments=(), method="document", title_year=year, text_year=None,
+        year_basis="title" if year else None, published_basis=basis,
+        date_evidence=tuple(evidence), issuer=classify.title_issuer(title),
+    )
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """A version's raw page as the store keeps it (`store.history.stored_pages` + `raw_page`)."""
+
+    url: str
+    final_url: str | None
+    raw: bytes
+    encoding: str
+    listing_title: str | None
+    listing_date: str | None
+
+
+def reextract_stored(page: StoredPage) -> Extracted:
+    """Extract a stored raw page again with this extractor, as its fetch was extracted: the
+    bytes decoded in the stored encoding (with the crawl's repairs), a split article's parts
+    cut at PART_SEPARATOR. Raises ExtractionError."""
+    if page.encoding == BINARY_ENCODING:
+        return extract_document(page.url, page.listing_title, page.listing_date)
+    parts = [decode_html(raw, page.encoding).text for raw in page.raw.split(PART_SEPARATOR)]
+    return extract_pages(parts, page.final_url or page.url, listing_title=page.listing_title,
+                         listing_date=page.listing_date)
+
+
+def stored_page(row: dict, raw: bytes) -> StoredPage:
+    """A `store.history.stored_pages` row and its raw bytes as a StoredPage. The version's
+    listing title is the extraction's input; before versions kept it (migration m007), the
+    version's own title stands in for it."""
+    return StoredPage(url=row["url"], final_url=row["final_url"], raw=raw,
+                      encoding=row["raw_encoding"],
+                      listing_title=row["listing_title"] or row["title"],
+                      listing_date=row["listing_date"])
+
+
+def reextraction(row: dict, extracted: Extracted, *, counts_for: str | None,
+                 crawl_id: int | None = None) -> Reextraction:
+    """The store's record of a stored page extracted again (`store.history.record_reextraction`)."""
+    return Reextraction(report_id=row["report_id"], raw_version_id=row["raw_version_id"],
+                        counts_for=counts_for, crawl_id=crawl_id, **stored_fields(extracted))
