@@ -61,6 +61,12 @@ RELATIVE_LEVELS = ("自治区", "省", "市", "州", "县", "区", "旗", "镇",
 GOVERNMENT_BODIES = ("人民政府", "政府", "管理委员会", "管委会", "行政公署", "街道办事处",
                      "办事处", "本级", "")
 GOVERNMENT = "<government>"  # the body of a place's government, once folded
+# The office that publishes a government's report (its 办公室/办公厅), once folded: the same
+# report as the government's own, whichever of the two a registry names.
+GOVERNMENT_OFFICES = (GOVERNMENT, "政府办公室", "政府办公厅")
+# How a report names its own publisher without a name.
+SELF_NAMES = frozenset({"本机关", "本单位", "本部门", "本局", "我局", "本委", "我委", "本办", "我办",
+                        "本厅", "我厅", "本院", "我院", "本行政机关"})
 # Words of a body folded to one form before comparing.
 _BODY_FOLDS = (
     (re.compile(r"人民政府(?=办公厅|办公室|办$)"), "政府"),
@@ -368,7 +374,44 @@ class IssuerIndex:
             if matches:
                 best = self._nearest(matches, host_chain)
                 return Resolution(best, how, issuer) if best else Resolution(None, "ambiguous", issuer)
+        if host_key is not None and self._names_the_host(readings, host_key):
+            return Resolution(host_id, "host", issuer)
+        office = self._government_office(readings)
+        if office is not None:
+            return Resolution(office, "office", issuer)
         return Resolution(None, "outside", issuer)
+
+    def _government_office(self, readings: list[Parsed]) -> str | None:
+        """A place's government (or its office) named where the registry lists that place's
+        government, kind 'government', under the other name: 人民政府 and its 办公室/办公厅
+        publish one report. (An office registered as a department has reports of its own.)"""
+        for reading in readings:
+            if reading.body not in GOVERNMENT_OFFICES:
+                continue
+            ids = [agency_id for body in GOVERNMENT_OFFICES if body != reading.body
+                   for agency_id in self._by_key.get(Parsed(reading.chain, body), ())
+                   if self.agencies[agency_id].kind == "government"]
+            if len(ids) == 1:
+                return ids[0]
+        return None
+
+    @staticmethod
+    def _names_the_host(readings: list[Parsed], host: Parsed) -> bool:
+        """A name the index could not place, which still names the host: a false 'outside'
+        would take the host's own report from it (a false `missing`, the worst finding), so
+        when in doubt between the host and nobody, the host. In the host's own places: a
+        self-reference (本机关), the host's body with a sub-office after it (民政局办公室,
+        住建局机关) or before it cut short, or the government and its office (人民政府 and
+        人民政府办公室/办公厅 publish one report)."""
+        for reading in readings:
+            if reading.chain != host.chain:
+                continue
+            body = reading.body
+            if body in SELF_NAMES or body.startswith(host.body) and host.body not in ("", GOVERNMENT):
+                return True
+            if body in GOVERNMENT_OFFICES and host.body in GOVERNMENT_OFFICES:
+                return True
+        return False
 
     def counts_for(self, host_id: str, issuer: str | None) -> str | None:
         return self.resolve(host_id, issuer).counts_for

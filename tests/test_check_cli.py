@@ -151,16 +151,14 @@ def test_check_after_a_crawl_of_the_demo_portal(portal, demo_config, db_path):
         ("demo-zone", 2020): "on_time",
         ("demo-zone", 2022): "on_time",
         ("demo-xxgk", 2018): "on_time",  # on the query-string platform's page 2
-        # ISSUER (issue 8 case 6, the issuer engineer's part): the zone's column hosts the
-        # city's (demo-trs) and the region's 2021 reports, and the zone has none of its own.
-        # Today both count for the zone; once reports count for their issuer, demo-zone 2021
-        # becomes "missing" and demo-trs 2021 "on_time" (with hosted_by demo-zone).
-        ("demo-zone", 2021): "on_time",
-        ("demo-trs", 2021): "missing",
-        # DATES (issue 8 case 3, the dates engineer's part): the page prints 发布日期：2020-01-15
-        # (on time for a department) but its PubDate meta says 2022-04-24 (a site migration),
-        # and the meta still wins; once the printed date wins this becomes "on_time".
-        ("demo-xxgk", 2019): "late",
+        # the zone's column hosts the city's (demo-trs) and the region's 2021 reports, and the
+        # zone has none of its own: each report counts for its issuer, so the zone's 2021 is
+        # missing and the city's is on time (hosted_by demo-zone)
+        ("demo-zone", 2021): "missing",
+        ("demo-trs", 2021): "on_time",
+        # the page prints 发布日期：2020-01-15 (on time for a department); its PubDate meta
+        # 2022-04-24 is a site migration: the printed date wins
+        ("demo-xxgk", 2019): "on_time",
         # the listing's titles carry pinyin ruby: normalised, they read as annual reports
         ("demo-ruby", 2019): "on_time",
         ("demo-ruby", 2020): "on_time",

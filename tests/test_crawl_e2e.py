@@ -128,9 +128,13 @@ def test_new_ground_hosted_reports_ruby_titles_and_migrated_dates(portal, first_
     assert ("GET", "/ruby/col/col71/index.html") in portal.requests
     assert sum(path.startswith("/ruby/art/") for _, path in portal.requests) == 2
     migrated = report(db_path, "/info/1375/40211.htm")
-    # DATES (issue 8 case 3, the dates engineer's part): the PubDate meta (a site migration)
-    # still wins over the printed 发布日期; when the printed date wins this becomes 2020-01-15.
-    assert migrated["published_date"] == "2022-04-24"
+    # the printed 发布日期 wins over the PubDate meta (a site migration), which stays evidence
+    assert (migrated["published_date"], migrated["published_basis"]) == ("2020-01-15", "printed")
+    assert "2022-04-24" in migrated["date_evidence"]
+    # the zone's column: the city's report counts for the city, the region's for nobody
+    counted = query(db_path, "SELECT counts_for, issuer FROM reports WHERE url LIKE '%/zone/%' "
+                             "AND year = 2021 ORDER BY title")
+    assert [r["counts_for"] for r in counted] == ["demo-trs", None]
 
 
 def test_robots_txt_and_non_reports_are_respected(portal, first_crawl, db_path):

@@ -92,6 +92,36 @@ def test_counts_for(registry, host, issuer, expected):
     assert IssuerIndex(registry).counts_for(host, issuer) == expected
 
 
+# A registry agency whose own report names it in a way the index does not know by name: when
+# in doubt between the host and nobody, the host (a false "outside" is a false `missing`).
+SHAANXI = [
+    agency("yl-office", "榆林市人民政府办公室", "government", "陕西省榆林市"),
+    agency("yl-civil", "榆林市民政局", "department", "陕西省榆林市"),
+    agency("sm-housing", "神木市住房和城乡建设局", "department", "陕西省榆林市神木市"),
+]
+HOST_ALIAS_CASES = [
+    ("yl-office", "榆林市人民政府", "yl-office"),         # the government for its office
+    ("yl-office", "榆林市政府", "yl-office"),
+    ("yl-office", "榆林市人民政府办公厅", "yl-office"),
+    ("yl-office", "本机关", "yl-office"),                 # a self-reference
+    ("yl-civil", "榆林市民政局办公室", "yl-civil"),       # a sub-office of the host
+    ("yl-civil", "我局", "yl-civil"),
+    ("sm-housing", "神木市住房和城乡建设局机关", "sm-housing"),
+    # ... and what stays outside: another body, another place
+    ("yl-office", "榆林市教育局", None),
+    ("yl-civil", "榆林市民族宗教事务局", None),
+    ("yl-civil", "榆林市人民政府", "yl-office"),
+    ("sm-housing", "延安市住房和城乡建设局", None),
+    ("yl-office", "陕西省人民政府", None),
+]
+
+
+@pytest.mark.parametrize("host, issuer, expected", HOST_ALIAS_CASES,
+                         ids=[f"{case[0]}-{case[1]}" for case in HOST_ALIAS_CASES])
+def test_names_of_the_host_the_index_does_not_know_still_count_for_it(host, issuer, expected):
+    assert IssuerIndex(SHAANXI).counts_for(host, issuer) == expected
+
+
 def test_an_agency_added_to_the_registry_takes_its_reports():
     without = [a for a in GUANGXI if a.id != "gx-gov"]
     assert IssuerIndex(without).counts_for("nn-zone", "广西壮族自治区") is None
