@@ -60,8 +60,10 @@ def wait_for(predicate, timeout, what, proc=None):
 
 
 def configure(config: Path, notify=(), **schedule) -> Path:
-    """The demo registry with a schedule of seconds (jitter 0: first crawls at once)."""
+    """The demo registry's first five agencies (one per portal style, the dead one included)
+    with a schedule of seconds (jitter 0: first crawls at once)."""
     document = yaml.safe_load(config.read_text(encoding="utf-8"))
+    document["agencies"] = [a for a in document["agencies"] if a["id"] in AGENCIES]
     if notify:
         document["notify"] = list(notify)
     document["schedule"] = {"jitter": "0m", "season_every": "1d", "off_season_every": "1d",
