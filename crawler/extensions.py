@@ -3,7 +3,7 @@
 At the end of a crawl: the crawl is finished in the store (which decides, per agency, whether
 it saw every listing page), an agency whose known reports answered as gone all at once is
 marked as having a site problem (no removal), and evidence of removals from the agencies whose
-listings answered normally is counted or confirmed (`store.history.settle`).
+listings answered normally is counted or confirmed (`store.held.settle`).
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ class CrawlRecorder:
     def _settle_removals(self, store, crawl_id: int) -> None:
         outcomes = store.crawls.outcomes(crawl_id)
         waves = set()
-        for agency_id, (gone, live) in store.history.gone_counts(crawl_id).items():
-            if store.history.is_wave(gone, live):
+        for agency_id, (gone, live) in store.held.gone_counts(crawl_id).items():
+            if store.held.is_wave(gone, live):
                 waves.add(agency_id)
                 note = (f"{gone} of {live} known reports answered as gone in one crawl: a site "
                         "problem (redesign, outage), not removals")
@@ -83,5 +83,5 @@ class CrawlRecorder:
         good = [a for a, outcome in outcomes.items() if outcome == "ok" and a not in waves]
         confirm_after = parse_duration(
             self.crawler.settings.get("NIANBAO_CONFIRM_REMOVAL_AFTER")).total_seconds()
-        removed = store.history.settle(crawl_id, good_agencies=good, confirm_after=confirm_after)
+        removed = store.held.settle(crawl_id, good_agencies=good, confirm_after=confirm_after)
         self.crawler.stats.set_value("nianbao/reports/removed_confirmed", len(removed))

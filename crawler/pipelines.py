@@ -203,12 +203,12 @@ class StorePipeline(_CrawlerPipeline):
         store = store_for(self.crawler)
         if isinstance(item, ReportFetch):
             if item.suspect:
-                outcome = store.history.record_suspect(item, confirm_after=self.confirm_change_after)
+                outcome = store.held.record_suspect(item, confirm_after=self.confirm_change_after)
             else:
                 outcome = store.history.record_report(item)
             self.stats.inc_value(f"nianbao/reports/{outcome}")
         elif isinstance(item, ReportGone):
-            noted = store.history.note_gone(
+            noted = store.held.note_gone(
                 agency_id=item.agency_id, url=item.url, reason=item.reason or "gone",
                 http_status=item.http_status, crawl_id=crawl_id_of(self.crawler),
             )

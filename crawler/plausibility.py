@@ -5,12 +5,12 @@ title that still names it, not a block, soft-404 or challenge page, not truncate
 kind of document. Everything else gets a verdict with a reason:
 
 - GONE: the page says the report is not there (a soft 404, a redirect to the home page). It
-  is evidence of a removal, which a later crawl must confirm (storage/history.py `settle`).
+  is evidence of a removal, which a later crawl must confirm (storage/held.py `settle`).
 - TRANSIENT: a block page, an anti-bot challenge, a JSON error: nothing about the report.
   Logged; the crawl is not complete for a report the store does not have yet.
 - SUSPECT: it may be a real change (a correction that shrinks the text, a page replaced by a
   PDF) or a fault (a truncated page). It is held, and recorded only if a later crawl sees the
-  same text again (storage/history.py `record_suspect`), so a real correction is never lost.
+  same text again (storage/held.py `record_suspect`), so a real correction is never lost.
 
 Pure functions: the pipeline gives them the page and what the store knows of the URL.
 """

@@ -1,7 +1,7 @@
 """Coverage: for each agency and expected year, was the annual report on time, late, missing?
 
 Expected (monitor.calendar) meets stored (the earliest-published annual report of each agency
-and year, `store.history.first_annual_reports`) as of one day. Pure: no database, no clock. The
+and year, `store.coverage.first_annual_reports`) as of one day. Pure: no database, no clock. The
 `coverage` SQL view (storage/migrations.py, m007_real_portals) applies the same rules as of
 today, and tests/test_coverage.py and tests/test_coverage_view.py check that it agrees with
 them and with `nianbao check --json` row for row.
@@ -88,7 +88,7 @@ def compute_coverage(
     """One CoverageRow per agency (in the order given) and expected year (ascending).
 
     agencies: objects with id, kind, start_year, deadline (registry Agency, StoredAgency).
-    first_reports: `store.history.first_annual_reports()` rows; reports of other agencies or of
+    first_reports: `store.coverage.first_annual_reports()` rows; reports of other agencies or of
     years not expected are ignored.
     """
     by_key = {(r["agency_id"], r["year"]): r for r in first_reports}

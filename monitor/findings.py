@@ -126,7 +126,7 @@ def check(
     # over the reports that name it (they were outside the registry until now).
     store.history.reassign(IssuerIndex(registry.agencies).counts_for)
     ids = [agency.id for agency in agencies]
-    first_reports = store.history.first_annual_reports(ids)
+    first_reports = store.coverage.first_annual_reports(ids)
     rows = verify_missing(compute_coverage(agencies, first_reports, as_of), store.crawls.last_good(ids))
     names = {agency.id: agency.name for agency in agencies}
     streaks = failing_streaks(store, ids)
@@ -136,8 +136,8 @@ def check(
         new += record_coverage_findings(store, rows, as_of=as_of, names=names,
                                         first_seen=first_seen)
         new += _raise_site_failing(store, streaks, names, SITE_FAILING_AFTER)
-    return CheckResult(rows, new, streaks, store.history.yearless_annual_reports(ids),
-                       store.history.uncounted_annual_reports(ids))
+    return CheckResult(rows, new, streaks, store.coverage.yearless_annual_reports(ids),
+                       store.coverage.uncounted_annual_reports(ids))
 
 
 def verify_missing(rows: Sequence[CoverageRow], last_good: dict[str, str]) -> list[CoverageRow]:

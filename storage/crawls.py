@@ -129,7 +129,7 @@ class Crawls(StorePart):
 
     def mark_site_problem(self, crawl_id: int, agency_id: str, *, gone_reports: int, note: str) -> None:
         """An agency whose known reports answered as gone all at once in this crawl: the crawl
-        is not a good one for it ('errors'), and no report is removed (see `history.settle`)."""
+        is not a good one for it ('errors'), and no report is removed (see `held.settle`)."""
         with self._write():
             self.db.execute(
                 "UPDATE crawl_agencies SET outcome = 'errors', gone_reports = ?, note = ? "

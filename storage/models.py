@@ -183,7 +183,7 @@ class ReportFetch:
     (None when absent); year_basis: which one `year` was taken from, 'title' or 'text'.
     suspect: why the page may not be the report it would replace (a reason from
     crawler/plausibility.py, e.g. 'shrank: 915 -> 397 characters'), None when it plainly is;
-    `store.history.record_suspect` holds such a page until a later crawl sees it again.
+    `store.held.record_suspect` holds such a page until a later crawl sees it again.
     decoding_loss: bytes of raw_page that no charset could read (dropped from the text);
     decoding_note: what decoding repaired or lost, in words (None for a clean page). Not
     stored yet.

@@ -5,7 +5,9 @@ offers one small API per concept, all over the same connection:
 
     store.agencies    the agencies table and the legal deadline_rules
     store.crawls      crawls, crawl_agencies and the fetch_log
-    store.history     reports, versions, sightings, removals and restorations
+    store.history     reports, versions, sightings, removals, restorations, re-extractions
+    store.held        removals and changed texts held until a later crawl confirms them
+    store.coverage    which annual report counts for each agency and year (for check)
     store.findings    findings, each raised once
     store.schedule    the daemon's agency_schedule
     store.deliveries  which finding went to which notification target
@@ -28,6 +30,8 @@ from .db import connect, migrate
 from .deliveries import Deliveries
 from .findings import Findings
 from .heartbeat import Heartbeat
+from .coverage_reads import CoverageReads
+from .held import Held
 from .history import History
 from .schedule import Schedule
 
@@ -50,6 +54,8 @@ class Store:
         self.agencies = Agencies(self.db)
         self.crawls = Crawls(self.db)
         self.history = History(self.db)
+        self.held = Held(self.db, self.history)
+        self.coverage = CoverageReads(self.db)
         self.findings = Findings(self.db)
         self.schedule = Schedule(self.db)
         self.deliveries = Deliveries(self.db)

@@ -50,7 +50,7 @@ def good_crawl(store: Store, agency_ids, at: str | None = None) -> int:
 
 
 def first(agency_id: str, year: int, published: str, **extra) -> dict:
-    """A row as store.history.first_annual_reports returns it."""
+    """A row as store.coverage.first_annual_reports returns it."""
     return {"agency_id": agency_id, "year": year, "report_id": 1, "published_date": published,
             "published_basis": "page", "title": "t", "url": "u", "report_status": "live",
             "year_basis": "title", "title_year": year, "text_year": year, **extra}
@@ -123,7 +123,7 @@ def test_row_json():
 
 def rows_for(store: Store, as_of: datetime.date):
     agencies = [StoredAgency.from_row(r) for r in store.agencies.rows()]
-    return {(r.agency_id, r.year): r for r in compute_coverage(agencies, store.history.first_annual_reports(), as_of)}
+    return {(r.agency_id, r.year): r for r in compute_coverage(agencies, store.coverage.first_annual_reports(), as_of)}
 
 
 def test_first_seen_is_the_date_when_the_page_has_none(store):
@@ -207,7 +207,7 @@ def test_coverage_view_equals_python_rows_as_of_today(store):
     agencies = [StoredAgency.from_row(r) for r in store.agencies.rows()]
     python = [
         row.to_json() for row in verify_missing(
-            compute_coverage(agencies, store.history.first_annual_reports(), t),
+            compute_coverage(agencies, store.coverage.first_annual_reports(), t),
             store.crawls.last_good())
     ]
     # every column of a CoverageRow, under the same name (verified as 1/0/NULL)

@@ -13,7 +13,7 @@ outside the agency's configured origins, with the reason in the fetch log.
 A listing page that answers but is not a listing (a block page, a soft 404, a redirect home,
 junk) is a failed listing fetch (crawler/listings/validity.py), so the crawl is not complete
 for that agency. A report URL answering 404/410 becomes a ReportGone item, which is only
-evidence: a later crawl must confirm it (storage/history.py `settle`). Any other failure
+evidence: a later crawl must confirm it (storage/held.py `settle`). Any other failure
 (timeout, 5xx, connection refused, anti-bot answer, a refused request or redirect) is only
 logged, so it can never mark a report removed. Every request that does not yield a page
 leaves a reason in fetch_log.

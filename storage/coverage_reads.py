@@ -1,0 +1,74 @@
+"""The reads `nianbao check` and its coverage need: which report counts for each agency and year.
+
+Published is the page's own date, else the day (in China, UTC+8) nianbao first saw it; the
+`coverage` view (storage/migrations.py) computes the same in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .part import StorePart, ids_filter
+
+
+class CoverageReads(StorePart):
+    """`store.coverage`: annual reports by agency and year, as the monitor counts them."""
+
+    def first_annual_reports(self, agency_ids: Sequence[str] | None = None) -> list[dict]:
+        """The report that counts for each (agency, year): the earliest-published annual report
+        counted for the agency (`counts_for`), wherever it was found.
+
+        Published is the page's own date, else the day (in China, UTC+8) nianbao first saw it
+        (the same rule as the `coverage` view; ties go to the lower id). Removed reports count: they were
+        published. Reports of kind 'other', without a year or counted for no registry agency
+        are ignored. agency_ids: only these agencies (all when None).
+        Each dict: agency_id (the agency it counts for), year, report_id, published_date
+        ('YYYY-MM-DD'), published_basis ('printed' | 'meta' | 'listing' | 'written' | 'page' |
+        'first_seen'), title, url, report_status, year_basis, title_year, text_year,
+        first_seen (ISO-8601 UTC), hosted_by (the agency on whose site it was found, when that
+        is another agency; else None).
+        """
+        where, params = ids_filter("counts_for", agency_ids)
+        rows = self._all(
+            f"""SELECT * FROM (
+                  SELECT counts_for AS agency_id, year, id AS report_id,
+                         coalesce(published_date, date(first_seen, '+8 hours')) AS published_date,
+                         CASE WHEN published_date IS NULL THEN 'first_seen'
+                              ELSE coalesce(published_basis, 'page') END AS published_basis,
+                         title, url, status AS report_status, year_basis, title_year, text_year,
+                         first_seen,
+                         CASE WHEN agency_id <> counts_for THEN agency_id END AS hosted_by,
+                         row_number() OVER (
+                           PARTITION BY counts_for, year
+                           ORDER BY coalesce(published_date, date(first_seen, '+8 hours')), id
+                         ) AS rank
+                  FROM reports
+                  WHERE kind = 'annual_report' AND year IS NOT NULL
+                    AND counts_for IS NOT NULL AND {where}
+                ) WHERE rank = 1 ORDER BY agency_id, year""",
+            params,
+        )
+        return [{k: row[k] for k in row.keys() if k != "rank"} for row in rows]
+
+    def yearless_annual_reports(self, agency_ids: Sequence[str] | None = None) -> dict[str, int]:
+        """agency id -> how many annual reports counted for it have no year (not counted anywhere)."""
+        where, params = ids_filter("counts_for", agency_ids)
+        return {row[0]: row[1] for row in self._all(
+            f"SELECT counts_for, count(*) FROM reports WHERE kind = 'annual_report' "
+            f"AND year IS NULL AND counts_for IS NOT NULL AND {where} GROUP BY counts_for",
+            params,
+        )}
+
+    def uncounted_annual_reports(self, agency_ids: Sequence[str] | None = None) -> dict[str, list[str]]:
+        """agency id -> the issuers named by annual reports found on its site that count for
+        no registry agency (counts_for NULL), so that a name the matching missed can be seen."""
+        where, params = ids_filter("agency_id", agency_ids)
+        found: dict[str, list[str]] = {}
+        for row in self._all(
+            f"SELECT agency_id, issuer FROM reports WHERE kind = 'annual_report' "
+            f"AND counts_for IS NULL AND {where} GROUP BY agency_id, issuer ORDER BY agency_id, issuer",
+            params,
+        ):
+            found.setdefault(row[0], []).append(row[1])
+        return found
+
