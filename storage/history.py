@@ -257,10 +257,11 @@ class History(StorePart):
     # -- held evidence: suspect changes and removals wait for a later crawl ------------------
 
     def known_report(self, agency_id: str, url: str) -> dict | None:
-        """What the store holds for a report URL: id, kind, title, status, text_length and
-        raw_encoding of the current version ('binary' for a document file); None if unknown."""
+        """What the store holds for a report URL: id, kind, title, status, text_length,
+        content_hash and raw_encoding of the current version ('binary' for a document file);
+        None if unknown."""
         row = self._one(
-            "SELECT id, kind, title, status, length(text) AS text_length, "
+            "SELECT id, kind, title, status, length(text) AS text_length, content_hash, "
             "(SELECT raw_encoding FROM versions v WHERE v.report_id = reports.id "
             " AND v.version = reports.current_version) AS raw_encoding "
             "FROM reports WHERE agency_id = ? AND url = ?",
