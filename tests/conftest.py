@@ -67,3 +67,13 @@ def crawl(config: Path, db: Path, *extra: str, settings: dict | None = None) -> 
     result = run_nianbao("crawl", "--config", str(config), "--db", str(db), *flags, *extra)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `soak` (the whole fault matrix: many minutes) run only with NIANBAO_SOAK=1."""
+    if os.environ.get("NIANBAO_SOAK") == "1":
+        return
+    skip = pytest.mark.skip(reason="soak test: set NIANBAO_SOAK=1 to run it")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
