@@ -486,15 +486,15 @@ def _useless_listings_of_a_new_agency(portal: Portal, faults) -> None:
         portal.inject(LISTING, fault)
         crawl_id = portal.crawl()
         rows = portal.check()
-        outcome = portal.outcome(crawl_id)
-        assert outcome["outcome"] == "errors", f"{fault}: {outcome}"
-        log = portal.fetch_rows(crawl_id, LISTING)
-        assert any(re.search(expect(fault).listing, row) for row in log), f"{fault}: fetch_log says {log}"
-        missing = [row for row in rows if row["status"] == "missing"]
-        assert missing and all(row["verified"] is False for row in missing), fault
         kinds = Counter(finding[0] for finding in portal.state()["findings"])
         assert kinds["missing"] == 0, f"{fault}: `missing` raised without a complete crawl"
+        missing = [row for row in rows if row["status"] == "missing"]
+        assert missing and all(row["verified"] is False for row in missing), fault
+        outcome = portal.outcome(crawl_id)
+        assert outcome["outcome"] == "errors", f"{fault}: {outcome}"
         assert kinds["site_failing"] == (1 if number >= 3 else 0), f"{fault}: {kinds}"
+        log = portal.fetch_rows(crawl_id, LISTING)
+        assert any(re.search(expect(fault).listing, row) for row in log), f"{fault}: fetch_log says {log}"
         portal.heal(LISTING)
 
 
@@ -547,13 +547,14 @@ def test_a_report_gone_from_a_healthy_site_is_removed_when_a_later_crawl_confirm
         portal.inject(path, fault)
     portal.crawl()
     assert_nothing_changed(portal, state, rows, "after one crawl of gone answers")
-    assert sorted((p["url"], p["reason"]) for p in portal.pending()) == sorted(
-        (portal.server.url(path), reason) for path, reason in zip(paths, reasons))
+    held = sorted((p["url"], p["reason"]) for p in portal.pending())
     crawl_id = portal.crawl()
+    assert not [f for f in portal.state()["findings"] if f[0] == "changed"], "a gone page became a version"
     removed = portal.query("SELECT r.url, f.details FROM findings f JOIN reports r ON r.id = f.report_id "
                            "WHERE f.kind = 'removed' AND f.crawl_id = ?", (crawl_id,))
-    assert sorted((row["url"], json.loads(row["details"])["reason"]) for row in removed) == sorted(
-        (portal.server.url(path), reason) for path, reason in zip(paths, reasons))
+    expected = sorted((portal.server.url(path), reason) for path, reason in zip(paths, reasons))
+    assert sorted((row["url"], json.loads(row["details"])["reason"]) for row in removed) == expected
+    assert held == expected  # after one crawl: held as evidence, with its reason
     statuses = {url: status for url, (status, _, _) in portal.state()["reports"].items()}
     assert statuses == {path: "removed" if path in paths else "live" for path in REPORT_PATHS}
     after = portal.check()  # a removed report was published: nothing becomes missing
@@ -618,9 +619,6 @@ def test_error_answers_never_become_versions_and_a_correction_is_recorded_when_c
     portal.server.set_page(path, page)
     for number in (1, 2):  # the same error answers on two crawls: still not the report
         crawl_id = portal.crawl()
-        for error_path, fault in errors.items():
-            log = portal.fetch_rows(crawl_id, error_path)
-            assert any(re.search(expect(fault).report, row) for row in log), f"{fault}: {log}"
         now = portal.state()
         wrong = {url: value for url, value in now["reports"].items() if url != path and value != state["reports"][url]}
         assert wrong == {}, f"crawl {number}: error answers became versions\n{differences(state, now)}"
@@ -631,6 +629,9 @@ def test_error_answers_never_become_versions_and_a_correction_is_recorded_when_c
         else:  # seen again: recorded, with what was held
             assert [f[2] for f in changed] == [portal.server.url(path)]
             assert now["reports"][path][1] == 2 and now["versions"] == state["versions"] + 1
+        for error_path, fault in errors.items():
+            log = portal.fetch_rows(crawl_id, error_path)
+            assert any(re.search(expect(fault).report, row) for row in log), f"{fault}: {log}"
     (details,) = portal.query("SELECT details FROM findings WHERE kind = 'changed'")
     assert json.loads(details["details"])["held"]["reason"].startswith("shrank")
     (text,) = portal.query("SELECT text FROM reports WHERE url = ?", (portal.server.url(path),))
@@ -660,8 +661,8 @@ def test_a_report_redirected_to_a_configured_host_is_read_not_gone(fault_server,
     for _ in range(2):
         portal.inject(path, fault, FIRST)  # the redirect; the page (on the other host) is normal
         portal.crawl()
-        assert_nothing_changed(portal, state, rows, f"after {fault}")
-        assert portal.pending() == []
+    assert_nothing_changed(portal, state, rows, f"after two crawls of {fault}")
+    assert portal.pending() == []
     assert fault_server.hits_for(new_path or path)[-1].host == f"localhost:{fault_server.port}"
 
 
