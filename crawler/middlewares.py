@@ -256,10 +256,22 @@ def _guess_purpose(request: Request) -> str | None:
     return "robots" if request.url.endswith("/robots.txt") else None
 
 
+# Exceptions that carry no message, in words a site operator can act on. Others without one
+# fall back to their docstring's first line.
+_SILENT_EXCEPTIONS = {
+    "ResponseDataLossError": "the connection closed before the whole body arrived "
+                             "(fewer bytes than its Content-Length)",
+}
+
+
 def describe_exception(exception: BaseException) -> str:
     """A short readable reason, e.g. 'TimeoutError: Getting ... took longer than 30 seconds'."""
-    text = str(exception).strip() or repr(exception)
-    return f"{type(exception).__name__}: {text}"[:500]
+    name = type(exception).__name__
+    text = str(exception).strip()
+    if not text:
+        doc = (type(exception).__doc__ or "").strip().splitlines()
+        text = _SILENT_EXCEPTIONS.get(name) or (doc[0] if doc else repr(exception))
+    return f"{name}: {text}"[:500]
 
 
 class OriginGuardMiddleware:

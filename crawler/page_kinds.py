@@ -43,11 +43,13 @@ _CHALLENGE_SCRIPT = re.compile(
     r"document\.cookie\s*=.{0,400}location(?:\.href|\.replace|\.reload)",
     re.I | re.S,
 )
+# "已" comes as 已, 已经, 已被, 已经被 ("页面已经删除或者不存在", "稿件已被移除").
+_TAKEN_DOWN = r"(?:已经?被?|被)(?:删除|移除|撤销|撤回|撤稿|下线|下架|过期|失效|屏蔽)"
 _SOFT_404 = re.compile(
-    r"(?:页面|网页|文章|信息|内容|资源|文件|栏目|稿件|链接)(?:已)?(?:不存在|未找到|找不到|已被?删除|已(?:撤销|撤回|下线|过期|失效))"
-    r"|(?:找不到|无法找到|未找到)(?:您要|您所|你要)?(?:访问|查看|浏览|请求)?的?(?:页面|网页|内容|信息)"
-    r"|(?:您|你)(?:所|要)?(?:访问|查看|浏览|请求)的(?:页面|网页|内容|信息|文章)(?:不存在|已被?删除|已失效|已过期|已下线)"
-    r"|(?:该|此)(?:信息|文章|页面|内容)已被?(?:删除|撤销|撤回|下线|屏蔽)"
+    rf"(?:页面|网页|文章|信息|内容|资源|文件|栏目|稿件|链接)(?:已经?)?(?:不存在|未找到|找不到)"
+    rf"|(?:页面|网页|文章|信息|内容|资源|文件|稿件|链接){_TAKEN_DOWN}"
+    r"|(?:找不到|无法找到|未找到)(?:您要|您所|你要)?(?:访问|查看|浏览|请求|查找)?的?(?:页面|网页|内容|信息)"
+    rf"|(?:您|你)(?:所|要)?(?:访问|查看|浏览|请求|查找|查询)的(?:页面|网页|内容|信息|文章)(?:不存在|{_TAKEN_DOWN})"
     r"|(?:链接|地址)(?:已)?(?:失效|错误)|页面走丢|\b404\b|404\s*(?:错误|error)|(?:错误|error)\s*(?:代码)?\s*[:：]?\s*404"
     r"|not\s+found|page\s+(?:does\s+not|doesn't)\s+exist",
     re.I,
@@ -56,7 +58,11 @@ _SOFT_404 = re.compile(
 EMPTY_LIST = re.compile(r"暂无(?:相关)?(?:信息|数据|内容|记录|文章|公开信息)|没有(?:相关)?(?:记录|信息|数据)|共\s*0\s*条|无相关(?:信息|记录|数据)")
 
 _SKIP_TAGS = ("script", "style", "noscript", "template")
-HOME_PATHS = re.compile(r"^/?(?:(?:index|default|main|home|portal)\.(?:s?html?|jsp|aspx?|php|do))?$", re.I)
+# A site's front page: "/", "/index.jsp", "/portal/index.html", "/site/": at most one folder
+# deep, with no name or an index-like one.
+_INDEX = r"(?:(?:index|default|main|home|portal)\.(?:s?html?|jsp|aspx?|php|do))?"
+HOME_PATHS = re.compile(rf"^/?(?:[^/]+/)?{_INDEX}$", re.I)
+_ROOT = re.compile(rf"^/?{_INDEX}$", re.I)
 
 
 @dataclass(frozen=True)
@@ -114,10 +120,16 @@ def is_empty_list(page: PageText) -> bool:
 
 
 def redirected_home(requested_url: str, final_url: str) -> bool:
-    """A request that ended on the site's home page (or another site) rather than the page."""
+    """A request that ended on a site's front page rather than the page asked for.
+
+    Only the path counts, not the host: a redirect can only end on one of the agency's
+    configured origins (OriginGuardMiddleware refuses the others), and a report moved to the
+    same or another path of another of its hosts is still the report. A folder's own index
+    ("/ndbg" -> "/ndbg/", "/ndbg/" -> "/ndbg/index.html") is the page itself.
+    """
     if not final_url or final_url == requested_url:
         return False
-    asked, got = urlsplit(requested_url), urlsplit(final_url)
-    if (asked.hostname or "").lower() != (got.hostname or "").lower():
-        return True
-    return bool(HOME_PATHS.match(got.path)) and not HOME_PATHS.match(asked.path)
+    asked, got = urlsplit(requested_url).path or "/", urlsplit(final_url).path or "/"
+    if not HOME_PATHS.match(got) or _ROOT.match(asked):
+        return False
+    return got[: got.rfind("/") + 1] != asked.rstrip("/") + "/"

@@ -27,6 +27,7 @@ from nianbao.crawler.report_extract import (
 from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, judge_page, judge_text
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao.config.registry import parse_duration
+from nianbao.storage.held import HELD
 from nianbao.storage.models import PURPOSE_REPORT, AgencyRecord, ReportFetch
 from nianbao.storage import BINARY_ENCODING
 
@@ -111,9 +112,11 @@ class ExtractPipeline(_CrawlerPipeline):
             self._reject(item, f"extraction failed: {exc}")
         except Exception as exc:  # a bug or an input nobody foresaw: log it, keep crawling
             self._reject(item, f"extraction crashed: {type(exc).__name__}: {exc}")
-        if suspect is None:
-            text_verdict = judge_text(kind=extracted.kind, text=extracted.text, known=known)
-            suspect = text_verdict.reason if text_verdict else None
+        text_verdict = judge_text(kind=extracted.kind, text=extracted.text, known=known, html=item.html)
+        if text_verdict is not None and text_verdict.kind == TRANSIENT:
+            self._reject(item, f"{text_verdict.reason}: not recorded as a new version")
+        if suspect is None and text_verdict is not None:
+            suspect = text_verdict.reason
         if suspect:
             self.stats.inc_value("nianbao/suspect_pages")
         self.stats.inc_value(f"nianbao/extracted/{extracted.method}")
@@ -160,7 +163,8 @@ class ExtractPipeline(_CrawlerPipeline):
         if row is None:
             return None
         return KnownReport(kind=row["kind"], title=row["title"], text_length=row["text_length"] or 0,
-                           document=row["raw_encoding"] == BINARY_ENCODING)
+                           document=row["raw_encoding"] == BINARY_ENCODING,
+                           content_hash=row["content_hash"])
 
     def _gone(self, item: ReportPage, reason: str) -> ReportGone:
         """A page that says the report is not there: evidence of a removal, not a version.
@@ -204,6 +208,11 @@ class StorePipeline(_CrawlerPipeline):
         if isinstance(item, ReportFetch):
             if item.suspect:
                 outcome = store.held.record_suspect(item, confirm_after=self.confirm_change_after)
+                if outcome == HELD:  # the page did not become a version: the fetch log says why
+                    store.crawls.log_fetch(
+                        crawl_id=item.crawl_id, agency_id=item.agency_id, url=item.url, status=None,
+                        error=f"held: {item.suspect}; recorded only if a later crawl sees the same text",
+                        purpose="extract")
             else:
                 outcome = store.history.record_report(item)
             self.stats.inc_value(f"nianbao/reports/{outcome}")

@@ -32,6 +32,12 @@ REPORT_FAILURE = ("(coalesce(status, 0) NOT IN (404, 410) AND ((error IS NOT NUL
 # A crawl that saw everything of an agency: its listings read as listings and every report
 # page it did not have yet read. Only such a crawl after a deadline makes `missing` a fact.
 COMPLETE = "(outcome = 'ok' AND report_errors = 0)"
+# A listing fetch_log row that failed and is the last attempt at its URL in the crawl: a
+# listing whose retry read it is no failed listing (a 503, then the page).
+LAST_LISTING_FAILURE = ("(purpose = 'listing' AND (error IS NOT NULL OR status >= 400) "
+                        "AND NOT EXISTS (SELECT 1 FROM fetch_log later WHERE later.crawl_id = f.crawl_id "
+                        "AND later.agency_id = f.agency_id AND later.url = f.url "
+                        "AND later.purpose = 'listing' AND later.id > f.id))")
 # How many failing listing fetches of one crawl `of_agency` keeps as examples.
 ERROR_SAMPLES = 3
 
@@ -75,8 +81,8 @@ class Crawls(StorePart):
         """One crawl_agencies row per agency of the crawl: its fetches and outcome.
 
         'errors' when a listing page of the agency failed (including a 200 answer that was not
-        a listing) or when many known reports answered as gone at once (a site problem, set by
-        `mark_site_problem`); 'failed' when the crawl process did not complete (timeout,
+        a listing; a page whose retry was read did not fail) or when many known reports
+        answered as gone at once (a site problem, set by `mark_site_problem`); 'failed' when the crawl process did not complete (timeout,
         crash) before fetching any of the agency's listings; 'ok' when a completed crawl
         fetched its listings without error; otherwise 'unknown' (no listing fetched, or a
         crawl that died after fetching them). report_errors counts the report pages the store
@@ -89,7 +95,7 @@ class Crawls(StorePart):
             for row in self._all(
                 f"""SELECT agency_id,
                        sum(purpose = 'listing') AS fetches,
-                       sum(purpose = 'listing' AND (error IS NOT NULL OR status >= 400)) AS errors,
+                       sum({LAST_LISTING_FAILURE}) AS errors,
                        count(DISTINCT CASE WHEN purpose IN ('report', 'extract') AND {REPORT_FAILURE}
                              AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.agency_id = f.agency_id
                                              AND r.url = f.url)

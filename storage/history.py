@@ -461,11 +461,11 @@ class History(StorePart):
             return True
 
     def known_report(self, agency_id: str, url: str) -> dict | None:
-        """What the store holds for a report URL: id, kind, title, status, text_length; and of
-        its current version raw_encoding ('binary' for a document file), extractor_version and
+        """What the store holds for a report URL: id, kind, title, status, text_length,
+        content_hash; and of its current version raw_encoding ('binary' for a document file), extractor_version and
         raw_version_id (the crawl version holding its raw page); None if unknown."""
         row = self._one(
-            "SELECT r.id, r.kind, r.title, r.status, length(r.text) AS text_length, "
+            "SELECT r.id, r.kind, r.title, r.status, length(r.text) AS text_length, r.content_hash, "
             "v.raw_encoding, v.extractor_version, coalesce(v.raw_version_id, v.id) AS raw_version_id "
             "FROM reports r LEFT JOIN versions v ON v.report_id = r.id "
             "AND v.version = r.current_version WHERE r.agency_id = ? AND r.url = ?",

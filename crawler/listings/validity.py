@@ -5,9 +5,13 @@ listing page was read as a listing. Portals answer faults with 200: a rate limit
 empty body, binary junk, "页面不存在" in the site frame, a redirect to the home page. Such a page
 must count as a failed listing fetch, with a reason a person can read.
 
-A page is a listing when it has list entries that look like articles (a date in the row, or a
-title long enough to be one) or a pager, or says its list is empty (暂无信息), or has the same
-template as the last good fetch of the same URL (a column that shows no entries on purpose).
+A page is a listing when it has list entries that look like articles or a pager, or says its
+list is empty (暂无信息), or has the same template as the last good fetch of the same URL (a
+column that shows no entries on purpose). Entries count when a row has a date or names a
+report, or when there are at least FEW_ENTRIES titles long enough to be articles: an article
+page has a link or two of that kind too ("相关阅读"), and an article page is what a portal
+serves at a listing's URL when its routing breaks. Where the listing was read before, a page
+with a few entries that no longer has its template is not the listing either.
 
 A JSON or XML reply (gkmlpt's API, Hanweb's data proxy) is data, not a page: it is a listing
 when a family read entries or further pages from it, or its data says the list is empty
@@ -66,6 +70,11 @@ def data_kind(response: TextResponse) -> str | None:
     return None
 
 
+def listed_entries(listing: Listing) -> int:
+    """Entries only a list has: a row with a date, or a link that names a report."""
+    return sum(1 for entry in listing.entries if entry.date or is_report_link(entry.title))
+
+
 def template_signature(response: TextResponse) -> frozenset[str]:
     """The page's template: tag.class and tag#id names. Bare tags are left out: list rows
     (li, tr, a, span) come and go with the entries, the template's named boxes stay."""
@@ -107,7 +116,7 @@ def listing_problem(
     if not response.body.strip():
         return "empty page"
     if redirected_home(requested_url, response.url):
-        return f"redirected to {response.url}, not a listing"
+        return f"redirected to {response.url} (asked for {requested_url}), not a listing"
     kind = data_kind(response)
     if kind is not None:
         if listing.entries or listing.pages or listing.says_empty:
@@ -120,10 +129,16 @@ def listing_problem(
     if fault and entries < FEW_ENTRIES and not listing.pages:
         snippet = (page.title + " " + page.own_text).strip()[:60]
         return f"{fault.replace('_', ' ')}: {snippet!r}"
-    if entries or listing.pages or is_empty_list(page):
-        return None
-    if last_good is not None and same_template(template_signature(response), last_good.signature):
-        return None
-    if "\ufffd" in response.text[:5000] and response.text.count("\ufffd") > len(response.text) // 20:
+    if (entries < FEW_ENTRIES and not listing.pages and "\ufffd" in response.text[:5000]
+            and response.text.count("\ufffd") > len(response.text) // 20):
         return "undecodable page (binary or a wrong charset)"
+    template = template_signature(response)
+    if (last_good is not None and entries < FEW_ENTRIES <= last_good.entries and not listing.pages
+            and not same_template(template, last_good.signature)):
+        return (f"another page: {entries} entries (the listing had {last_good.entries}) "
+                "and not the listing's template")
+    if listed_entries(listing) or entries >= FEW_ENTRIES or listing.pages or is_empty_list(page):
+        return None
+    if last_good is not None and same_template(template, last_good.signature):
+        return None
     return "no list entries or pager found"

@@ -109,7 +109,12 @@ class ReportsSpider(scrapy.Spider):
         agency = self.by_id[agency_id]
         store = store_for(self.crawler)
         requested = _requested_url(response)
-        listing = parse_listing(response) if isinstance(response, TextResponse) else None
+        try:
+            listing = parse_listing(response) if isinstance(response, TextResponse) else None
+        except ValueError as exc:  # a JSON answer: Scrapy gives it a selector without XPath
+            self._fail(response.request, f"not a listing: unreadable as a page ({exc})",
+                       "nianbao/listing_rejected")
+            return
         known = store.crawls.listing_shape(agency_id, requested)
         last_good = (ListingShape(known["entries"], known["pages"], frozenset(known["signature"]))
                      if known else None)
@@ -224,15 +229,24 @@ class ReportsSpider(scrapy.Spider):
 
     def request_dropped(self, request, spider=None):
         """Scrapy's duplicate filter dropped a request (a redirect to a page fetched before):
-        nothing was read for it, so the fetch log says so."""
-        if not request.meta.get("redirect_urls") or "agency_id" not in request.meta:
+        nothing was read for it, so the fetch log says so.
+
+        A listing page redirected to another page of the crawl (a pager's last page sent back
+        to the first) was read there: not a failure. One redirected back to itself (a loop,
+        or a gateway's cookie check) was read nowhere: a failed listing fetch."""
+        redirects = request.meta.get("redirect_urls")
+        if not redirects or "agency_id" not in request.meta:
             return
         purpose = request.meta.get("purpose")
+        if request.url in redirects:
+            self.crawler.stats.inc_value("nianbao/redirect_loops")
+            error = f"redirect loop: {_short(redirects[0])} redirects back to {_short(request.url)}; nothing read"
+        else:
+            error = f"redirected to {_short(request.url)}, a page already fetched in this crawl"
+            purpose = f"{purpose}_redirect" if purpose == "listing" else purpose
         store_for(self.crawler).crawls.log_fetch(
             crawl_id=crawl_id_of(self.crawler), agency_id=request.meta["agency_id"],
-            url=request.meta["redirect_urls"][0], status=None,
-            error=f"redirected to {_short(request.url)}, a page already fetched in this crawl",
-            purpose=f"{purpose}_redirect" if purpose == "listing" else purpose,
+            url=redirects[0], status=None, error=error, purpose=purpose,
         )
 
     # --- reports --------------------------------------------------------------------------
