@@ -117,6 +117,10 @@ class ExtractPipeline(_CrawlerPipeline):
             self._reject(item, f"{text_verdict.reason}: not recorded as a new version")
         if suspect is None and text_verdict is not None:
             suspect = text_verdict.reason
+        if suspect is None and known is not None and decoding.bad_bytes:
+            # Bytes no charset could read were dropped: the text may differ from the stored
+            # one only by the damage. Held until a later crawl reads the same text again.
+            suspect = f"damaged: {decoding.describe()}"
         if suspect:
             self.stats.inc_value("nianbao/suspect_pages")
         self.stats.inc_value(f"nianbao/extracted/{extracted.method}")

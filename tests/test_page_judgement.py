@@ -76,7 +76,9 @@ def test_empty_list(html, empty):
 @pytest.mark.parametrize("asked,got,home", [
     ("http://www.a.gov.cn/art/2020/1/2/art_1_2.html", "http://www.a.gov.cn/", True),
     ("https://xxgk.b.gov.cn/ndbg/t2020.shtml", "https://xxgk.b.gov.cn/index.jsp", True),
-    ("http://c.gov.cn/col/ndbg/201903/t1.html", "http://other.example.com/x/y.html", True),
+    ("http://c.gov.cn/col/ndbg/201903/t1.html", "http://xxgk.c.gov.cn/index.html", True),
+    # another (configured) host is judged by its path: the crawl refuses unconfigured ones
+    ("http://c.gov.cn/col/ndbg/201903/t1.html", "http://xxgk.c.gov.cn/ndbg/t1.html", False),
     ("http://c.gov.cn/col/ndbg/201903/t1.html", "https://c.gov.cn/col/ndbg/201903/t1.html", False),
     ("http://d.gov.cn/ndbg/", "http://d.gov.cn/ndbg/index.html", False),
     ("http://d.gov.cn/", "http://d.gov.cn/index.html", False),  # the home page was what we asked for
