@@ -52,6 +52,8 @@ def _later_by(earlier: str, later: str, seconds: float) -> bool:
     return (parse(later) - parse(earlier)).total_seconds() >= seconds
 
 ZLIB_LEVEL = 6
+# How much of the end of a stored raw page `known_report` hands back.
+RAW_TAIL_BYTES = 4096
 # Caps on the diff excerpt kept in a `changed` finding's details.
 DIFF_MAX_LINES = 40
 DIFF_MAX_CHARS = 4000
@@ -258,16 +260,22 @@ class History(StorePart):
 
     def known_report(self, agency_id: str, url: str) -> dict | None:
         """What the store holds for a report URL: id, kind, title, status, text_length,
-        content_hash and raw_encoding of the current version ('binary' for a document file);
-        None if unknown."""
+        content_hash, and of the current version raw_encoding ('binary' for a document file)
+        and raw_tail (the last RAW_TAIL_BYTES of its raw page: how the page ended); None if
+        unknown."""
         row = self._one(
-            "SELECT id, kind, title, status, length(text) AS text_length, content_hash, "
-            "(SELECT raw_encoding FROM versions v WHERE v.report_id = reports.id "
-            " AND v.version = reports.current_version) AS raw_encoding "
-            "FROM reports WHERE agency_id = ? AND url = ?",
+            "SELECT r.id, r.kind, r.title, r.status, length(r.text) AS text_length, r.content_hash, "
+            "v.raw_encoding, v.raw_page FROM reports r LEFT JOIN versions v "
+            "ON v.report_id = r.id AND v.version = r.current_version "
+            "WHERE r.agency_id = ? AND r.url = ?",
             (agency_id, url),
         )
-        return dict(row) if row else None
+        if row is None:
+            return None
+        known = {key: row[key] for key in row.keys() if key != "raw_page"}
+        page = row["raw_page"] if row["raw_encoding"] != BINARY_ENCODING else None  # a PDF can be large
+        known["raw_tail"] = zlib.decompress(page)[-RAW_TAIL_BYTES:] if page else b""
+        return known
 
     def record_suspect(self, fetch: ReportFetch, *, confirm_after: float) -> str:
         """Record a page that may not be the report it would replace (`fetch.suspect` says why).
