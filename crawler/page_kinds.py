@@ -114,6 +114,11 @@ def fault_of_html(html: str) -> str | None:
     return page_fault(page_text(html))
 
 
+def undecodable(text: str) -> bool:
+    """Binary junk, or a page decoded with the wrong charset: U+FFFD is common in it."""
+    return "\ufffd" in text[:5000] and text.count("\ufffd") > len(text) // 20
+
+
 def is_empty_list(page: PageText) -> bool:
     """The page says its list has no entries yet (暂无信息, 共0条 ...)."""
     return bool(EMPTY_LIST.search(page.own_text))

@@ -24,7 +24,7 @@ from nianbao.crawler.report_extract import (
     stored_fields,
     stored_page,
 )
-from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, judge_page, judge_text
+from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, has_end, judge_page, judge_text
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao.config.registry import parse_duration
 from nianbao.storage.held import HELD
@@ -168,7 +168,8 @@ class ExtractPipeline(_CrawlerPipeline):
             return None
         return KnownReport(kind=row["kind"], title=row["title"], text_length=row["text_length"] or 0,
                            document=row["raw_encoding"] == BINARY_ENCODING,
-                           content_hash=row["content_hash"])
+                           content_hash=row["content_hash"],
+                           ended=None if row["raw_encoding"] == BINARY_ENCODING else has_end(row["raw_tail"]))
 
     def _gone(self, item: ReportPage, reason: str) -> ReportGone:
         """A page that says the report is not there: evidence of a removal, not a version.

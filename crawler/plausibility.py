@@ -11,9 +11,12 @@ kind of document. Everything else gets a verdict with a reason:
   report at all (a block page in words page_kinds does not know): nothing about the report.
   Logged, never recorded, however often it comes; the crawl is not complete for a report the
   store does not have yet.
+  A page that ends before </body></html> where the stored one had its end is truncated (the
+  site's template ends its pages): TRANSIENT too, even if the same cut comes again.
 - SUSPECT: it may be a real change (a correction that shrinks the text, a page replaced by a
-  PDF) or a fault (a truncated page). It is held, and recorded only if a later crawl sees the
-  same text again (storage/held.py `record_suspect`), so a real correction is never lost.
+  PDF) or a fault (a page without its end on a site whose pages had none either). It is
+  held, and recorded only if a later crawl sees the same text again (storage/history.py
+  `record_suspect`), so a real correction is never lost.
 
 Pure functions: the pipeline gives them the page and what the store knows of the URL.
 """
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 
 from nianbao.crawler.classify import ANNUAL_REPORT
 from nianbao.crawler.page_kinds import (
-    BLOCK_PAGE, CHALLENGE, SOFT_404, fault_of_html, page_text, redirected_home,
+    BLOCK_PAGE, CHALLENGE, SOFT_404, fault_of_html, page_text, redirected_home, undecodable,
 )
 from nianbao.storage.models import content_hash
 
@@ -63,6 +66,7 @@ class KnownReport:
     text_length: int
     document: bool  # stored as a document file (PDF, DOC...), not as a page
     content_hash: str | None = None  # of the stored text
+    ended: bool | None = None  # the stored page ended with </body> or </html> (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,10 @@ def judge_page(*, url: str, final_url: str, html: str | None, body: bytes,
                content_type: str, known: KnownReport | None) -> Verdict | None:
     """The answer before extraction; None when nothing is wrong with it."""
     content_type = content_type.lower()
+    if html is not None and not body.strip():
+        return Verdict(TRANSIENT, "empty page")
+    if html is not None and undecodable(html):
+        return Verdict(TRANSIENT, "undecodable page (binary or a wrong charset)")
     if "json" in content_type or (html is not None and _JSON_START.match(body[:64])):
         return Verdict(TRANSIENT, f"a JSON answer ({content_type or 'no Content-Type'}), not a page")
     if (html is None or (content_type and not content_type.startswith(_PAGE_TYPES))) \
@@ -95,7 +103,9 @@ def judge_page(*, url: str, final_url: str, html: str | None, body: bytes,
         return Verdict(SUSPECT, "content_type: an HTML page where a document was stored")
     if not known.document and html is None:
         return Verdict(SUSPECT, f"content_type: a document ({content_type or 'binary'}) where a page was stored")
-    if html is not None and not _CLOSING_TAG.search(body[-65536:]):  # analytics may follow </html>
+    if html is not None and not has_end(body) and known.ended is not False:
+        if known.ended:
+            return Verdict(TRANSIENT, "truncated: the page ends before </body></html>, the stored one did not")
         return Verdict(SUSPECT, "truncated: the page ends before </body></html>")
     return None
 
@@ -116,6 +126,11 @@ def judge_text(*, kind: str, text: str, known: KnownReport | None,
     if known.text_length >= SHRINK_MIN_LENGTH and len(text) < known.text_length * SHRINK_RATIO:
         return Verdict(SUSPECT, f"shrank: {known.text_length} -> {len(text)} characters")
     return None
+
+
+def has_end(page: bytes) -> bool:
+    """Does a raw HTML page end with its closing tags (in its last 4 KB)?"""
+    return bool(_CLOSING_TAG.search(page[-4096:]))
 
 
 def is_document(body: bytes) -> bool:

@@ -51,6 +51,8 @@ def _newer_or_unknown(new: int | None, old: int | None, *, strictly: bool = Fals
 
 
 ZLIB_LEVEL = 6
+# How much of the end of a stored raw page `known_report` hands back.
+RAW_TAIL_BYTES = 4096
 # Caps on the diff excerpt kept in a `changed` finding's details.
 DIFF_MAX_LINES = 40
 DIFF_MAX_CHARS = 4000
@@ -462,16 +464,24 @@ class History(StorePart):
 
     def known_report(self, agency_id: str, url: str) -> dict | None:
         """What the store holds for a report URL: id, kind, title, status, text_length,
-        content_hash; and of its current version raw_encoding ('binary' for a document file), extractor_version and
-        raw_version_id (the crawl version holding its raw page); None if unknown."""
+        content_hash; of its current version raw_encoding ('binary' for a document file),
+        extractor_version and raw_version_id (the crawl version holding its raw page); and
+        raw_tail, the last RAW_TAIL_BYTES of that raw page (how the page ended). None if unknown."""
         row = self._one(
             "SELECT r.id, r.kind, r.title, r.status, length(r.text) AS text_length, r.content_hash, "
-            "v.raw_encoding, v.extractor_version, coalesce(v.raw_version_id, v.id) AS raw_version_id "
-            "FROM reports r LEFT JOIN versions v ON v.report_id = r.id "
-            "AND v.version = r.current_version WHERE r.agency_id = ? AND r.url = ?",
+            "v.raw_encoding, v.extractor_version, coalesce(v.raw_version_id, v.id) AS raw_version_id, "
+            "raw.raw_page FROM reports r LEFT JOIN versions v ON v.report_id = r.id "
+            "AND v.version = r.current_version "
+            "LEFT JOIN versions raw ON raw.id = coalesce(v.raw_version_id, v.id) "
+            "WHERE r.agency_id = ? AND r.url = ?",
             (agency_id, url),
         )
-        return dict(row) if row else None
+        if row is None:
+            return None
+        known = {key: row[key] for key in row.keys() if key != "raw_page"}
+        page = row["raw_page"] if row["raw_encoding"] != BINARY_ENCODING else None  # a PDF can be large
+        known["raw_tail"] = zlib.decompress(page)[-RAW_TAIL_BYTES:] if page else b""
+        return known
 
     def known_reports(self, agency_id: str) -> list[dict]:
         """Live reports of an agency, for the crawler to re-check for removal.

@@ -163,16 +163,16 @@ def expect(fault: Fault) -> Expect:
     if name.startswith("redirect home"):
         return Expect(r"redirected to .*, not a listing", r"gone: redirect_home", gone="redirect_home")
     if name.startswith("oversized"):
-        return Expect(NOT_A_LISTING, r"held: truncated")
+        return Expect(NOT_A_LISTING, r"truncated: the page ends before </body></html>, the stored one did not")
     if name.startswith("gzip bomb"):
         reason = r"discarded after download: .*exceeded DOWNLOAD_MAXSIZE"
         return Expect(reason, reason)
     if name.startswith("invalid"):
         return Expect(NOT_A_LISTING, r"U\+FFFD")
     if name.startswith("binary garbage"):
-        return Expect(NOT_A_LISTING + "undecodable", r"extraction failed")
+        return Expect(NOT_A_LISTING + "undecodable", r"undecodable page")
     if name.startswith("empty"):
-        return Expect(NOT_A_LISTING + "empty page", r"extraction failed: empty page")
+        return Expect(NOT_A_LISTING + "empty page", r"empty page")
     if name.startswith("soft 404"):
         return Expect(NOT_A_LISTING + "(soft 404|redirected to)", r"gone: (soft_404|redirect_home)",
                       gone="soft_404|redirect_home")
@@ -626,6 +626,7 @@ def test_error_answers_never_become_versions_and_a_correction_is_recorded_when_c
         if number == 1:  # the correction is held, not lost
             assert now == state, differences(state, now)
             assert [(p["url"], p["kind"]) for p in portal.pending()] == [(portal.server.url(path), "change")]
+            assert any(row.startswith("None held: shrank") for row in portal.fetch_rows(crawl_id, path))
         else:  # seen again: recorded, with what was held
             assert [f[2] for f in changed] == [portal.server.url(path)]
             assert now["reports"][path][1] == 2 and now["versions"] == state["versions"] + 1

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from nianbao.crawler.page_kinds import SOFT_404, fault_of_html, redirected_home
-from nianbao.crawler.plausibility import TRANSIENT, KnownReport, is_document, judge_page, judge_text, names_report
+from nianbao.crawler.plausibility import (
+    SUSPECT, TRANSIENT, KnownReport, is_document, judge_page, judge_text, names_report,
+)
 
 SITE = "http://www.example.gov.cn"
 TITLE = "示范县交通运输局2019年政府信息公开工作年度报告"
@@ -88,3 +90,14 @@ def test_the_same_text_is_the_same_report_whatever_the_page_says():
     assert judge_text(kind="other", text="正文", known=known, html=page) is None
     verdict = judge_text(kind="annual_report", text="请稍后", known=known, html=page)
     assert verdict.kind == TRANSIENT
+
+
+@pytest.mark.parametrize("stored_ended, verdict", [(True, TRANSIENT), (None, SUSPECT), (False, None)])
+def test_a_page_without_its_end_is_truncated_where_the_stored_page_had_one(stored_ended, verdict):
+    """A site whose pages end with </html> does not publish one without: a cut page, never a
+    version; on a site whose pages never had an end, a missing end says nothing."""
+    known = KnownReport(kind="annual_report", title=TITLE, text_length=2000, document=False, ended=stored_ended)
+    cut = f"<html><head><title>{TITLE}</title></head><body><p>一、总体情况".encode()
+    judged = judge_page(url=SITE + "/t.html", final_url=SITE + "/t.html", html=cut.decode(), body=cut,
+                        content_type="text/html; charset=utf-8", known=known)
+    assert (judged.kind if judged else None) == verdict

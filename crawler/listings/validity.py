@@ -29,7 +29,7 @@ from scrapy.http import Response, TextResponse, XmlResponse
 from nianbao.crawler.classify import is_report_link
 from nianbao.crawler.listings.gkmlpt import json_reply
 from nianbao.crawler.listings.model import Listing
-from nianbao.crawler.page_kinds import is_empty_list, page_fault, page_text, redirected_home
+from nianbao.crawler.page_kinds import is_empty_list, page_fault, page_text, redirected_home, undecodable
 
 # An entry whose title is at least this long is an article, not a navigation link (首页, 机构概况).
 ARTICLE_TITLE_CHARS = 10
@@ -129,8 +129,7 @@ def listing_problem(
     if fault and entries < FEW_ENTRIES and not listing.pages:
         snippet = (page.title + " " + page.own_text).strip()[:60]
         return f"{fault.replace('_', ' ')}: {snippet!r}"
-    if (entries < FEW_ENTRIES and not listing.pages and "\ufffd" in response.text[:5000]
-            and response.text.count("\ufffd") > len(response.text) // 20):
+    if entries < FEW_ENTRIES and not listing.pages and undecodable(response.text):
         return "undecodable page (binary or a wrong charset)"
     template = template_signature(response)
     if (last_good is not None and entries < FEW_ENTRIES <= last_good.entries and not listing.pages
