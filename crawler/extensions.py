@@ -44,6 +44,7 @@ class CrawlRecorder:
             robots_logger.addFilter(_NoTraceback())
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.item_error, signal=signals.item_error)
         return extension
 
     def spider_opened(self, spider):
@@ -53,6 +54,19 @@ class CrawlRecorder:
         # The coverage view computes due dates from this table; keep it as the law says.
         store.agencies.sync_deadline_rules(DEADLINE_RULES)
         set_crawl_id(self.crawler, store.crawls.start([a.id for a in agencies]))
+
+    def item_error(self, item, response, spider, failure):
+        """A pipeline crashed on a report (a bug, an input nobody foresaw): Scrapy logs it and
+        drops the item. The fetch log says so too, so the page counts as not read (the crawl is
+        not complete for a report the store does not have yet) instead of vanishing."""
+        agency_id, url = getattr(item, "agency_id", None), getattr(item, "url", None)
+        if agency_id is None or url is None:
+            return
+        error = f"{type(failure.value).__name__}: {failure.value}"
+        store_for(self.crawler).crawls.log_fetch(
+            crawl_id=crawl_id_of(self.crawler), agency_id=agency_id, url=url, status=None,
+            error=f"processing failed: {error[:300]}", purpose="extract")
+        self.crawler.stats.inc_value("nianbao/pipeline_errors")
 
     def spider_closed(self, spider, reason):
         crawl_id = crawl_id_of(self.crawler)

@@ -577,8 +577,13 @@ def _choose_text(tree, url: str, reasons: list[str]) -> tuple[str, str]:
         if _squash(clean_text(container[1])) in _squash(clean_text(extracted)) and (
             _content_len(extracted) >= TRAFILATURA_GAIN * _content_len(container[1])
         ):
-            reasons.append("trafilatura: contains the short container's text and is much longer")
-            return "trafilatura", extracted
+            if _link_lines_share(extracted, links) >= CHROME_LINES_SHARE:
+                # What trafilatura adds around a short container is the page's links (a
+                # correction that says 详见附件 in a page of navigation): the container wins.
+                reasons.append("trafilatura: longer only by the page's link texts; the container wins")
+            else:
+                reasons.append("trafilatura: contains the short container's text and is much longer")
+                return "trafilatura", extracted
     if container:
         return container
     if density_el is not None and density_size >= DENSITY_MIN:

@@ -71,7 +71,7 @@ class Held(StorePart):
                 "WHERE agency_id = ? AND url = ?", (fetch.agency_id, fetch.url))
             if row is None or row["content_hash"] == digest or (
                     fetch.extractor_version is not None
-                    and self._same_raw(row["id"], row["current_version"], fetch) is not None):
+                    and self.history.same_raw(row["id"], row["current_version"], fetch) is not None):
                 # nothing to protect; or the very bytes stored (only extraction differs)
                 return self.history.record_report(fetch)
             pending = self._one(

@@ -110,7 +110,7 @@ class History(StorePart):
              fetch.listing_title, fetch.listing_date),
         )
 
-    def _same_raw(self, report_id: int, version: int, fetch: ReportFetch) -> sqlite3.Row | None:
+    def same_raw(self, report_id: int, version: int, fetch: ReportFetch) -> sqlite3.Row | None:
         """The raw owner of the report's version n when its bytes are the fetch's, else None."""
         owner = self._raw_owner(report_id, version)
         if owner is not None and _raw_bytes(owner["raw_page"]) == bytes(fetch.raw_page):
@@ -186,7 +186,7 @@ class History(StorePart):
                 # The same bytes as the current version's page with another text: extraction
                 # changed (a newer extractor, or a library it uses), not the report. (A fetch
                 # that names no extractor brings a text of its own: compared as it is.)
-                owner = self._same_raw(row["id"], version, fetch)
+                owner = self.same_raw(row["id"], version, fetch)
                 if owner is not None:
                     changed = False
                     if _newer_or_unknown(fetch.extractor_version, owner["extractor_version"]):
