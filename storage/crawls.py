@@ -249,8 +249,10 @@ class Crawls(StorePart):
         ):
             bump(row["agency_id"], row["kind"], row["n"])
         for row in self._all(
+            # 'held:' and 'gone:' rows say what a page that arrived was: not errors of the site
             "SELECT agency_id, count(*) AS n FROM fetch_log WHERE crawl_id = ? "
-            "AND (error IS NOT NULL OR status >= 400) GROUP BY agency_id", (crawl_id,)
+            "AND (error IS NOT NULL OR status >= 400) AND coalesce(error, '') NOT LIKE 'held:%' "
+            "AND coalesce(error, '') NOT LIKE 'gone:%' GROUP BY agency_id", (crawl_id,)
         ):
             bump(row["agency_id"], "fetch_errors", row["n"])
 

@@ -305,7 +305,8 @@ class AgencySummary:
 
     reports_found: reports recorded in the crawl, whatever the outcome. new, changed, removed,
     restored: findings of that kind written in the crawl. fetch_errors: fetch_log rows of the
-    crawl with an error or an HTTP status >= 400. held: removals and changed texts this crawl
+    crawl with an error or an HTTP status >= 400 (not the 'held:' and 'gone:' notes on pages that
+    arrived). held: removals and changed texts this crawl
     saw that wait in pending_findings for a later crawl to confirm them.
     """
 
