@@ -572,3 +572,43 @@ def m007_real_portals(db: Database) -> None:
                hosted_by
         FROM judged""",
     )
+
+
+@MIGRATIONS()
+def m013_search(db: Database) -> None:
+    """Full-text search over reports for Chinese: `reports_fts`, FTS5 with the trigram tokenizer.
+
+    Chinese has no spaces, so a word tokenizer sees a whole paragraph as one token; trigram
+    indexes every run of three characters, so any phrase of 3 or more characters matches
+    wherever it stands (a 2-character word cannot: search those with LIKE, e.g. the canned
+    query `search_short`). The table follows sqlite-utils' `enable_fts` conventions (name
+    `<table>_fts`, external content `reports`, rowid = reports.id, triggers `reports_ai`,
+    `reports_ad`, `reports_au`), so Datasette finds it and `?_search=` works on `reports`.
+    It indexes the report's title and current text (which includes text extracted from
+    attachments), and the triggers keep it in step with every write of those columns; the
+    update trigger fires only when the title or text really changed, so a crawl that only
+    moves `last_seen` rewrites nothing. Existing stores are indexed here, once.
+    """
+    _run(
+        db,
+        """
+        CREATE VIRTUAL TABLE reports_fts USING fts5(
+            title, text, content='reports', content_rowid='id', tokenize='trigram')""",
+        """
+        CREATE TRIGGER reports_ai AFTER INSERT ON reports BEGIN
+            INSERT INTO reports_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+        END""",
+        """
+        CREATE TRIGGER reports_ad AFTER DELETE ON reports BEGIN
+            INSERT INTO reports_fts (reports_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+        END""",
+        """
+        CREATE TRIGGER reports_au AFTER UPDATE OF title, text ON reports
+        WHEN old.title IS NOT new.title OR old.text IS NOT new.text BEGIN
+            INSERT INTO reports_fts (reports_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+            INSERT INTO reports_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+        END""",
+        "INSERT INTO reports_fts (reports_fts) VALUES ('rebuild')",
+    )
