@@ -11,8 +11,10 @@ from nianbao import __version__
 from nianbao.monitor.check_cmd import check
 from nianbao.monitor.crawl_cmd import crawl
 from nianbao.monitor.daemon_cmd import daemon, notify, status
+from nianbao.monitor.diff_cmd import diff
 from nianbao.monitor.extract_cmd import extract
 from nianbao.monitor.reextract_cmd import reextract
+from nianbao.web.serve_cmd import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,7 +23,7 @@ def main() -> None:
     """nianbao: monitor Chinese government annual reports on open government information."""
 
 
-for command in (crawl, check, daemon, status, notify, extract, reextract):
+for command in (crawl, check, daemon, status, notify, extract, reextract, diff, serve):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ ALLOWED = {
     "monitor": {"config", "storage", "crawler"},
     "demo": {"config", "storage", "crawler", "monitor", ""},
     "bench": {"config", "storage", "crawler", "monitor"},
-    "": {"config", "storage", "crawler", "monitor"},
+    "web": {"config", "storage", "monitor"},
+    "": {"config", "storage", "crawler", "monitor", "web"},
 }
 
 
@@ -87,7 +88,7 @@ GRAPH = {module: imported_names(module, path) for module, path in MODULES.items(
 
 
 def test_every_folder_is_mapped_and_found():
-    assert {"config", "storage", "crawler", "monitor", "demo", "bench"} <= TOP_FOLDERS
+    assert {"config", "storage", "crawler", "monitor", "demo", "bench", "web"} <= TOP_FOLDERS
     for package in ("nianbao.config.registry", "nianbao.storage.store", "nianbao.crawler.spiders.reports",
                     "nianbao.monitor.daemon", "nianbao.cli"):
         assert package in MODULES

@@ -1,0 +1,50 @@
+"""Datasette hooks of `nianbao serve`: nianbao's pages, links in query results, the menu.
+
+Registered by app.make_datasette (not as an installed entry point, so a plain `datasette`
+run elsewhere in the same environment stays plain).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from datasette import hookimpl
+from markupsafe import Markup
+
+from nianbao.web.routes import ROUTES
+
+# Values the canned queries build as links to nianbao's pages (page, diff columns).
+PAGE_PREFIXES = ("/-/report/", "/-/diff/")
+# How much of a report's text the reports table shows in a cell before the link to the page.
+TEXT_PREVIEW_CHARS = 120
+
+
+@hookimpl
+def register_routes():
+    return ROUTES
+
+
+@hookimpl
+def render_cell(row, value, column, table, database):
+    if database != "nianbao" or not isinstance(value, str):
+        return None
+    if value.startswith(PAGE_PREFIXES):
+        label = "差异 diff" if value.startswith("/-/diff/") else "阅读 read"
+        return Markup(f"<a href=\"{escape(value)}\">{label}</a>")
+    if column == "text" and table in ("reports", "versions"):
+        # A report's text squeezed into a table cell is unreadable: a preview, and the page.
+        preview = value[:TEXT_PREVIEW_CHARS] + ("…" if len(value) > TEXT_PREVIEW_CHARS else "")
+        report_id = row["id"] if table == "reports" else row["report_id"]
+        query = "" if table == "reports" else f"?version={row['version']}"
+        return Markup(f"<span class=\"nb-preview\">{escape(preview)}</span> "
+                      f"<a href=\"/-/report/{int(report_id)}{query}\">全文 read</a>")
+    return None
+
+
+@hookimpl
+def menu_links():
+    return [
+        {"href": "/-/coverage", "label": "覆盖情况 Coverage"},
+        {"href": "/nianbao/recent_findings", "label": "最近发现 Recent findings"},
+        {"href": "/nianbao/search_short", "label": "短词搜索 Short-word search"},
+    ]
