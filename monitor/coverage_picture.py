@@ -64,11 +64,14 @@ STYLE = """
 .nb-picture { font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; }
 .nb-picture .legend { display: flex; flex-wrap: wrap; gap: .4em 1.2em; margin: .5em 0 1em; padding: 0; list-style: none; }
 .nb-picture .legend li { display: flex; align-items: center; gap: .35em; }
-.nb-picture table.grid { border-collapse: separate; border-spacing: 3px; margin-bottom: 1.2em; }
+.nb-picture table.grid { border-collapse: separate; border-spacing: 3px; margin-bottom: 1.2em; width: auto; }
 .nb-picture .grid th { font-weight: normal; font-size: .8em; color: #444; }
 .nb-picture .grid th.agency { text-align: right; padding-right: .6em; white-space: nowrap; font-size: .9em; }
 .nb-picture .grid th.agency small { color: #888; display: block; font-size: .8em; }
-.nb-picture h3 { margin: 1em 0 .3em; font-size: 1.05em; }
+.nb-picture .grid th.region { text-align: left; font-weight: bold; font-size: 1em; color: #222;
+  padding: .9em 0 .2em; border-bottom: 1px solid #ccc; }
+.nb-picture .grid th.region small { color: #777; font-weight: normal; }
+.nb-picture .grid td { padding: 0; border: none; }
 .nb-picture .cell { display: inline-block; width: 2.1em; height: 1.8em; line-height: 1.8em;
   text-align: center; border-radius: 3px; font-weight: bold; text-decoration: none; }
 .nb-picture a.cell:hover, .nb-picture a.cell:focus { outline: 2px solid #1565c0; }
@@ -130,19 +133,22 @@ def render_coverage_picture(rows: Iterable[Mapping[str, Any]], *, link: Link,
         agency = regions.setdefault(row["region"] or NO_REGION, {}).setdefault(
             row["agency_id"], {"name": row["agency_name"], "years": {}})
         agency["years"][row["year"]] = row
+    # One table for every region, so that a year is one column all the way down.
+    out.append("<table class=\"grid\"><thead><tr><th></th>")
+    out.extend(f"<th scope=\"col\">{year}</th>" for year in years)
+    out.append("</tr></thead>")
     for region in sorted(regions, key=lambda name: (name == NO_REGION, name)):
         agencies = regions[region]
-        out.append(f"<h3 class=\"region\">{escape(region)} <small>({len(agencies)})</small></h3>")
-        out.append("<table class=\"grid\"><thead><tr><th></th>")
-        out.extend(f"<th scope=\"col\">{year}</th>" for year in years)
-        out.append("</tr></thead><tbody>")
+        out.append(f"<tbody><tr class=\"region\"><th class=\"region\" colspan=\"{len(years) + 1}\">"
+                   f"{escape(region)} <small>({len(agencies)})</small></th></tr>")
         for agency_id, agency in agencies.items():
             out.append(f"<tr data-agency=\"{escape(agency_id)}\"><th class=\"agency\" scope=\"row\">"
                        f"{escape(agency['name'])}<small>{escape(agency_id)}</small></th>")
             for year in years:
                 out.append(f"<td>{_cell(agency['years'].get(year), link)}</td>")
             out.append("</tr>")
-        out.append("</tbody></table>")
+        out.append("</tbody>")
+    out.append("</table>")
     out.append("</section>")
     return "".join(out)
 
