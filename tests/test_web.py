@@ -242,6 +242,15 @@ def test_search_three_and_two_characters(server, browser, store):
     assert expected > 0
     text = page_text(browser)
     assert f"{expected} row" in text, text[:500]
+    # the canned query over the same index: best matches first, the passage marked
+    phrase = "行政复议"
+    browser.get(f"{server.url}/nianbao/search?q=" + urllib.parse.quote(phrase))
+    rows = browser.find_elements("css selector", "table.rows-and-columns tbody tr")
+    want = query(store, "SELECT count(*) n FROM reports WHERE instr(text, ?) OR instr(title, ?)",
+                 [phrase, phrase])[0]["n"]
+    assert want >= 1 and len(rows) == want
+    marks = browser.find_elements("css selector", "table.rows-and-columns mark")
+    assert marks and {m.text for m in marks} == {phrase}
     shoot(browser, "search", docs=True)
     browser.get(f"{server.url}/nianbao/reports?_search=" + urllib.parse.quote("局长王堃"))
     found = browser.find_elements("css selector", "table.rows-and-columns tbody tr")

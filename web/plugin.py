@@ -15,6 +15,8 @@ from nianbao.web.routes import ROUTES
 
 # Values the canned queries build as links to nianbao's pages (page, diff columns).
 PAGE_PREFIXES = ("/-/report/", "/-/diff/")
+# How the canned query `search` marks a match in its passage (snippet(..., char(2), char(3))).
+MATCH_START, MATCH_END = "\x02", "\x03"
 # How much of a report's text the reports table shows in a cell before the link to the page.
 TEXT_PREVIEW_CHARS = 120
 
@@ -28,6 +30,10 @@ def register_routes():
 def render_cell(row, value, column, table, database):
     if database != "nianbao" or not isinstance(value, str):
         return None
+    if MATCH_START in value:
+        # a passage of the search query: the match between the two control characters
+        marked = escape(value).replace(MATCH_START, "<mark>").replace(MATCH_END, "</mark>")
+        return Markup(f"<span class=\"nb-passage\">{marked}</span>")
     if value.startswith(PAGE_PREFIXES):
         label = "差异 diff" if value.startswith("/-/diff/") else "阅读 read"
         return Markup(f"<a href=\"{escape(value)}\">{label}</a>")
