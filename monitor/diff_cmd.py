@@ -10,7 +10,6 @@ is an error, never a new empty file.
 
 from __future__ import annotations
 
-import difflib
 import sqlite3
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import click
 
 from nianbao.monitor.cli_options import db_option, resolve_db_path
-from nianbao.monitor.text_diff import Line, Segment, TextDiff, diff_texts, tokens
+from nianbao.monitor.text_diff import Line, Segment, TextDiff, diff_texts, token_opcodes, tokens
 
 NOT_FOUND_EXIT = 1
 
@@ -93,8 +92,7 @@ def inline_marks(line: Line) -> str:
     new = "".join(part.text for part in line.new)
     old_tokens, new_tokens = tokens(old), tokens(new)
     out = []
-    matcher = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in token_opcodes(old_tokens, new_tokens):
         if tag == "equal":
             out.append("".join(old_tokens[i1:i2]))
             continue

@@ -21,6 +21,8 @@ Kind = Literal["equal", "removed", "added", "changed", "skipped"]
 # share of their characters match.
 EDITED_LINE_RATIO = 0.5
 TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*%?|[A-Za-z]+|\s+|.", re.DOTALL)
+# An unchanged run this short between two changes is shown as part of the change.
+SHORT_EQUAL_TOKENS = 1
 # Unchanged lines shown around each change; the rest are folded into one "skipped" line.
 CONTEXT_LINES = 2
 
@@ -85,14 +87,31 @@ def _merge(parts: list[Segment]) -> tuple[Segment, ...]:
     return tuple(merged)
 
 
+def token_opcodes(old: list[str], new: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """SequenceMatcher's opcodes over tokens, with a lone token left equal between two
+    changes counted as changed: 办公室 -> 政务公开科 is one change, not 办|公|室 around a
+    shared 公 (a reader sees words, not the longest common subsequence)."""
+    codes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    out: list[list] = []
+    for index, code in enumerate(codes):
+        tag, i1, i2, j1, j2 = code
+        lone = (tag == "equal" and i2 - i1 <= SHORT_EQUAL_TOKENS and 0 < index < len(codes) - 1
+                and not old[i1:i2][0].isspace())
+        tag = "replace" if lone else tag
+        if out and tag != "equal" and out[-1][0] != "equal":
+            out[-1] = ["replace", out[-1][1], i2, out[-1][3], j2]
+        else:
+            out.append([tag, i1, i2, j1, j2])
+    return [tuple(code) for code in out]
+
+
 def char_segments(old: str, new: str) -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
     """The two versions of an edited line as segments, what differs marked: a changed
     figure is marked whole (1234 -> 1243), not as the digits that moved."""
     old_tokens, new_tokens = tokens(old), tokens(new)
-    matcher = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
     old_parts: list[Segment] = []
     new_parts: list[Segment] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in token_opcodes(old_tokens, new_tokens):
         if i2 > i1:
             old_parts.append(Segment("".join(old_tokens[i1:i2]), tag != "equal"))
         if j2 > j1:
