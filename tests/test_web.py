@@ -148,13 +148,13 @@ def browser():
     driver.quit()
 
 
-def shoot(driver, name: str, *, docs: bool = False) -> Path:
+def shoot(driver, name: str, *, docs: bool = False, max_height: int = 4000) -> Path:
     """Save a screenshot of the whole page as a test artefact (and for the README)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    # The whole page, not the window: the viewport is made as tall as the page (up to 4000 px).
+    # The whole page, not the window: the viewport is made as tall as the page (up to max_height).
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": 1280, "height": min(max(height, 600), 4000), "deviceScaleFactor": 1,
+        "width": 1280, "height": min(max(height, 600), max_height), "deviceScaleFactor": 1,
         "mobile": False})
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
@@ -251,7 +251,7 @@ def test_search_three_and_two_characters(server, browser, store):
     assert want >= 1 and len(rows) == want
     marks = browser.find_elements("css selector", "table.rows-and-columns mark")
     assert marks and {m.text for m in marks} == {phrase}
-    shoot(browser, "search", docs=True)
+    shoot(browser, "search", docs=True, max_height=1300)
     browser.get(f"{server.url}/nianbao/reports?_search=" + urllib.parse.quote("局长王堃"))
     found = browser.find_elements("css selector", "table.rows-and-columns tbody tr")
     assert 1 <= len(found) == query(store, "SELECT count(*) n FROM reports WHERE text LIKE '%局长王堃%'")[0]["n"]
