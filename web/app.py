@@ -62,6 +62,15 @@ def load_metadata() -> dict[str, Any]:
     return metadata
 
 
+def quiet_client_errors() -> None:
+    """Datasette 0.65 prints a full traceback with every local variable for each 404 or bad
+    query when `rich` is importable (nianbao depends on it): any visitor could fill the
+    server's log. Without it, Datasette prints a traceback only for real errors (500)."""
+    import datasette.handle_exception
+
+    datasette.handle_exception.rich = None
+
+
 def register_plugin() -> None:
     if not pm.is_registered(plugin):
         pm.register(plugin, name="nianbao-web")
@@ -73,6 +82,7 @@ def make_datasette(db_path: str | Path) -> Datasette:
     if not path.is_file():
         raise FileNotFoundError(f"no database at {str(path)!r}")
     register_plugin()
+    quiet_client_errors()
     ds = Datasette(
         files=[],
         metadata=load_metadata(),
