@@ -18,7 +18,9 @@ from html import escape
 from typing import Any
 
 # One row per agency and year as of today, with the agency's name and region, and the
-# finding (missing or late) that reported it, if one was raised.
+# finding (missing or late) that reported it, if one was raised. :region: '' for every
+# agency, '-' for those without a region (central departments), else a region or its start
+# (安徽省, 安徽省亳州市).
 CELLS_SQL = """
 select c.agency_id, a.name as agency_name, a.region, c.year, c.status, c.verified,
        c.deadline, c.report_id, c.published_date, c.published_basis, c.title, c.url,
@@ -28,6 +30,8 @@ select c.agency_id, a.name as agency_name, a.region, c.year, c.status, c.verifie
         order by f.id desc limit 1) as finding_id
 from coverage c
 join agencies a on a.id = c.agency_id
+where :region = '' or (:region = '-' and coalesce(a.region, '') = '')
+   or a.region like :region || '%'
 order by coalesce(a.region, ''), c.agency_id, c.year
 """
 
@@ -102,6 +106,32 @@ def _tooltip(row: Mapping[str, Any], look: Look) -> str:
 
 
 Link = Callable[[Mapping[str, Any]], str | None]
+
+
+def render_region_summary(rows: Iterable[Mapping[str, Any]], *,
+                          region_link: Callable[[str], str]) -> str:
+    """For a registry too large to draw at once: one line per region with its counts by
+    status, each leading to that region's picture (region_link(region))."""
+    regions: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = regions.setdefault(row["region"] or NO_REGION,
+                                   {"agencies": set(), **{key: 0 for key in LOOKS}})
+        entry["agencies"].add(row["agency_id"])
+        entry[look_of(row).key] += 1
+    out = [f"<section class=\"nb-picture\"><style>{STYLE}{_cell_style()}</style>",
+           "<table class=\"summary\"><thead><tr><th>地区 region</th><th>机构 agencies</th>"]
+    out.extend(f"<th><span class=\"cell {look.key}\">{look.mark}</span> {escape(look.label)}</th>"
+               for look in LOOKS.values())
+    out.append("</tr></thead><tbody>")
+    for region in sorted(regions, key=lambda name: (name == NO_REGION, name)):
+        entry = regions[region]
+        target = region_link("" if region == NO_REGION else region)
+        out.append(f"<tr><th><a href=\"{escape(target)}\">{escape(region)}</a></th>"
+                   f"<td>{len(entry['agencies'])}</td>")
+        out.extend(f"<td data-status=\"{key}\">{entry[key]}</td>" for key in LOOKS)
+        out.append("</tr>")
+    out.append("</tbody></table></section>")
+    return "".join(out)
 
 
 def render_coverage_picture(rows: Iterable[Mapping[str, Any]], *, link: Link,

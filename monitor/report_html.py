@@ -75,7 +75,7 @@ def write_report_html(store: Store, path: str | os.PathLike, public_url: str | N
     and findings then link to its report, diff and finding pages. Returns the path written.
     """
     base = public_url.rstrip("/") if public_url else None
-    cells = [dict(row) for row in store.db.query(CELLS_SQL)]
+    cells = [dict(row) for row in store.db.query(CELLS_SQL, {"region": ""})]
     findings = [dict(row) for row in store.db.query(FINDINGS_SQL)]
     listed = findings[:MAX_FINDINGS]
     listed_ids = {row["id"] for row in listed}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from nianbao.monitor.coverage_picture import NO_REGION, render_coverage_picture
+from nianbao.monitor.coverage_picture import NO_REGION, render_coverage_picture, render_region_summary
 
 
 def row(agency, name, region, year, status, *, verified=None, report_id=None, finding_id=None,
@@ -100,3 +100,46 @@ def test_names_are_escaped_and_no_rows_says_so():
     assert "<script>" not in html and "&lt;script&gt;" in html and "A&amp;B" in html
     assert "href=\"/r?a=1&amp;b=&quot;2&quot;\"" in html
     assert "暂无数据" in render_coverage_picture([], link=link)
+
+
+def test_region_summary_counts_and_links_each_region():
+    html = render_region_summary(ROWS, region_link=lambda name: f"/-/coverage?region={name or '-'}")
+    rows = re.findall(r"<tr><th><a href=\"([^\"]+)\">([^<]+)</a></th><td>(\d+)</td>(.*?)</tr>", html)
+    assert [(link, name, agencies) for link, name, agencies, _ in rows] == [
+        ("/-/coverage?region=安徽省亳州市", "安徽省亳州市", "1"),
+        ("/-/coverage?region=广东省广州市", "广东省广州市", "1"),
+        ("/-/coverage?region=-", NO_REGION, "1")]
+    counts = dict(re.findall(r"data-status=\"(\w+)\">(\d+)<", rows[0][3]))
+    assert counts == {"on_time": "1", "late": "1", "missing": "1", "unverified": "1", "not_due": "1"}
+
+
+def test_coverage_page_by_region_and_summary_when_large(tmp_path, monkeypatch):
+    import asyncio
+
+    from nianbao.storage import AgencyRecord, Store
+    from nianbao.web import pages
+    from nianbao.web.app import make_datasette
+
+    with Store(tmp_path / "s.db") as store:
+        store.agencies.sync([
+            AgencyRecord("ah-a", "合肥市财政局", "department", "安徽省合肥市", 2020, ()),
+            AgencyRecord("ah-b", "芜湖市人民政府", "government", "安徽省芜湖市", 2021, ()),
+            AgencyRecord("hn-c", "郑州市教育局", "department", "河南省郑州市", 2020, ()),
+            AgencyRecord("mof", "财政部", "department", None, 2022, ())])
+        expected = {r["agency_id"]: r["n"] for r in store.db.query(
+            "SELECT agency_id, count(*) n FROM coverage GROUP BY agency_id")}
+
+    async def get(path: str) -> str:
+        response = await make_datasette(tmp_path / "s.db").client.get(path)
+        assert response.status_code == 200
+        return response.text
+
+    anhui = asyncio.run(get("/-/coverage?region=" + "安徽省"))
+    assert "合肥市财政局" in anhui and "芜湖市人民政府" in anhui and "郑州市教育局" not in anhui
+    assert anhui.count("data-status=") == expected["ah-a"] + expected["ah-b"]
+    central = asyncio.run(get("/-/coverage?region=-"))
+    assert "财政部" in central and "合肥市财政局" not in central
+    monkeypatch.setattr(pages, "MAX_CELLS", 3)
+    summary = asyncio.run(get("/-/coverage"))
+    assert "choose a region" in summary and "href=\"/-/coverage?region=%E5%AE%89%E5%BE%BD%E7%9C%81%E5%90%88%E8%82%A5%E5%B8%82\"" in summary
+    assert "合肥市财政局" not in summary  # regions, not agencies

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from urllib.parse import urlencode
 from html import escape
 from typing import Any
 
 from datasette import NotFound, Response
 from markupsafe import Markup
 
-from nianbao.monitor.coverage_picture import CELLS_SQL, render_coverage_picture
+from nianbao.monitor.coverage_picture import (
+    CELLS_SQL,
+    render_coverage_picture,
+    render_region_summary,
+)
 from nianbao.monitor.text_diff import Line, Segment, TextDiff, diff_texts
 from nianbao.web.document import text_to_html
 
 DATABASE = "nianbao"
 DIFF_CONTEXT_LINES = 3
+# Cells (agencies x years) drawn on one page; beyond, the page lists regions to choose from.
+MAX_CELLS = 6000
 
 REPORT_SQL = """
 select r.*, a.name as agency_name, a.region,
@@ -48,11 +55,22 @@ async def _render(datasette, request, template: str, context: dict) -> Response:
 
 
 async def coverage_page(request, datasette) -> Response:
+    """The picture of every agency, or of one region (?region=, a region or its start). A
+    registry too large for one page (more than MAX_CELLS cells) gets a table of regions,
+    each leading to its own picture."""
     db = datasette.get_database(DATABASE)
-    rows = [dict(row) for row in (await db.execute(CELLS_SQL)).rows]
-    picture = render_coverage_picture(rows, link=_cell_link)
-    return await _render(datasette, request, "nianbao_coverage.html",
-                         {"picture": Markup(picture), "agencies": len({r["agency_id"] for r in rows})})
+    region = request.args.get("region", "").strip()
+    rows = [dict(row) for row in (await db.execute(CELLS_SQL, {"region": region})).rows]
+    if len(rows) > MAX_CELLS and not request.args.get("all"):
+        picture = render_region_summary(
+            rows, region_link=lambda name: "/-/coverage?" + urlencode({"region": name or "-"}))
+        summary = True
+    else:
+        picture = render_coverage_picture(rows, link=_cell_link)
+        summary = False
+    return await _render(datasette, request, "nianbao_coverage.html", {
+        "picture": Markup(picture), "agencies": len({r["agency_id"] for r in rows}),
+        "region": region, "summary": summary})
 
 
 async def _one(db, sql: str, params: dict) -> dict | None:
