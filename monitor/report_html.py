@@ -48,7 +48,7 @@ body { font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-s
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
 table.findings { border-collapse: collapse; font-size: .9em; }
 table.findings th, table.findings td { border-bottom: 1px solid #ddd; padding: .3em .6em; text-align: left; vertical-align: top; }
-.kind { white-space: nowrap; }
+.kind, .when, .details { white-space: nowrap; }
 .muted { color: #777; }
 """
 
@@ -117,11 +117,11 @@ def write_report_html(store: Store, path: str | os.PathLike, public_url: str | N
         elif row["url"]:
             title = f"<a href=\"{escape(row['url'])}\">{title}</a>"
         out.append(
-            f"<tr id=\"finding-{row['id']}\"><td>{row['id']}</td><td>{escape(row['detected_at'])}</td>"
+            f"<tr id=\"finding-{row['id']}\"><td>{row['id']}</td><td class=\"when\">{escape(row['detected_at'])}</td>"
             f"<td class=\"kind\">{escape(KIND_LABELS.get(row['kind'], row['kind']))}</td>"
             f"<td>{escape(row['agency_name'] or row['agency_id'] or '')}</td>"
             f"<td>{row['year'] or ''}</td><td>{title}</td>"
-            f"<td>{escape(_detail_text(row))}</td></tr>")
+            f"<td class=\"details\">{escape(_detail_text(row))}</td></tr>")
     out.append("</tbody></table></body></html>")
     path = Path(path)
     path.write_text("".join(out), encoding="utf-8")
