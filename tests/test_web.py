@@ -283,6 +283,14 @@ def test_canned_query_with_a_parameter(server, browser, store):
     for row in expected:
         assert row["agency_id"] in text
     shoot(browser, "canned-query")
+    # a query's finding_id leads to the finding
+    browser.get(f"{server.url}/nianbao/missing_or_late?year=&region=")
+    [first] = query(store, "SELECT count(*) n FROM coverage WHERE status IN ('missing', 'late')")
+    assert len(browser.find_elements("css selector", "table.rows-and-columns tbody tr")) == first["n"]
+    link = browser.find_element("css selector", "td.col-finding_id a")
+    finding_id = link.text
+    link.click()
+    assert browser.current_url.endswith(f"/nianbao/findings/{finding_id}")
 
 
 def test_diff_highlights_the_changed_figure(server, browser, store, edited):

@@ -15,6 +15,8 @@ from nianbao.web.routes import ROUTES
 
 # Values the canned queries build as links to nianbao's pages (page, diff columns).
 PAGE_PREFIXES = ("/-/report/", "/-/diff/")
+# Id columns of query results (not tables, where Datasette links foreign keys itself).
+ID_LINKS = {"report_id": "/-/report/{}", "finding_id": "/nianbao/findings/{}"}
 # How the canned query `search` marks a match in its passage (snippet(..., char(2), char(3))).
 MATCH_START, MATCH_END = "\x02", "\x03"
 # How much of a report's text the reports table shows in a cell before the link to the page.
@@ -28,7 +30,12 @@ def register_routes():
 
 @hookimpl
 def render_cell(row, value, column, table, database):
-    if database != "nianbao" or not isinstance(value, str):
+    if database != "nianbao":
+        return None
+    if table is None and isinstance(value, int) and column in ID_LINKS:
+        # a canned query's report_id / finding_id: to the report's page, the finding's row
+        return Markup(f"<a href=\"{ID_LINKS[column].format(value)}\">{value}</a>")
+    if not isinstance(value, str):
         return None
     if MATCH_START in value:
         # a passage of the search query: the match between the two control characters
