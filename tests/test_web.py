@@ -309,6 +309,13 @@ def test_diff_highlights_the_changed_figure(server, browser, store, edited):
     shoot(browser, "diff", docs=True)
 
 
+def test_changed_finding_links_its_diff(server, browser, edited):
+    browser.get(f"{server.url}/nianbao/findings?kind=changed")
+    browser.find_element("link text", "差异 diff v1→v2").click()
+    assert browser.current_url.endswith(f"/-/diff/{edited['id']}/1/2")
+    assert browser.find_element("css selector", "table.nb-diff ins.hl").text == "351"
+
+
 def test_reports_table_shows_a_preview_and_links_the_document(server, browser, edited):
     browser.get(f"{server.url}/nianbao/reports/{edited['id']}")
     link = browser.find_element("link text", "全文 read")
