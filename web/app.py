@@ -56,7 +56,8 @@ def load_metadata() -> dict[str, Any]:
     metadata["description_html"] = (
         f"<p>{escape(metadata.get('description', ''))}</p>"
         "<p><a href=\"/-/coverage\">覆盖情况 Coverage picture</a> · "
-        "<a href=\"/nianbao/reports\">报告 Reports</a> (search: ?_search=, 3 characters or more) · "
+        "<a href=\"/nianbao/reports\">报告 Reports</a> · "
+        "<a href=\"/nianbao/search\">全文搜索 Search</a> (3 characters or more) · "
         "<a href=\"/nianbao/search_short\">短词搜索 Search a 2-character word</a> · "
         "<a href=\"/nianbao/recent_findings\">最近发现 Recent findings</a></p>")
     return metadata
