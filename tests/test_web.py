@@ -231,6 +231,11 @@ def test_report_page_reads_like_a_document(server, browser, store):
         td.text for t in tables for td in t.find_elements("css selector", "td"))
     headings = [h.text for h in browser.find_elements("css selector", ".nb-document h3")]
     assert any(h.startswith("一、") for h in headings)
+    # a report that is only a PDF: no text yet, said so, with its source
+    [pdf] = query(store, "SELECT id, url FROM reports WHERE url LIKE '%.pdf' AND text = '' LIMIT 1")
+    browser.get(f"{server.url}/-/report/{pdf['id']}")
+    assert "No text was extracted" in page_text(browser)
+    assert browser.find_element("link text", pdf["url"]).get_attribute("href") == pdf["url"]
 
 
 def test_search_three_and_two_characters(server, browser, store):
