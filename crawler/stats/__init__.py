@@ -18,7 +18,8 @@ from nianbao.crawler.stats.prose import read_prose
 from nianbao.crawler.stats.tables import TableReader
 from nianbao.storage.stats import Figure, StatCheck
 
-__all__ = ["CHECK_KEYS", "RULES", "ReportStats", "read_stats", "read_tables", "read_text_tables"]
+__all__ = ["CHECK_KEYS", "RULES", "ReportStats", "read_stats", "read_tables", "read_text_tables",
+           "stored_stats"]
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,17 @@ def read_stats(pages: Sequence[str], text: str) -> ReportStats:
     figures += [f for f in read_text_tables(text) if f.table_key not in have]
     figures += read_prose(text)
     return ReportStats(tuple(figures), tuple(run_checks(figures)))
+
+
+def stored_stats(raw: bytes, encoding: str, text: str) -> ReportStats:
+    """The statistics of a version as the store keeps it: its raw page (a split article's
+    parts joined by PART_SEPARATOR; a document file has no DOM) decoded as its fetch was,
+    and its text."""
+    # imported here: crawler.encoding pulls in the charset machinery only when needed
+    from nianbao.crawler.encoding import decode_html
+    from nianbao.crawler.items import PART_SEPARATOR
+    from nianbao.storage import BINARY_ENCODING
+
+    pages = [] if encoding == BINARY_ENCODING or not raw else [
+        decode_html(part, encoding).text for part in raw.split(PART_SEPARATOR)]
+    return read_stats(pages, text)
