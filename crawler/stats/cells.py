@@ -49,7 +49,9 @@ def printed(text: str) -> str:
 
 
 def parse_cell(text: str) -> Cell:
-    raw = " ".join((text or "").split())
+    """raw: the cell as nianbao stores text (simplified, full-width digits ASCII: no
+    traditional characters in the store)."""
+    raw = printed(text)
     plain = nfkc(raw).strip()
     if plain in BLANK_MARKS or not plain.strip("-—―–_ "):
         return Cell("blank", raw)

@@ -33,7 +33,7 @@ _APPROXIMATE_BEFORE = re.compile(r"(?:约|近|超过|逾|上|余|大约|将近)$
 PROSE_FIGURES = (
     ("requests_received", "受理政府信息公开申请（件）", re.compile(
         rf"(?P<lead>受理|收到|接到|接收)(?P<mid>{_GAP}{{0,20}}?)申请(?P<mid2>{_GAP}{{0,6}}?)"
-        rf"{_NUMBER}\s*(?P<unit>件|个|份){_EXACT}")),
+        rf"{_NUMBER}\s*(?P<unit>件){_EXACT}")),
     ("proactive_disclosed", "主动公开政府信息（条）", re.compile(
         rf"主动公开(?P<mid>{_GAP}{{0,14}}?){_NUMBER}\s*(?P<unit>条|件){_EXACT}")),
     ("disclosed_on_request", "依申请公开信息（条）", re.compile(

@@ -136,6 +136,10 @@ REVIEW_COLUMNS = (
 REVIEW_CELLS = len(REVIEW_BLOCKS) * len(REVIEW_COLUMNS)
 
 
+# Words of section 三's column header: such a row is never a data row (its 总计 is a column).
+_HEADER = re.compile(r"自然人|法人或其他组织|商业企业|申请人情况|勾稽关系")
+
+
 def _match(patterns, seg: str) -> str | None:
     return next((key for key, pattern in patterns if pattern.search(seg)), None)
 
@@ -151,6 +155,7 @@ class TableReader:
         self._in_review = False                # a section-四 header was seen
         self._columns: dict[int, tuple[str, str]] | None = None  # section 二's header
         self._pending_labels: list[tuple[str, str]] = []  # a label-only row (one cell per line)
+        self._provisional: set[tuple[str, str, str]] = set()  # blanks a later row may fill
 
     def feed_all(self, rows: Iterable[list[str]]) -> None:
         for row in rows:
@@ -179,6 +184,10 @@ class TableReader:
             labels = self._pending_labels
         self._pending_labels = labels if labels and not values else []
         if not values:
+            if labels and self._in_requests and not any(_HEADER.search(s) for s in segs):
+                # a text row whose blank cells were all dropped: a row of blanks, unless the
+                # numbers follow on the next lines
+                self._requests_row([], [], labels, 0, provisional=True)
             return
         if self._disclosure_row(row, cells, labels):
             return
@@ -234,7 +243,8 @@ class TableReader:
 
     # -- section 三 ---------------------------------------------------------------------------
 
-    def _requests_row(self, values: list[Cell], raw: list[str], labels, numbers: int) -> None:
+    def _requests_row(self, values: list[Cell], raw: list[str], labels, numbers: int,
+                      provisional: bool = False) -> None:
         row_key, row_label = self._request_key(labels)
         if row_key is None:
             return
@@ -248,9 +258,12 @@ class TableReader:
         values = values[-len(REQUEST_COLUMNS):]
         # text rows lose their trailing blank cells: the cells kept are the first ones
         values += [Cell("blank", "")] * (len(REQUEST_COLUMNS) - len(values))
-        self._in_requests = True
+        self._in_requests = row_key != "carried_forward"  # 四、结转下年度 ends the table
+        if row_key == "carried_forward":
+            self._category = None
         for (column_key, column_label), cell in zip(REQUEST_COLUMNS, values, strict=True):
-            self._add(REQUESTS, row_key, column_key, row_label, column_label, cell, cell.unit)
+            self._add(REQUESTS, row_key, column_key, row_label, column_label, cell, cell.unit,
+                      provisional=provisional)
 
     def _request_key(self, labels) -> tuple[str | None, str]:
         category, at = None, -1
@@ -284,10 +297,13 @@ class TableReader:
     # -- all ----------------------------------------------------------------------------------
 
     def _add(self, table: str, row: str, column: str, row_label: str, column_label: str,
-             cell: Cell, unit: str | None) -> None:
+             cell: Cell, unit: str | None, provisional: bool = False) -> None:
         key = (table, row, column)
-        if key in self.figures:
+        if key in self.figures and key not in self._provisional:
             return
+        self._provisional.discard(key)
+        if provisional:
+            self._provisional.add(key)
         self.figures[key] = Figure(
             table_key=table, row_key=row, column_key=column, row_label=row_label,
             column_label=column_label, value=cell.value if cell.kind == "number" else None,
