@@ -299,6 +299,9 @@ def test_prose_figures_of_the_issue():
     assert prose("全市主动公开信息数135634条。") == {"proactive_disclosed": 135634}
     assert prose("依申请公开总数为261条。") == {"disclosed_on_request": 261}
     assert prose("共受理政府信息公开申请58件。") == {"requests_received": 58}
+    # requests received, not information disclosed on request
+    assert prose("全年共受理依申请公开信息12件，依申请公开信息总数为10条。") == {
+        "requests_received": 12, "disclosed_on_request": 10}
 
 
 @pytest.mark.parametrize("text", [

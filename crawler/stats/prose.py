@@ -50,8 +50,8 @@ def _accept(key: str, match: re.Match, text: str) -> bool:
     if key == "proactive_disclosed":
         return "信息" in mid
     if key == "disclosed_on_request":
-        before = text[max(0, match.start() - 12):match.start()]
-        if re.search(r"受理|收到|接到|接收|申请", before):
+        before = text[max(0, match.start() - 4):match.start()]
+        if re.search(r"(?:受理|收到|接到|接收)\s*$", before):
             return False  # '受理依申请公开…N件' is the number of requests
         return bool(re.search(r"总数|信息|共|计", mid))
     return False
