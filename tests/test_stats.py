@@ -334,3 +334,34 @@ def test_prose_figures_of_the_2014_seed_are_approximations_and_kept_out():
     text = seed_text("000_b737148f3b33eee7.txt")
     assert "300多条" in text and "280多件" in text and "[2014]11号" in text
     assert read_prose(text) == []
+
+
+def test_a_2019_table_in_other_markup():
+    """Item cells rowspanned on the left of section 二 (第二十条 第（一）项 | 规章 | ...), '/' and
+    units in cells, a layout table around the report, full-width dots in the labels, and the
+    printed 总计 of 一 left blank while its parts are filled."""
+    html = (FILES / "layout-2019.html").read_text(encoding="utf-8")
+    got = values(read_tables([html]))
+    assert {k: got[k] for k in [("disclosure", "regulations", "public_total"),
+                                ("disclosure", "normative_documents", "public_total"),
+                                ("disclosure", "licensing", "change_this_year"),
+                                ("disclosure", "procurement", "procurement_amount")]} == {
+        ("disclosure", "regulations", "public_total"): None,
+        ("disclosure", "normative_documents", "public_total"): 11,
+        ("disclosure", "licensing", "change_this_year"): 1,
+        ("disclosure", "procurement", "procurement_amount"): 36000}
+    amount = next(f for f in read_tables([html]) if f.key == ("disclosure", "procurement", "procurement_amount"))
+    assert amount.unit == "元"
+    assert len([k for k in got if k[0] == "disclosure"]) == 3 * 2 + 3 * 4 + 2 + 2
+    assert [got[("requests", "new", c)] for c in REQUEST_COLUMNS] == [5, 1, 0, 0, 0, 0, None]
+    assert got[("requests", "unable_to_provide_not_held", "total")] == 2
+    assert got[("requests", "other_handling", "total")] == 0
+    assert [got[("requests", "handled_total", c)] for c in REQUEST_COLUMNS] == [5, 1, 0, 0, 0, 0, 6]
+    assert len([k for k in got if k[0] == "requests"]) == 7 * (2 + 2 + 8 + 3 + 5 + 1 + 2)
+    assert len([k for k in got if k[0] == "review_litigation"]) == 15
+    results = {c.check_key: c for c in run_checks(read_tables([html]))}
+    # 一's 总计 is blank: every column but 总计 balances; nothing fails
+    assert results["requests_balance"].result == "pass"
+    assert results["requests_balance"].details["not_assessable"] == ["total"]
+    assert results["applicant_sum"].result == "pass" and "new" in results["applicant_sum"].details["not_assessable"]
+    assert all(c.result != "fail" for c in results.values())
