@@ -8,6 +8,7 @@ brackets.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -38,16 +39,21 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+# Labels repeat (a merged cell is copied into every position it covers; every report prints
+# the same labels): OpenCC per call would double the time of reading a report's tables.
+@functools.lru_cache(maxsize=8192)
 def squash(text: str) -> str:
     """A label as matched: simplified, NFKC (full-width brackets -> ASCII), no whitespace."""
     return "".join(nfkc(normalize_chars(text)).split())
 
 
+@functools.lru_cache(maxsize=8192)
 def printed(text: str) -> str:
     """A label as stored: simplified characters, whitespace collapsed to single spaces."""
     return " ".join(normalize_chars(text or "").split())
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_cell(text: str) -> Cell:
     """raw: the cell as nianbao stores text (simplified, full-width digits ASCII: no
     traditional characters in the store)."""
