@@ -171,3 +171,40 @@ def test_an_older_store_gets_its_figures_from_its_raw_pages(crawled, demo_config
     assert result.returncode == 0, result.stderr
     assert query(db, "SELECT * FROM report_stats ORDER BY report_id, table_key, row_key, column_key") == before
     assert query(db, "SELECT count(*) n FROM versions")[0]["n"] == 4  # the same texts: no version
+
+
+def test_the_store_writes_figures_with_versions_and_fills_a_version_stored_without(tmp_path):
+    """store.history: figures go with the version a fetch becomes; the same text fetched again
+    fills a version stored before figures existed, and never rewrites figures it has."""
+    import dataclasses
+
+    from nianbao.crawler.stats import read_stats
+    from nianbao.demo.stats_tables import report_body
+    from nianbao.storage import Outcome, ReportFetch, Store
+    from tests.test_coverage import agency
+
+    html = f"<html><body><div id='zoom'>{report_body(SAMPLE_2021, '2021', '局', 2021)}</div></body></html>"
+    stats = read_stats([html], "")
+    base = ReportFetch(agency_id="zone", url="https://zone.example.gov.cn/ndbg/1.html",
+                       title="2021年政府信息公开工作年度报告", text="一、总体情况", kind="annual_report",
+                       year=2021, published_date="2022-01-20", raw_page=html.encode(),
+                       raw_encoding="utf-8", fetched_at="2022-02-01T00:00:00Z")
+    with Store(tmp_path / "nianbao.db") as store:
+        store.agencies.sync([agency("zone", "government", 2019)])
+        assert store.history.record_report(base) == Outcome.NEW  # an older crawler: no figures
+        assert store.stats.figures(1) == []
+        again = dataclasses.replace(base, figures=stats.figures, checks=stats.checks,
+                                    fetched_at="2022-03-01T00:00:00Z")
+        assert store.history.record_report(again) == Outcome.UNCHANGED
+        assert len(store.stats.figures(1, 1)) == len(stats.figures) == 200
+        assert {c["check_key"] for c in store.stats.checks(1)} == {
+            "requests_balance", "handled_total_sum", "applicant_sum", "review_litigation_sum",
+            "non_negative", "prose_request_total"}
+        other = dataclasses.replace(again, figures=stats.figures[:3], fetched_at="2022-04-01T00:00:00Z")
+        store.history.record_report(other)
+        assert len(store.stats.figures(1, 1)) == 200
+        changed = dataclasses.replace(again, text="一、总体情况（修订）", figures=stats.figures[:3],
+                                      checks=(), fetched_at="2022-05-01T00:00:00Z")
+        assert store.history.record_report(changed) == Outcome.CHANGED
+        assert len(store.stats.figures(1, 2)) == 3 and len(store.stats.figures(1, 1)) == 200
+        assert store.history.integrity_problems() == []
