@@ -21,6 +21,7 @@ MAX_ROWS = 2000     # a statistics table has about 40 rows; bounded time on host
 MAX_COLUMNS = 64
 MAX_SPAN = 100
 MAX_TABLES = 200
+MAX_CELLS = 200_000  # per page, spans expanded: a hostile page's tables stop here
 
 
 def _span(cell, name: str) -> int:
@@ -91,14 +92,15 @@ def html_tables(html: str) -> list[list[list[str]]]:
         tree = lxml.html.document_fromstring(html)
     except (ValueError, lxml.etree.ParserError):
         return []
-    tables = []
+    tables, cells = [], 0
     for table in tree.iter("table"):
         if next(table.iterdescendants("table"), None) is not None:
             continue
         grid = expand(table)
         if grid:
             tables.append(grid)
-        if len(tables) >= MAX_TABLES:
+        cells += sum(len(row) for row in grid)
+        if len(tables) >= MAX_TABLES or cells >= MAX_CELLS:
             break
     return tables
 
