@@ -77,7 +77,7 @@ __all__ = ["Extracted", "ExtractionError", "extract_report", "CONTAINERS", "ATTA
            "EXTRACTOR_VERSION"]
 
 # What extraction produces, as a number stored with each version (see the module docstring).
-EXTRACTOR_VERSION = 3
+EXTRACTOR_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,10 @@ class Extracted:
     date_evidence: tuple[dates.DateEvidence, ...] = ()
     # the issuer the title or the text's first lines name; None: none named (the host's)
     issuer: str | None = None
+    # the statistics read from the page and its text (crawler.stats: storage Figure and
+    # StatCheck records), added by crawler.report_extract
+    figures: tuple = ()
+    checks: tuple = ()
 
 
 class ExtractionError(Exception):

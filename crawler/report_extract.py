@@ -19,6 +19,7 @@ from nianbao.crawler.dates import choose_date, listing_evidence
 from nianbao.crawler.encoding import decode_html
 from nianbao.crawler.extract import EXTRACTOR_VERSION, ExtractionError, Extracted, extract_report
 from nianbao.crawler.items import PART_SEPARATOR
+from nianbao.crawler.stats import read_stats
 from nianbao.storage import BINARY_ENCODING, Reextraction
 
 __all__ = ["extract_pages", "extract_document", "StoredPage", "reextract_stored",
@@ -36,7 +37,19 @@ def stored_fields(extracted: Extracted) -> dict:
         "date_evidence": tuple(e.to_json() for e in extracted.date_evidence),
         "attachments": extracted.attachments, "issuer": extracted.issuer,
         "extractor_version": EXTRACTOR_VERSION,
+        "figures": extracted.figures, "checks": extracted.checks,
     }
+
+
+def with_stats(extracted: Extracted, pages: Sequence[str]) -> Extracted:
+    """The extraction with the statistics of its pages' tables and of its text. Reading
+    them never loses the report: a parser failure is a reason, and no figures."""
+    try:
+        stats = read_stats(pages, extracted.text)
+    except Exception as exc:  # a bug or an input nobody foresaw: the text is still stored
+        return dataclasses.replace(extracted, reasons=(
+            *extracted.reasons, f"statistics not read: {type(exc).__name__}: {exc}"[:300]))
+    return dataclasses.replace(extracted, figures=stats.figures, checks=stats.checks)
 
 
 def extract_pages(pages: Sequence[str], url: str, *, listing_title: str | None = None,
@@ -46,15 +59,15 @@ def extract_pages(pages: Sequence[str], url: str, *, listing_title: str | None =
     order. Raises ExtractionError."""
     extracted = extract_report(pages[0], url, listing_title=listing_title, listing_date=listing_date)
     if len(pages) == 1:
-        return extracted
+        return with_stats(extracted, pages)
     texts, attachments = [extracted.text], list(extracted.attachments)
     for part in pages[1:]:
         more = extract_report(part, url, listing_title=extracted.title)
         texts.append(more.text)
         attachments.extend(a for a in more.attachments if a not in attachments)
-    return dataclasses.replace(
+    return with_stats(dataclasses.replace(
         extracted, text="\n".join(t for t in texts if t), attachments=tuple(attachments)
-    )
+    ), pages)
 
 
 def extract_document(url: str, listing_title: str | None, listing_date: str | None) -> Extracted:
@@ -67,12 +80,12 @@ def extract_document(url: str, listing_title: str | None, listing_date: str | No
     year = classify.report_year(title)
     evidence = listing_evidence(listing_date)
     published, basis = choose_date(evidence)
-    return Extracted(
+    return with_stats(Extracted(
         title=title, text="", year=year, published_date=published, kind=classify.classify_title(title),
         attachments=(), method="document", title_year=year, text_year=None,
         year_basis="title" if year else None, published_basis=basis,
         date_evidence=tuple(evidence), issuer=classify.title_issuer(title),
-    )
+    ), ())
 
 
 @dataclass(frozen=True)

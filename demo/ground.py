@@ -27,6 +27,7 @@ from urllib.parse import parse_qs
 
 import opencc
 
+from nianbao.demo.stats_site import build_stats
 from nianbao.demo.site import FOOTER, HEADER, Page, Site, hanweb_article, paragraphs, report_text, trs_article
 
 CHINA = timezone(timedelta(hours=8))
@@ -37,6 +38,7 @@ def build_ground(site: Site, base: str) -> None:
     build_ruby(site, base)
     build_zone(site, base)
     build_xxgk(site, base)
+    build_stats(site, base)  # last: tests use the demo's first agencies by position
 
 
 # --- gkmlpt ------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 For people, a matrix (agencies down, years across, one mark per cell) with a total per status;
 with --json, only a JSON array of rows for programs. The findings the check raises (missing,
-late, turned_up, site_failing) are written to the store before anything is printed.
+late, turned_up, site_failing, inconsistent) are written to the store before anything is printed.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ What the monitor tells people beyond the crawl's new/changed/removed:
              (with `late` too when it came after the deadline);
 - site_failing: the agency's listing pages failed in SITE_FAILING_AFTER crawls in a row, so
              the monitor is blind there and a later `missing` may be its own fault.
+- inconsistent: the current version of an annual report has statistical tables that fail
+             one of their own arithmetic checks (report_checks); one per report version.
 
 Each finding has a dedup_key (see FINDING_KEYS below) and the store inserts a key once, so
 re-runs of `nianbao check`, the daemon's daily run and two of them at once raise nothing new.
@@ -32,6 +34,7 @@ from nianbao.monitor.coverage import LATE, MISSING, ON_TIME, CoverageRow, comput
 from nianbao.storage import AgencyRecord, Store
 from nianbao.storage.models import utc_iso
 from nianbao.storage.models import (
+    FINDING_INCONSISTENT,
     FINDING_LATE,
     FINDING_MISSING,
     FINDING_SITE_FAILING,
@@ -53,6 +56,7 @@ FINDING_KEYS = {
     FINDING_LATE: "late:{agency_id}:{year}",
     FINDING_TURNED_UP: "turned_up:{agency_id}:{year}",
     FINDING_SITE_FAILING: "site_failing:{agency_id}:{first_crawl_id}",
+    FINDING_INCONSISTENT: "inconsistent:{report_id}:{version}",
 }
 
 
@@ -136,6 +140,7 @@ def check(
         new += record_coverage_findings(store, rows, as_of=as_of, names=names,
                                         first_seen=first_seen)
         new += _raise_site_failing(store, streaks, names, SITE_FAILING_AFTER)
+        new += raise_inconsistent(store, ids)
     return CheckResult(rows, new, streaks, store.coverage.yearless_annual_reports(ids),
                        store.coverage.uncounted_annual_reports(ids))
 
@@ -288,4 +293,43 @@ def _raise_site_failing(
         if finding_id is not None:
             new.append({"id": finding_id, "kind": FINDING_SITE_FAILING, "agency_id": agency_id,
                         "year": None, "dedup_key": key, "details": details})
+    return new
+
+
+# -- statistics that do not add up --------------------------------------------------------------
+
+
+def raise_inconsistent(store: Store, agency_ids: Sequence[str] | None = None) -> list[dict]:
+    """Record an `inconsistent` finding for the current version of each annual report (found
+    on these agencies' sites, all when None) whose tables failed an arithmetic check, once
+    per report version; return the findings written. The details give each failed rule and
+    its numbers."""
+    raised = store.findings.dedup_keys(FINDING_INCONSISTENT)
+    failed = store.stats.failed_current(agency_ids)
+    names = {row["id"]: row["name"] for row in store.agencies.rows(
+        sorted({r["counts_for"] or r["agency_id"] for r in failed}))}
+    new = []
+    for report in failed:
+        key = FINDING_KEYS[FINDING_INCONSISTENT].format(report_id=report["report_id"],
+                                                        version=report["version"])
+        if key in raised:
+            continue
+        agency_id = report["counts_for"] or report["agency_id"]
+        name = names.get(agency_id, agency_id)
+        rules = "; ".join(f["details"].get("rule", f["check_key"]) for f in report["failed"])
+        details = {
+            "agency_name": name, "title": report["title"], "url": report["url"],
+            "version": report["version"],
+            "checks": [{"check": f["check_key"], "rule": f["details"].get("rule"),
+                        "failures": f["details"].get("failures", [])} for f in report["failed"]],
+            "summary": (f"{name}: the figures of the {report['year']} report (version "
+                        f"{report['version']}) do not add up: {rules}"),
+        }
+        finding_id = store.findings.record(FINDING_INCONSISTENT, agency_id=report["agency_id"],
+                                          year=report["year"], report_id=report["report_id"],
+                                          details=details, dedup_key=key)
+        if finding_id is not None:
+            new.append({"id": finding_id, "kind": FINDING_INCONSISTENT,
+                        "agency_id": report["agency_id"], "year": report["year"],
+                        "dedup_key": key, "details": details})
     return new

@@ -19,7 +19,7 @@ from nianbao.monitor.notify import deliver_pending  # isort: skip
 from nianbao.config.registry import ConfigError, Registry
 from nianbao.monitor.batch_crawl import crawl_batch
 from nianbao.monitor.daemon_options import DaemonOptions
-from nianbao.monitor.findings import raise_site_failing, run_check, today
+from nianbao.monitor.findings import raise_inconsistent, raise_site_failing, run_check, today
 from nianbao.monitor.registry_sync import current_registry, sync_schedule
 from nianbao.monitor.schedule import local_now, to_iso
 from nianbao.monitor.shutdown import STOPPING
@@ -70,11 +70,16 @@ def dispatch_job(config_path: str, db_path: str, options: dict) -> None:
 
 
 def after_crawl(store: Store, registry: Registry, batch: list[str], opts: DaemonOptions) -> None:
-    """site_failing findings for the batch, then notifications. Failures are logged only."""
+    """site_failing and inconsistent findings for the batch, then notifications. Failures are
+    logged only."""
     try:
         raise_site_failing(store, batch)
     except Exception:
         logger.exception("raising site_failing findings failed")
+    try:
+        raise_inconsistent(store, batch)
+    except Exception:
+        logger.exception("raising inconsistent findings failed")
     deliver(store, registry, opts)
 
 

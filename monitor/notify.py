@@ -76,6 +76,7 @@ KIND_LABELS = {
     "late": "逾期发布",
     "turned_up": "逾期报告已出现",
     "site_failing": "网站持续无法访问",
+    "inconsistent": "统计数据不一致",
 }
 # Details shown first, in this order, then any others (sorted).
 DETAIL_ORDER = ("summary", "title", "url", "deadline", "published_date", "due", "as_of", "http_status",

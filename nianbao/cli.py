@@ -14,6 +14,7 @@ from nianbao.monitor.daemon_cmd import daemon, notify, status
 from nianbao.monitor.diff_cmd import diff
 from nianbao.monitor.extract_cmd import extract
 from nianbao.monitor.reextract_cmd import reextract
+from nianbao.monitor.stats_cmd import stats
 from nianbao.web.serve_cmd import serve
 
 
@@ -23,7 +24,7 @@ def main() -> None:
     """nianbao: monitor Chinese government annual reports on open government information."""
 
 
-for command in (crawl, check, daemon, status, notify, extract, reextract, diff, serve):
+for command in (crawl, check, daemon, status, notify, extract, reextract, stats, diff, serve):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from .models import (
 )
 from .errors import StorageError, UnknownAgency, UnknownCrawl, UnknownVersion
 from .store import Store
+from .stats import CHECK_RESULTS, STAT_SOURCES, Figure, StatCheck
 
 __all__ = [
     "AGENCY_KINDS",
@@ -39,6 +40,10 @@ __all__ = [
     "REPORT_KINDS",
     "REPORT_STATUSES",
     "VERSION_SOURCES",
+    "CHECK_RESULTS",
+    "STAT_SOURCES",
+    "Figure",
+    "StatCheck",
     "AgencyRecord",
     "AgencySummary",
     "Outcome",

@@ -36,6 +36,7 @@ from .models import (
     utc_now,
 )
 from .part import StorePart, ids_filter, to_json
+from .stats import has_stats, insert_stats
 
 
 def _raw_bytes(stored: bytes | None) -> bytes:
@@ -109,6 +110,7 @@ class History(StorePart):
              fetch.crawl_id, fetch.extractor_version, SOURCE_CRAWL, fetch.fetched_at,
              fetch.listing_title, fetch.listing_date),
         )
+        insert_stats(self.db, report_id, version, fetch.figures, fetch.checks)
 
     def same_raw(self, report_id: int, version: int, fetch: ReportFetch) -> sqlite3.Row | None:
         """The raw owner of the report's version n when its bytes are the fetch's, else None."""
@@ -240,6 +242,10 @@ class History(StorePart):
                  "final_url": fetch.final_url, "title_year": fetch.title_year,
                  "text_year": fetch.text_year, "year_basis": fetch.year_basis, "id": row["id"]},
             )
+            if not changed and (fetch.figures or fetch.checks) and not has_stats(
+                    self.db, row["id"], version):
+                # a version stored before its figures were read (an older store): fill them
+                insert_stats(self.db, row["id"], version, fetch.figures, fetch.checks)
             outcome = (Outcome.RESTORED if restored
                        else Outcome.CHANGED if changed else Outcome.UNCHANGED)
             self._sighting(row["id"], fetch, outcome, version)
@@ -273,6 +279,7 @@ class History(StorePart):
         version = row["current_version"] + 1
         self._insert_reextraction(row["id"], version, raw_id, digest, fetch.text, fetch.title,
                                   fetch.extractor_version, fetch.fetched_at, fetch.crawl_id)
+        insert_stats(self.db, row["id"], version, fetch.figures, fetch.checks)
         self.db.execute(
             "UPDATE reports SET text = ?, content_hash = ?, current_version = ? WHERE id = ?",
             (fetch.text, digest, version, row["id"]))
@@ -352,12 +359,16 @@ class History(StorePart):
                 outcome = "same"
                 self.db.execute("UPDATE versions SET extractor_version = ? WHERE id = ?",
                                 (redo.extractor_version, row["version_id"]))
+                # the same text read by a newer extractor: its figures replace the older ones
+                insert_stats(self.db, redo.report_id, row["current_version"], redo.figures,
+                             redo.checks, replace=True)
             else:
                 outcome = "reextracted"
                 version = row["current_version"] + 1
                 self._insert_reextraction(redo.report_id, version, row["raw_id"], digest,
                                           redo.text, redo.title, redo.extractor_version, at,
                                           redo.crawl_id)
+                insert_stats(self.db, redo.report_id, version, redo.figures, redo.checks)
                 self.db.execute(
                     "UPDATE reports SET text = ?, content_hash = ?, current_version = ? "
                     "WHERE id = ?", (redo.text, digest, version, redo.report_id))

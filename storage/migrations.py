@@ -574,6 +574,109 @@ def m007_real_portals(db: Database) -> None:
     )
 
 
+def _subtotal_or_parts(row_key: str) -> str:
+    """A section-三 category's 总计: its printed subtotal row, else the sum of its sub-rows'."""
+    return (f"coalesce(max(CASE WHEN s.table_key = 'requests' AND s.row_key = '{row_key}' "
+            f"AND s.column_key = 'total' THEN s.value END), "
+            f"sum(CASE WHEN s.table_key = 'requests' AND s.row_key LIKE '{row_key}\\_%' "
+            f"ESCAPE '\\' AND s.column_key = 'total' THEN s.value END))")
+
+
+def _figure(table_key: str, row_key: str, column_key: str) -> str:
+    return (f"max(CASE WHEN s.table_key = '{table_key}' AND s.row_key = '{row_key}' "
+            f"AND s.column_key = '{column_key}' THEN s.value END)")
+
+
+@MIGRATIONS()
+def m012_statistics(db: Database) -> None:
+    """The figures of the standard statistical tables, their arithmetic checks, a wide view.
+
+    - report_stats: one row per figure of a report version (versions.version), keyed
+      (table_key, row_key, column_key) the same way for the 2019 and 2021 formats, with the
+      labels as printed, the value (NULL for a blank cell), unit, raw cell text and source
+      ('table': a standard table, from the DOM or from text rows; 'text': stated in prose).
+    - report_checks: one row per arithmetic check of a report version: pass, fail or
+      not_assessable, with the numbers compared in details (JSON).
+    - report_figures: one row per annual report (counted for a registry agency) with figures
+      at its current version, the key figures side by side.
+    Both tables start empty: `nianbao reextract` (the extractor version was bumped) or
+    `nianbao stats --rebuild` reads the stored raw pages; nothing is parsed here.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE report_stats (
+            report_id     INTEGER NOT NULL REFERENCES reports(id),
+            version       INTEGER NOT NULL,
+            table_key     TEXT NOT NULL,
+            row_key       TEXT NOT NULL,
+            column_key    TEXT NOT NULL,
+            row_label     TEXT NOT NULL DEFAULT '',
+            column_label  TEXT NOT NULL DEFAULT '',
+            value         NUMERIC,
+            unit          TEXT,
+            raw           TEXT NOT NULL DEFAULT '',
+            source        TEXT NOT NULL CHECK (source IN ('table', 'text')),
+            UNIQUE (report_id, version, table_key, row_key, column_key)
+        )""",
+        "CREATE INDEX idx_report_stats_key ON report_stats (table_key, row_key, column_key)",
+        """
+        CREATE TABLE report_checks (
+            report_id  INTEGER NOT NULL REFERENCES reports(id),
+            version    INTEGER NOT NULL,
+            check_key  TEXT NOT NULL,
+            result     TEXT NOT NULL CHECK (result IN ('pass', 'fail', 'not_assessable')),
+            details    TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (report_id, version, check_key)
+        )""",
+        "CREATE INDEX idx_report_checks_result ON report_checks (result, report_id)",
+        f"""
+        CREATE VIEW report_figures AS
+        SELECT r.id AS report_id, r.counts_for AS agency_id, r.year,
+               CASE WHEN max(s.source = 'table' AND (s.column_key IN
+                           ('issued_this_year', 'repealed_this_year', 'current', 'fee_amount')
+                           OR s.row_key LIKE 'other\\_handling\\_%' ESCAPE '\\'))
+                      THEN '2021'
+                    WHEN max(s.source = 'table' AND s.column_key IN
+                           ('made_this_year', 'published_this_year', 'public_total',
+                            'previous_year_items', 'change_this_year', 'procurement_items',
+                            'procurement_amount'))
+                      THEN '2019'
+                    WHEN max(s.source = 'table')
+                      THEN CASE WHEN r.year >= 2021 THEN '2021' ELSE '2019' END
+                    ELSE 'text' END AS format,
+               coalesce({_figure('requests', 'new', 'total')},
+                        {_figure('prose', 'requests_received', 'value')}) AS requests_new,
+               {_figure('requests', 'new', 'natural_persons')} AS requests_new_natural_persons,
+               {_figure('requests', 'carried_over', 'total')} AS requests_carried_over,
+               {_figure('requests', 'granted', 'total')} AS granted,
+               {_figure('requests', 'partly_granted', 'total')} AS partly_granted,
+               {_subtotal_or_parts('refused')} AS refused,
+               {_subtotal_or_parts('unable_to_provide')} AS unable_to_provide,
+               {_subtotal_or_parts('not_processed')} AS not_processed,
+               {_subtotal_or_parts('other_handling')} AS other_handling,
+               {_figure('requests', 'handled_total', 'total')} AS handled_total,
+               {_figure('requests', 'carried_forward', 'total')} AS carried_forward,
+               {_figure('review_litigation', 'reconsideration', 'total')} AS reconsideration_total,
+               {_figure('review_litigation', 'reconsideration', 'corrected')}
+                 AS reconsideration_corrected,
+               {_figure('review_litigation', 'litigation_direct', 'total')}
+                 AS litigation_direct_total,
+               {_figure('review_litigation', 'litigation_after_reconsideration', 'total')}
+                 AS litigation_after_reconsideration_total,
+               coalesce({_figure('disclosure', 'regulations', 'current')},
+                        {_figure('disclosure', 'regulations', 'public_total')})
+                 AS regulations_current,
+               coalesce({_figure('disclosure', 'normative_documents', 'current')},
+                        {_figure('disclosure', 'normative_documents', 'public_total')})
+                 AS normative_documents_current
+        FROM reports r
+        JOIN report_stats s ON s.report_id = r.id AND s.version = r.current_version
+        WHERE r.kind = 'annual_report' AND r.counts_for IS NOT NULL
+        GROUP BY r.id""",
+    )
+
+
 @MIGRATIONS()
 def m013_search(db: Database) -> None:
     """Full-text search over reports for Chinese: `reports_fts`, FTS5 with the trigram tokenizer.

@@ -40,10 +40,14 @@ FINDING_MISSING = "missing"
 FINDING_LATE = "late"
 FINDING_TURNED_UP = "turned_up"
 FINDING_SITE_FAILING = "site_failing"
+# Raised by the monitor from report_checks: a report version whose statistical tables fail one
+# of their own arithmetic checks (one finding per report version).
+FINDING_INCONSISTENT = "inconsistent"
 # The kinds the store accepts. The column has no CHECK constraint: a later change adds kinds
 # by extending this tuple, with no table rebuild.
 FINDING_KINDS = (FINDING_NEW, FINDING_CHANGED, FINDING_REMOVED, FINDING_RESTORED,
-                 FINDING_MISSING, FINDING_LATE, FINDING_TURNED_UP, FINDING_SITE_FAILING)
+                 FINDING_MISSING, FINDING_LATE, FINDING_TURNED_UP, FINDING_SITE_FAILING,
+                 FINDING_INCONSISTENT)
 
 # reports.published_basis: where published_date came from (see crawler/dates.py). 'page' is
 # the value of rows stored before m007 (the page's date by the old rule, which one unknown).
@@ -196,6 +200,8 @@ class ReportFetch:
     extractor_version: the extractor that made the text (crawler.extract.EXTRACTOR_VERSION);
     None when not made by nianbao's extractor (tests). listing_title / listing_date: what the
     listing said of the report, the extraction's input besides the page.
+    figures / checks: the statistics read from the page (storage.stats.Figure) and their
+    arithmetic checks (storage.stats.StatCheck), stored with the version the fetch becomes.
     """
 
     agency_id: str
@@ -224,6 +230,8 @@ class ReportFetch:
     extractor_version: int | None = None
     listing_title: str | None = None
     listing_date: str | None = None
+    figures: tuple = ()
+    checks: tuple = ()
 
     def __repr__(self) -> str:  # short: Scrapy logs items, and raw_page can be megabytes
         return (f"ReportFetch({self.agency_id} {self.url[:200]}: {self.kind} {self.year}, "
@@ -286,6 +294,8 @@ class Reextraction:
     counts_for: str | None = None
     extracted_at: str | None = None
     crawl_id: int | None = None
+    figures: tuple = ()
+    checks: tuple = ()
 
     def __repr__(self) -> str:
         return (f"Reextraction(report {self.report_id} from version {self.raw_version_id}: "

@@ -12,6 +12,7 @@ offers one small API per concept, all over the same connection:
     store.schedule    the daemon's agency_schedule
     store.deliveries  which finding went to which notification target
     store.heartbeat   the daemon's heartbeat row
+    store.stats       the figures of reports' statistical tables and their arithmetic checks
 
 One Store holds one connection; open it once per process and share it (Scrapy runs its
 components in one thread). It is not safe to share across threads.
@@ -34,6 +35,7 @@ from .coverage_reads import CoverageReads
 from .held import Held
 from .history import History
 from .schedule import Schedule
+from .stats import Stats
 
 
 class Store:
@@ -60,6 +62,7 @@ class Store:
         self.schedule = Schedule(self.db)
         self.deliveries = Deliveries(self.db)
         self.heartbeat = Heartbeat(self.db)
+        self.stats = Stats(self.db)
 
     def close(self) -> None:
         """Close the connection. Committed data is already safe; nothing is pending."""

@@ -59,11 +59,17 @@ EXPECTED_REPORTS = {
     # classified
     ("demo-ruby", 2019, "annual_report"),
     ("demo-ruby", 2020, "annual_report"),
+    # the standard statistical tables: prose only (2017), 2019 and 2021 formats, and a 2022
+    # report whose figures do not add up
+    ("demo-stats", 2017, "annual_report"),
+    ("demo-stats", 2019, "annual_report"),
+    ("demo-stats", 2021, "annual_report"),
+    ("demo-stats", 2022, "annual_report"),
 }
 # Report rows: demo-zone 2021 is two reports (the city's and the region's).
 REPORT_ROWS = len(EXPECTED_REPORTS) + 1
 AGENCIES = ("demo-trs", "demo-hanweb", "demo-gbk", "demo-trad", "demo-dead",
-            "demo-gkmlpt", "demo-ruby", "demo-zone", "demo-xxgk")
+            "demo-gkmlpt", "demo-ruby", "demo-zone", "demo-xxgk", "demo-stats")
 
 
 def report(db, url_suffix):
