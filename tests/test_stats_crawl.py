@@ -93,6 +93,21 @@ def test_report_figures_view(crawled):
     assert by_year[2017]["requests_new"] == 23 and by_year[2017]["granted"] is None
 
 
+def test_canned_query_compares_key_figures_across_agencies(crawled):
+    """The metadata's canned query `key_figures_of_year`, run as Datasette would run it."""
+    import yaml
+    from pathlib import Path
+    import nianbao.storage
+    metadata = yaml.safe_load((Path(nianbao.storage.__file__).parent / "metadata.yml").read_text())
+    sql = metadata["databases"]["nianbao"]["queries"]["key_figures_of_year"]["sql"]
+    rows = query(crawled, sql, {"year": "2022", "region": ""})
+    assert [(r["agency_id"], r["requests_new"], r["handled_total"]) for r in rows] == [
+        ("demo-stats", 30, 29)]
+    assert set(rows[0]["failed_checks"].split(", ")) == {
+        "requests_balance", "handled_total_sum", "applicant_sum"}
+    assert query(crawled, sql, {"year": "2022", "region": "不存在的省"}) == []
+
+
 def test_check_raises_one_inconsistent_finding_per_report_version(crawled, demo_config):
     db = crawled
     assert "inconsistent" in FINDING_KINDS and "inconsistent" in KIND_LABELS
