@@ -133,8 +133,9 @@ def query_claims(db):
 
 def status_json(config, db) -> dict:
     result = run_nianbao("status", "--config", str(config), "--db", str(db), "--json", timeout=30)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    report = json.loads(result.stdout)
+    assert result.returncode == (0 if report["daemon"]["running"] else 3), result.stderr
+    return report
 
 
 def crawls_overlap(db) -> list[str]:
