@@ -77,6 +77,7 @@ TIME_KEYS = {"removed_at", "since"}  # UTC times in details, shown in China time
 PUBLISHED_BASIS_LABELS = {"printed": "页面印发日期", "meta": "页面元数据", "listing": "列表日期",
                           "written": "成文日期", "first_seen": "首次发现日期", "page": "页面日期"}
 DETAIL_VALUE_CHARS = 300
+DIFF_EXCERPT_CHARS = 800
 
 
 def kind_label(kind: str) -> str:
@@ -157,11 +158,11 @@ def sentence(finding: Mapping[str, Any]) -> str:
         return f"{agency}的{year}政府信息公开工作年度报告截止日期{deadline or '已'}已过，至今未发现。"
     if kind == "late":
         days = f"，晚{details['days_late']}天" if details.get("days_late") is not None else ""
-        return (f"{agency}的{year}年度报告于{details.get('published_date') or '截止日期后'}"
+        return (f"{agency}的{year}政府信息公开工作年度报告于{details.get('published_date') or '截止日期后'}"
                 f"发布，超过截止日期{deadline or ''}{days}。")
     if kind == "turned_up":
         published = details.get("published_date")
-        return (f"{agency}此前被报告未发布的{year}年度报告已出现"
+        return (f"{agency}此前被报告未发布的{year}政府信息公开工作年度报告已出现"
                 f"{f'（发布日期{published}）' if published else ''}。")
     if kind == "site_failing":
         runs = details.get("crawls_in_a_row")
@@ -238,3 +239,36 @@ def detail_lines(finding: Mapping[str, Any]) -> list[str]:
             value = value[:DETAIL_VALUE_CHARS] + "…"
         lines.append(f"{DETAIL_LABELS.get(key, key)}：{value}")
     return lines
+
+
+def _year_suffix(finding: Mapping[str, Any]) -> str:
+    return f" {finding['year']}年度" if finding.get("year") else ""
+
+
+def message_text(finding: Mapping[str, Any], public_url: str | None) -> str:
+    """The full text of one finding, as a notification's body and a feed entry's content:
+    the label, the sentence, then 机构/年度/报告网址/details/发现时间/links/编号 lines."""
+    details = finding.get("details") or {}
+    agency = agency_label(finding)
+    if finding.get("agency_id") and agency != finding["agency_id"]:
+        agency = f"{agency}（{finding['agency_id']}）"
+    lines = [f"【{kind_label(finding['kind'])}】{agency_label(finding)}{_year_suffix(finding)}",
+             sentence(finding), "", f"机构：{agency}"]
+    if finding.get("year"):
+        lines.append(f"年度：{finding['year']}")
+    url = report_url(finding)
+    if url:
+        lines.append(f"报告网址：{url}")
+    lines += detail_lines(finding)
+    lines.append(f"发现时间：{china_time(finding.get('detected_at'))}")
+    link = finding_link(public_url, finding["id"])
+    if link:
+        lines.append(f"详情：{link}")
+    page = report_link(public_url, finding.get("report_id"))
+    if page:
+        lines.append(f"报告页面：{page}")
+    lines.append(f"编号：#{finding['id']}")
+    diff = details.get("diff")
+    if diff:
+        lines += ["", "变更内容：", str(diff)[:DIFF_EXCERPT_CHARS]]
+    return "\n".join(lines)

@@ -68,14 +68,12 @@ from nianbao.config.registry import Registry
 from nianbao.monitor.finding_text import (  # noqa: F401  (KIND_LABELS: re-exported)
     KIND_LABELS,
     agency_label,
-    china_time,
-    detail_lines,
     finding_fields,
     kind_label,
+    message_text,
     report_url,
-    sentence,
 )
-from nianbao.monitor.links import finding_link, report_link
+from nianbao.monitor.links import finding_link
 from nianbao.storage.deliveries import CLAIM_STALE_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -87,7 +85,6 @@ CLAIM_STALE_ENV = "NIANBAO_CLAIM_STALE_SECONDS"
 DIGEST_AFTER = 10  # more findings than this waiting for one target: send digests
 DIGEST_SIZE = 50  # findings per digest message
 DIGEST_LINES_CHARS = 160  # a digest line's words are cut to this length (its links never)
-DIFF_EXCERPT_CHARS = 800
 ERROR_MAX_CHARS = 500
 
 
@@ -341,7 +338,7 @@ def compose(findings: Sequence[dict[str, Any]], public_url: str | None = None) -
     """(title, body) of one message, in Chinese: one finding in full, or a digest of several
     whose every line carries the report's URL and the finding's link."""
     if len(findings) == 1:
-        return _title(findings[0]), _body(findings[0], public_url)
+        return _title(findings[0]), message_text(findings[0], public_url)
     kinds = Counter(f["kind"] for f in findings)
     summary = "，".join(f"{kind_label(kind)} {n}" for kind, n in sorted(kinds.items()))
     title = f"nianbao: {len(findings)} 条发现（{summary}）"
@@ -384,33 +381,6 @@ def _digest_line(finding: dict[str, Any], public_url: str | None) -> str:
     words = words.rstrip()[:DIGEST_LINES_CHARS]
     links = [u for u in (report_url(finding), finding_link(public_url, finding["id"])) if u]
     return " ".join([words, *links])
-
-
-def _body(finding: dict[str, Any], public_url: str | None) -> str:
-    details = finding.get("details") or {}
-    agency = agency_label(finding)
-    if finding.get("agency_id") and agency != finding["agency_id"]:
-        agency = f"{agency}（{finding['agency_id']}）"
-    lines = [f"【{kind_label(finding['kind'])}】{agency_label(finding)}{_year(finding)}",
-             sentence(finding), "", f"机构：{agency}"]
-    if finding.get("year"):
-        lines.append(f"年度：{finding['year']}")
-    url = report_url(finding)
-    if url:
-        lines.append(f"报告网址：{url}")
-    lines += detail_lines(finding)
-    lines.append(f"发现时间：{china_time(finding.get('detected_at'))}")
-    link = finding_link(public_url, finding["id"])
-    if link:
-        lines.append(f"详情：{link}")
-    page = report_link(public_url, finding.get("report_id"))
-    if page:
-        lines.append(f"报告页面：{page}")
-    lines.append(f"编号：#{finding['id']}")
-    diff = details.get("diff")
-    if diff:
-        lines += ["", "变更内容：", str(diff)[:DIFF_EXCERPT_CHARS]]
-    return "\n".join(lines)
 
 
 def _sender(url: str):
