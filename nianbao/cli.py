@@ -13,6 +13,7 @@ from nianbao.monitor.crawl_cmd import crawl
 from nianbao.monitor.daemon_cmd import daemon, notify, status
 from nianbao.monitor.extract_cmd import extract
 from nianbao.monitor.reextract_cmd import reextract
+from nianbao.monitor.report_cmd import report
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,7 +22,7 @@ def main() -> None:
     """nianbao: monitor Chinese government annual reports on open government information."""
 
 
-for command in (crawl, check, daemon, status, notify, extract, reextract):
+for command in (crawl, check, daemon, status, notify, extract, reextract, report):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from .findings import ANNOUNCED
 from .models import utc_iso, utc_now
 from .part import StorePart, ids_json
 
@@ -23,10 +24,7 @@ DELIVERY_FAILED = "failed"
 # A 'sending' claim older than this is left by a sender that died (or hung) between its
 # send and its record: another sender takes it over, and the finding is sent again.
 CLAIM_STALE_SECONDS = 600.0
-# Which findings are told to people at all: a `new` finding only for an annual report (a
-# work plan or notice the crawl considered, kind 'other', stays in the table, untold).
-# SQL over `findings f LEFT JOIN reports r ON r.id = f.report_id`.
-ANNOUNCED = "(f.kind != 'new' OR r.kind = 'annual_report')"
+# ANNOUNCED (storage/findings.py): which findings are told to people at all.
 
 
 def pid_alive(pid: int) -> bool:
