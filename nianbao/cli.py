@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from nianbao import __version__
+from nianbao.demo.cli import demo
 from nianbao.monitor.check_cmd import check
 from nianbao.monitor.crawl_cmd import crawl
 from nianbao.monitor.daemon_cmd import daemon, notify, status
@@ -22,7 +23,7 @@ def main() -> None:
     """nianbao: monitor Chinese government annual reports on open government information."""
 
 
-for command in (crawl, check, daemon, status, notify, extract, reextract, report):
+for command in (crawl, check, daemon, status, notify, extract, reextract, report, demo):
     main.add_command(command)
 
 if __name__ == "__main__":
