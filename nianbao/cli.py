@@ -14,6 +14,7 @@ from nianbao.monitor.crawl_cmd import crawl
 from nianbao.monitor.daemon_cmd import daemon, notify, status
 from nianbao.monitor.extract_cmd import extract
 from nianbao.monitor.reextract_cmd import reextract
+from nianbao.monitor.registry_cmd import registry
 from nianbao.monitor.report_cmd import report
 
 
@@ -23,7 +24,8 @@ def main() -> None:
     """nianbao: monitor Chinese government annual reports on open government information."""
 
 
-for command in (crawl, check, daemon, status, notify, extract, reextract, report, demo):
+for command in (crawl, check, daemon, status, notify, extract, reextract, report, demo,
+                registry):
     main.add_command(command)
 
 if __name__ == "__main__":
