@@ -5,8 +5,9 @@ On a terminal (stderr is a tty) one status line is redrawn in place twice a seco
     agencies 3/12 done · 148 pages · 21 reports · 2 errors · now: www.a.gov.cn, xxgk.b.gov.cn
 
 Log records that Scrapy writes meanwhile first clear that line, so nothing is overwritten.
-Elsewhere (a pipe, a file, the daemon's crawl children) one plain line every
-NIANBAO_PROGRESS_INTERVAL seconds (default 30), with a time stamp, and a last one at the end.
+Elsewhere (a pipe, a file) one plain line every NIANBAO_PROGRESS_INTERVAL seconds (default
+30), with a time stamp, and a last one at the end. The daemon's crawl children run with it
+off (their output is a file of which only the tail is kept, for a failure's reason).
 
 Counts come from Scrapy's signals: pages are responses received; reports are items scraped;
 errors are download failures and responses with status >= 400; an agency is done when it had
