@@ -40,7 +40,9 @@ generic webhook) also gets the structured fields as JSON payload fields beside a
 `title` and `message`: `findings`, a list with, per finding, finding_id, kind, kind_label,
 agency_id, agency_name, year, url, report_id, detected_at (UTC, as stored),
 detected_at_china, deadline, link, report_link, summary and details; a message of one finding
-has these fields at the top level too. Other services (mail, DingTalk, WeCom...) get the text.
+has these fields at the top level too. form:// and xml:// (apprise's other generic webhooks)
+get the same fields as text (`text_fields`). Other services (mail, DingTalk, WeCom...) get
+the text.
 
 Which findings are told: every kind, except a `new` finding for a page that is not an annual
 report (kind `other`: a work plan, a notice), which stays in the table untold
@@ -58,6 +60,7 @@ import logging
 import os
 import re
 import threading
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -478,16 +481,38 @@ def _quiet_apprise() -> None:
         _quieted = True
 
 
+# apprise's generic webhooks: json:// takes the fields as JSON values; form:// and xml://
+# take text only, so they get each field as text (findings and details as JSON text).
+STRUCTURED_PLUGINS = {"NotifyJSON": "json", "NotifyForm": "text", "NotifyXML": "text"}
+
+
+def text_fields(fields: dict[str, Any]) -> dict[str, str]:
+    """The structured fields as text, for form:// and xml:// (None -> '', lists and
+    mappings -> JSON)."""
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, (dict, list, tuple)):
+            return json.dumps(value, ensure_ascii=False)
+        return str(value)
+    return {name: text(value) for name, value in fields.items()}
+
+
 def _with_fields(sender, fields: dict[str, Any] | None) -> None:
-    """Put the structured fields into the JSON payload of each json:// plugin of `sender`,
-    beside apprise's own title/message/type (apprise's payload extras, which a URL's
-    `:name=value` arguments also set: those stay, ours are added for this message)."""
+    """Put the structured fields into the payload of each generic webhook plugin of `sender`
+    (json://, form://, xml://), beside apprise's own title/message/type (apprise's payload
+    extras, which a URL's `:name=value` arguments also set: those stay, ours are added for
+    this message)."""
     for plugin in sender:
-        if type(plugin).__name__ != "NotifyJSON" or not hasattr(plugin, "payload_extras"):
+        form = STRUCTURED_PLUGINS.get(type(plugin).__name__)
+        if form is None or not hasattr(plugin, "payload_extras"):
             continue
         if not hasattr(plugin, "_nianbao_url_extras"):
             plugin._nianbao_url_extras = dict(plugin.payload_extras)
-        plugin.payload_extras = {**(fields or {}), **plugin._nianbao_url_extras}
+        ours = fields or {}
+        if form == "text":
+            ours = text_fields(ours)
+        plugin.payload_extras = {**ours, **plugin._nianbao_url_extras}
 
 
 def _send(sender, title: str, body: str, url: str,

@@ -262,3 +262,71 @@ def test_status_counts_only_announced_findings(tmp_path, store, receiver):
     deliver_pending(store, registry)
     assert collect_status(store.path, registry, stale_after=90,
                           agency_limit=None)["undelivered"]["findings"] == 0
+
+
+class RawReceiver:
+    """Records each POST's raw body (form:// and xml:// send no JSON)."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                receiver.posts.append((self.headers.get("Content-Type", ""),
+                                       self.rfile.read(length).decode("utf-8")))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.posts: list[tuple[str, str]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_form_and_xml_webhooks_get_the_fields_as_text(tmp_path, store):
+    from urllib.parse import parse_qs
+    from xml.etree import ElementTree as ET
+
+    form, xml = RawReceiver(), RawReceiver()
+    try:
+        registry = write_registry(tmp_path, [f"form://127.0.0.1:{form.port}/f",
+                                             f"xml://127.0.0.1:{xml.port}/x"])
+        ids = every_kind(store)
+        assert deliver_pending(store, registry, digest_after=50).failed == 0
+        assert len(form.posts) == len(xml.posts) == len(ids)
+        stored = {row["id"]: row for row in store.db.query("SELECT * FROM findings")}
+        for _, body in form.posts:
+            fields = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+            row = stored[int(fields["finding_id"])]
+            assert (fields["kind"], fields["agency_id"], fields["detected_at"]) == (
+                row["kind"], row["agency_id"], row["detected_at"])
+            assert fields["year"] == ("" if row["year"] is None else str(row["year"]))
+            assert fields["link"] == f"{PUBLIC}/nianbao/findings/{row['id']}"
+            assert json.loads(fields["details"]) == json.loads(row["details"])
+            assert [f["finding_id"] for f in json.loads(fields["findings"])] == [row["id"]]
+        kinds = set()
+        for _, body in xml.posts:
+            root = ET.fromstring(body)
+            element = root.find(".//finding_id")
+            assert element is not None, body[:500]
+            row = stored[int(element.text)]
+            kinds.add(root.find(".//kind").text)
+            assert root.find(".//detected_at_china").text.endswith("+08:00")
+            assert json.loads(root.find(".//details").text) == json.loads(row["details"])
+        assert kinds == set(KIND_LABELS)
+    finally:
+        form.close()
+        xml.close()
