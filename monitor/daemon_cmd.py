@@ -206,6 +206,8 @@ def _when(iso: str | None, now: dt.datetime) -> str:
 
 def print_status(report: dict) -> None:
     from rich.console import Console
+
+    from nianbao.monitor.finding_text import china_time, kind_label
     from rich.table import Table
 
     now = dt.datetime.now(dt.UTC)
@@ -252,8 +254,9 @@ def print_status(report: dict) -> None:
                f"({undelivered['targets']} targets)")
     for f in undelivered["latest"]:
         year = f" {f['year']}" if f["year"] else ""
-        click.echo(f"  #{f['id']} {f['kind']} {f['agency_name'] or f['agency_id'] or ''}{year} "
-                   f"detected {f['detected_at']}, {f['targets_pending']} targets waiting")
+        click.echo(f"  #{f['id']} {kind_label(f['kind'])} ({f['kind']}) "
+                   f"{f['agency_name'] or f['agency_id'] or ''}{year} detected "
+                   f"{china_time(f['detected_at'])}, {f['targets_pending']} targets waiting")
 
 
 @click.command()
