@@ -22,7 +22,13 @@ from pathlib import Path
 import click
 
 from nianbao.config.registry import Agency, ConfigError, load_registry, resolve_config_path
-from nianbao.monitor.cli_options import config_option, db_option, fail_config, public_url_option, resolve_db_path
+from nianbao.monitor.cli_options import (
+    config_option,
+    db_option,
+    fail_config,
+    public_url_option,
+    resolve_db_path,
+)
 from nianbao.monitor.coverage import LATE, MISSING, NOT_DUE, ON_TIME, CoverageRow
 from nianbao.monitor.finding_text import (
     agency_label,

@@ -125,3 +125,42 @@ def test_report_errors(setup, tmp_path):
     assert missing.exit_code == 1 and not (tmp_path / "none.db").exists()
     unknown = run(config, db, "--csv", str(tmp_path / "x.csv"), "--agency", "nope")
     assert unknown.exit_code == 2 and "nope" in unknown.output
+
+
+def test_a_second_registry_not_due_custom_deadline_and_no_public_url(tmp_path):
+    """Another registry in every surface detail: Guangdong governments, a custom deadline,
+    a day before this year's deadlines, no public_url, one agency selected by --agency."""
+    config = tmp_path / "registry.yaml"
+    config.write_text(
+        "agencies:\n"
+        "  - {id: sz-ft, name: 深圳市福田区人民政府, kind: government, region: 广东省深圳市福田区,"
+        " start_year: 2018, deadline: '02-15', sources: ['http://127.0.0.2:9/ft/']}\n"
+        "  - {id: gz-th, name: 广州市天河区人民政府, kind: government, region: 广东省广州市,"
+        " start_year: 2019, sources: ['http://127.0.0.2:9/th/']}\n", encoding="utf-8")
+    db = tmp_path / "store.sqlite"
+    with Store(db) as store:
+        store.agencies.sync([AgencyRecord("sz-ft", "深圳市福田区人民政府", "government", "广东省深圳市福田区",
+                                          2018, ("http://127.0.0.2:9/ft/",), "02-15"),
+                             AgencyRecord("gz-th", "广州市天河区人民政府", "government", "广东省广州市",
+                                          2019, ("http://127.0.0.2:9/th/",))])
+        for year, published in ((2018, "2019-02-14"), (2019, "2020-02-20")):
+            store.history.record_report(ReportFetch(
+                agency_id="sz-ft", url=f"http://127.0.0.2:9/ft/{year}/index.shtml",
+                title=f"福田区{year}年度政府信息公开工作年度报告", text="正文", kind="annual_report",
+                year=year, published_date=published, raw_page=b"<html></html>",
+                raw_encoding="utf-8", fetched_at="2020-03-01T00:00:00Z"))
+    out = tmp_path / "福田.xlsx"
+    result = CliRunner().invoke(report, ["--config", str(config), "--db", str(db), "--xlsx", str(out),
+                                         "--agency", "sz-ft", "--as-of", "2021-02-01"])
+    assert result.exit_code == 0, result.output
+    book = load_workbook(out)
+    rows = {r[3].value: r for r in book["覆盖情况"].iter_rows(min_row=2)}
+    assert set(rows) == {2018, 2019, 2020}  # gz-th not selected
+    for year, status in ((2018, "on_time"), (2019, "late"), (2020, "not_due")):
+        assert (rows[year][4].value, fill(rows[year][4])) == STATUS_STYLE[status][:2], year
+    assert rows[2019][5].value == "2020-02-15"  # the agency's own deadline
+    assert rows[2018][10].value is None  # no public_url: no page link
+    assert rows[2018][9].hyperlink.target == "http://127.0.0.2:9/ft/2018/index.shtml"
+    assert [c.value for c in book["覆盖矩阵"][2]][2:] == ["✓", "!", "·"]
+    findings = [[c.value for c in r] for r in book["发现"].iter_rows(min_row=2)]
+    assert [f[2] for f in findings] == ["new", "new"] and all(f[10] is None for f in findings)
