@@ -38,7 +38,21 @@ from nianbao.monitor.finding_text import (
 )
 from nianbao.monitor.links import feed_link, finding_link
 
+from nianbao.storage.findings import ANNOUNCED
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
+# How many findings a served feed holds (the newest): feed readers poll; 1,000 findings with
+# their diffs are 2 MB.
+FEED_LIMIT = 100
+# The rows of a feed, for a server that has a read-only connection rather than a Store
+# (Datasette: `await db.execute(FEED_SQL, {"agency_id": None or id, "limit": FEED_LIMIT})`).
+FEED_SQL = f"""
+SELECT f.*, a.name AS agency_name, r.url AS report_url, r.title AS report_title
+FROM findings f
+LEFT JOIN agencies a ON a.id = f.agency_id
+LEFT JOIN reports r ON r.id = f.report_id
+WHERE {ANNOUNCED} AND (:agency_id IS NULL OR f.agency_id = :agency_id)
+ORDER BY f.id DESC LIMIT :limit"""
 TAG_AUTHORITY = "tag:nianbao,2008:"
 FEED_TITLE = "nianbao 年报监测：发现"
 

@@ -103,3 +103,26 @@ def test_markup_in_a_title_is_text(store, title):  # noqa: F811
     xml = findings_feed(rows(store), public_url=PUBLIC)
     entry = ET.fromstring(xml.encode("utf-8")).find(f"{A}entry")
     assert title in entry.findtext(f"{A}summary")
+
+
+def test_feed_sql_on_a_read_only_connection(store):  # noqa: F811
+    import sqlite3
+
+    from nianbao.monitor.feeds import FEED_SQL
+    from tests.test_alerts import add_report
+
+    ids = every_kind(store)
+    add_report(store, "hf-zf", 2020, kind="other", title="2021年政务公开工作要点")
+    connection = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+    connection.row_factory = sqlite3.Row
+    try:
+        every = [dict(r) for r in connection.execute(FEED_SQL, {"agency_id": None, "limit": 100})]
+        two = [dict(r) for r in connection.execute(FEED_SQL, {"agency_id": None, "limit": 2})]
+        own = [dict(r) for r in connection.execute(FEED_SQL, {"agency_id": "hf-zf", "limit": 100})]
+    finally:
+        connection.close()
+    assert sorted(r["id"] for r in every) == sorted(ids.values())  # the work plan's `new` is left out
+    assert [r["id"] for r in two] == sorted(ids.values(), reverse=True)[:2]
+    assert {r["kind"] for r in own} == {"missing", "column_moved", "inconsistent"}
+    root = ET.fromstring(findings_feed(every, public_url=PUBLIC).encode("utf-8"))
+    assert len(root.findall(f"{A}entry")) == len(ids)
