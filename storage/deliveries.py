@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from .findings import ANNOUNCED
+from .findings import ANNOUNCED  # which findings are told to people at all
 from .models import utc_iso, utc_now
 from .part import StorePart, ids_json
 
@@ -24,7 +24,6 @@ DELIVERY_FAILED = "failed"
 # A 'sending' claim older than this is left by a sender that died (or hung) between its
 # send and its record: another sender takes it over, and the finding is sent again.
 CLAIM_STALE_SECONDS = 600.0
-# ANNOUNCED (storage/findings.py): which findings are told to people at all.
 
 
 def pid_alive(pid: int) -> bool:
