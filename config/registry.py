@@ -14,7 +14,9 @@ The YAML shape is a public interface (other tools write it)::
 Optional fields: per agency `domains` (extra hosts of its reports, `host` or `host:port`; see
 config/origins.py for what a crawl may visit), `deadline: "MM-DD"`
 (overrides the legal deadline, a day of year Y+1), `notify` (apprise URLs) and `schedule`
-(crawl intervals); at the top, `notify` and `schedule` for every agency. Unknown fields are
+(crawl intervals); at the top, `notify` (URLs, or subscriptions by region and kind:
+config/subscriptions.py) and `schedule` for every agency, and `public_url` (where the store
+is served, for links in messages). Unknown fields are
 rejected so that a typo such as ``start_yaer`` is caught at load time instead of silently
 ignored, and so is a key given twice in one mapping (YAML would keep the last one silently).
 Every problem is reported as one line naming the file, the agency (id, else its position in
@@ -587,17 +589,6 @@ def _notify_entries(path: Path, value: object) -> tuple[tuple[str, ...], tuple[S
             raise ConfigError(f"{label}: must be a notification URL or a mapping with 'urls' "
                               f"(and optional 'region', 'kinds'), not {show(entry)}")
     return tuple(plain), tuple(subscriptions)
-
-
-def _as_text_list(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise ValueError("must be a list")
-    for index, item in enumerate(value):
-        if not isinstance(item, str):
-            raise ValueError(f"item {index + 1}: must be a text URL, not {show(item)}")
-    return tuple(value)
 
 
 def _entry_label(entry: object, index: int) -> str:
