@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean constraints
 
 demo: $(STAMP)
 	$(BIN)/python -m nianbao.demo
@@ -32,6 +32,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,datasette]'
 	touch $(STAMP)
+
+# The versions tested together, for the service install (deploy/README.md): regenerate after
+# `make test` passes with new versions.
+constraints: $(STAMP)
+	{ echo "# Versions tested together (make constraints, from a venv where make test passed)."; \
+	  echo "# Service install: pip install -c deploy/constraints.txt ."; \
+	  $(BIN)/python -m pip freeze --exclude-editable --all 2>/dev/null \
+	    | grep -v -i -E '^(nianbao|pip|setuptools|wheel)([=@ ]|$$)'; } > deploy/constraints.txt
 
 clean:
 	rm -rf $(VENV) demo-output *.egg-info

@@ -14,7 +14,9 @@ The YAML shape is a public interface (other tools write it)::
 Optional fields: per agency `domains` (extra hosts of its reports, `host` or `host:port`; see
 config/origins.py for what a crawl may visit), `deadline: "MM-DD"`
 (overrides the legal deadline, a day of year Y+1), `notify` (apprise URLs) and `schedule`
-(crawl intervals); at the top, `notify` and `schedule` for every agency. Unknown fields are
+(crawl intervals); at the top, `notify` (URLs, or subscriptions by region and kind:
+config/subscriptions.py) and `schedule` for every agency, and `public_url` (where the store
+is served, for links in messages). Unknown fields are
 rejected so that a typo such as ``start_yaer`` is caught at load time instead of silently
 ignored, and so is a key given twice in one mapping (YAML would keep the last one silently).
 Every problem is reported as one line naming the file, the agency (id, else its position in
@@ -47,6 +49,7 @@ from pydantic import (
 
 from nianbao.config.deadlines import FIRST_REPORT_YEAR, parse_month_day
 from nianbao.config.origins import AllowedOrigin, Origin, OriginError, OriginPolicy
+from nianbao.config.subscriptions import Subscription, check_public_url
 
 DEFAULT_CONFIG_PATH = Path("config") / "agencies.yaml"
 # libyaml's safe loader when PyYAML has it (about 10x faster: a registry of 150,000 agencies
@@ -393,8 +396,13 @@ class Registry(BaseModel):
 
     path: str
     agencies: tuple[Agency, ...]
+    # The plain URLs of the top-level `notify` (told of every finding) ...
     notify: tuple[str, ...] = ()
+    # ... and its entries that select findings by region and kind (config/subscriptions.py).
+    subscriptions: tuple[Subscription, ...] = ()
     schedule: Schedule = Schedule()
+    # Where the store is served; links in notifications, feeds and reports start with it.
+    public_url: str | None = None
 
     def schedule_for(self, agency: Agency) -> Schedule:
         """The global schedule with the agency's overrides applied."""
@@ -509,13 +517,16 @@ def load_registry(path: str | os.PathLike) -> Registry:
                           "null): expected a mapping with an 'agencies' list at the top")
     if not isinstance(raw, dict) or "agencies" not in raw:
         raise ConfigError(f"{path}: expected a mapping with an 'agencies' list at the top")
-    unknown = sorted(set(raw) - {"agencies", "notify", "schedule"}, key=repr)
+    unknown = sorted(set(raw) - {"agencies", "notify", "schedule", "public_url"}, key=repr)
     if unknown:
         raise ConfigError(f"{path}: unknown top-level field {show(unknown[0])}")
-    try:
-        notify = check_apprise_urls(_as_text_list(raw.get("notify")))
-    except ValueError as exc:
-        raise ConfigError(f"{path}: top level: field 'notify': {exc}") from None
+    notify, subscriptions = _notify_entries(path, raw.get("notify"))
+    public_url = None
+    if raw.get("public_url") is not None:
+        try:
+            public_url = check_public_url(raw["public_url"])
+        except ValueError as exc:
+            raise ConfigError(f"{path}: top level: field 'public_url': {exc}") from None
     try:
         # An absent or null schedule means the defaults; [] or 0 is a mistake, not a default.
         schedule = Schedule.model_validate({} if raw.get("schedule") is None else raw["schedule"])
@@ -541,18 +552,43 @@ def load_registry(path: str | os.PathLike) -> Registry:
             )
         seen[agency.id] = index
         agencies.append(agency)
-    return Registry(path=str(path), agencies=tuple(agencies), notify=notify, schedule=schedule)
+    return Registry(path=str(path), agencies=tuple(agencies), notify=notify,
+                    subscriptions=subscriptions, schedule=schedule, public_url=public_url)
 
 
-def _as_text_list(value: object) -> tuple[str, ...]:
+def _notify_entries(path: Path, value: object) -> tuple[tuple[str, ...], tuple[Subscription, ...]]:
+    """The top-level `notify` list: (plain URLs, subscriptions). A plain URL is one entry; a
+    mapping {urls, region, kinds} another (config/subscriptions.py). ConfigError names the
+    file, the entry and the field."""
+    where = f"{path}: top level: field 'notify'"
     if value is None:
-        return ()
+        return (), ()
     if not isinstance(value, list):
-        raise ValueError("must be a list")
-    for index, item in enumerate(value):
-        if not isinstance(item, str):
-            raise ValueError(f"item {index + 1}: must be a text URL, not {show(item)}")
-    return tuple(value)
+        raise ConfigError(f"{where}: must be a list")
+    plain: list[str] = []
+    subscriptions: list[Subscription] = []
+    for index, entry in enumerate(value):
+        label = f"{where}: entry {index + 1}"
+        if isinstance(entry, str):
+            try:
+                check_apprise_urls((entry,))
+            except ValueError:
+                raise ConfigError(f"{label}: not a notification URL apprise understands") from None
+            plain.append(entry)
+        elif isinstance(entry, dict):
+            try:
+                subscription = Subscription.model_validate(entry)
+            except ValidationError as exc:
+                raise ConfigError(f"{label}: {_first_problem(exc)}") from None
+            try:
+                check_apprise_urls(subscription.urls)
+            except ValueError as exc:
+                raise ConfigError(f"{label}: field 'urls': {exc}") from None
+            subscriptions.append(subscription)
+        else:
+            raise ConfigError(f"{label}: must be a notification URL or a mapping with 'urls' "
+                              f"(and optional 'region', 'kinds'), not {show(entry)}")
+    return tuple(plain), tuple(subscriptions)
 
 
 def _entry_label(entry: object, index: int) -> str:

@@ -108,7 +108,21 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "nianbao.crawler.extensions.CrawlRecorder": 100,
+    "nianbao.crawler.progress.CrawlProgress": 200,
 }
+# Feed exports (-O x.jsonl) leave out the raw page bytes the items carry for the store.
+FEED_EXPORTERS = {
+    "json": "nianbao.crawler.exporters.JsonItemExporter",
+    "jsonlines": "nianbao.crawler.exporters.JsonLinesItemExporter",
+    "jsonl": "nianbao.crawler.exporters.JsonLinesItemExporter",
+    "jl": "nianbao.crawler.exporters.JsonLinesItemExporter",
+    "csv": "nianbao.crawler.exporters.CsvItemExporter",
+    "xml": "nianbao.crawler.exporters.XmlItemExporter",
+}
+# Progress while crawling (crawler/progress.py): 'auto' (a status line redrawn on a terminal,
+# a plain line every NIANBAO_PROGRESS_INTERVAL seconds elsewhere), 'tty', 'plain' or 'off'.
+NIANBAO_PROGRESS = os.environ.get("NIANBAO_PROGRESS", "auto")
+NIANBAO_PROGRESS_INTERVAL = 30.0
 
 LOG_LEVEL = "INFO"
 # Items are logged as one short line, and every log line is cut at NIANBAO_LOG_LINE_MAX

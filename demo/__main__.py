@@ -32,10 +32,13 @@ def main() -> None:
     # A fixed port: reports are identified by URL, so a second run must see the same URLs.
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
     args = parser.parse_args()
+    run_demo(Path(args.out), fresh=args.fresh, port=args.port)
 
-    out = Path(args.out)
+
+def run_demo(out: Path, *, fresh: bool = False, port: int = 8765) -> None:
+    """Serve the portal, crawl it once, print what was found (`make demo`, `nianbao demo`)."""
     db = out / "nianbao.db"
-    if args.fresh:
+    if fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
 
@@ -44,9 +47,9 @@ def main() -> None:
     from nianbao.storage import Store
 
     try:
-        portal = DemoPortal(port=args.port)
+        portal = DemoPortal(port=port)
     except OSError as exc:
-        raise SystemExit(f"demo: cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); try --port N")
+        raise SystemExit(f"demo: cannot listen on 127.0.0.1:{port} ({exc.strerror}); try --port N")
     with portal:
         config = portal.write_registry(out / "agencies.yaml")
         print(f"Demo portal serving {len(portal.site.pages)} pages at {portal.base_url} "

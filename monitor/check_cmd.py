@@ -38,7 +38,7 @@ CELL = 4  # width of a year column
 @config_option
 @db_option
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Compute coverage as of this day (default: today, UTC).")
+              help="Compute coverage as of this day (default: today in China, Asia/Shanghai).")
 @click.option("--agency", "agency_ids", multiple=True, metavar="ID",
               help="Only this agency (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of rows instead of the matrix.")

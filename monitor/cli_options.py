@@ -58,6 +58,24 @@ db_option = click.option("--db", "db_path", metavar="FILE", envvar=DB_ENV_VAR, s
 log_level_choice = click.Choice(LOG_LEVELS, case_sensitive=False)
 
 
+def _public_url(ctx, param, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from nianbao.config.subscriptions import check_public_url
+
+    try:
+        return check_public_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+public_url_option = click.option(
+    "--public-url", "public_url", metavar="URL", callback=_public_url,
+    help="Where the store is served (nianbao serve behind your web server), for links in "
+         "messages: {URL}/nianbao/findings/{id}, {URL}/-/report/{id}. Overrides the "
+         "registry's public_url.")
+
+
 class ScrapySetting(click.ParamType):
     """NAME=VALUE for a Scrapy setting; NAME is an identifier (DOWNLOAD_DELAY), VALUE any text."""
 

@@ -69,6 +69,8 @@ from nianbao.storage.heartbeat import DAEMON_STOPPED, DAEMON_STOPPING
 logger = logging.getLogger("nianbao.daemon")  # one logger name for the whole daemon's log
 
 DISPATCH_JOB, CHECK_JOB, DELIVER_JOB = "dispatch", "check", "deliver"
+# --check-at is China time, whatever the host's zone: deadlines are China's days.
+CHECK_TIMEZONE = "Asia/Shanghai"
 CRAWL_EXECUTOR, NOTIFY_EXECUTOR = "default", "notify"
 
 
@@ -101,7 +103,8 @@ def job_specs(config_path: str, db_path: str, opts: DaemonOptions) -> list[dict]
              trigger=IntervalTrigger(seconds=opts.dispatch_every), name="dispatch crawls",
              executor=CRAWL_EXECUTOR),
         dict(id=CHECK_JOB, func=job_ref(jobs.check_job), args=args,
-             trigger=CronTrigger(hour=hour, minute=minute), name="daily deadline check",
+             trigger=CronTrigger(hour=hour, minute=minute, timezone=CHECK_TIMEZONE),
+             name="daily deadline check",
              executor=NOTIFY_EXECUTOR),
         dict(id=DELIVER_JOB, func=job_ref(jobs.deliver_job), args=args,
              trigger=IntervalTrigger(seconds=opts.deliver_every), name="deliver notifications",
@@ -110,7 +113,9 @@ def job_specs(config_path: str, db_path: str, opts: DaemonOptions) -> list[dict]
 
 
 def _same_job(job, spec: dict) -> bool:
-    return (job.func_ref == spec["func"] and str(job.trigger) == str(spec["trigger"])
+    # repr, not str: a trigger's repr has its time zone (a job stored before --check-at
+    # became China time is replaced)
+    return (job.func_ref == spec["func"] and repr(job.trigger) == repr(spec["trigger"])
             and list(job.args) == list(spec["args"]) and job.name == spec["name"]
             and job.executor == spec["executor"])
 
@@ -141,7 +146,7 @@ def install_jobs(scheduler, config_path: str, db_path: str, opts: DaemonOptions)
         first_run = {}
         if spec["id"] == DISPATCH_JOB:
             first_run["next_run_time"] = local_now()  # crawl soon
-        elif existing is not None and str(existing.trigger) == str(spec["trigger"]):
+        elif existing is not None and repr(existing.trigger) == repr(spec["trigger"]):
             # Same times, other details (options, executor): keep its next run, so that a
             # check missed while the daemon was down still happens now.
             first_run["next_run_time"] = existing.next_run_time

@@ -23,6 +23,7 @@ from nianbao.monitor.cli_options import (
     fail_config,
     load_or_fail,
     log_level_choice,
+    public_url_option,
     resolve_paths,
 )
 
@@ -96,7 +97,8 @@ def _paths(config_path, db_path):
               help="After SIGTERM, how long a crawl child may take to finish before SIGKILL "
                    f"({STOP_GRACE.bounds}).")
 @click.option("--check-at", type=TimeOfDay(), default="06:00", show_default=True,
-              help="Local time of the daily deadline check.")
+              help="Time of the daily deadline check, in China time (Asia/Shanghai), "
+                   "whatever the host's time zone.")
 @click.option("--deliver-every", type=DELIVER_EVERY, default="10m", show_default=True,
               help=f"How often failed notifications are retried ({DELIVER_EVERY.bounds}).")
 @click.option("--heartbeat-every", type=HEARTBEAT_EVERY, default="30", show_default=True,
@@ -107,9 +109,10 @@ def _paths(config_path, db_path):
               help="Scrapy setting for the crawl children (repeatable), e.g. DOWNLOAD_DELAY=5.")
 @click.option("--log-level", type=log_level_choice, default="INFO", show_default=True,
               help="Daemon log level.")
+@public_url_option
 def daemon(config_path, db_path, dispatch_every, batch_size, crawl_timeout, stop_grace,
            check_at, deliver_every, heartbeat_every, notify_limit, crawl_settings,
-           log_level) -> None:
+           log_level, public_url) -> None:
     """Run the monitor: crawl agencies on their schedule, check deadlines daily, notify.
 
     Stops cleanly on SIGTERM or SIGINT (exit status 0). See deploy/README.md for systemd.
@@ -128,7 +131,7 @@ def daemon(config_path, db_path, dispatch_every, batch_size, crawl_timeout, stop
         dispatch_every=dispatch_every, batch_size=batch_size, crawl_timeout=crawl_timeout,
         stop_grace=stop_grace, check_at=check_at, deliver_every=deliver_every,
         heartbeat_every=heartbeat_every, notify_limit=notify_limit,
-        crawl_settings=tuple(crawl_settings))
+        crawl_settings=tuple(crawl_settings), public_url=public_url)
     try:
         sys.exit(run_daemon(config, db, options))
     except ConfigError as exc:
@@ -141,6 +144,8 @@ def daemon(config_path, db_path, dispatch_every, batch_size, crawl_timeout, stop
 # -- status -------------------------------------------------------------------------------------
 
 LATEST_UNDELIVERED = 5
+# `nianbao status` exit status when no daemon runs (LSB's "program is not running").
+STATUS_NOT_RUNNING = 3
 
 
 def collect_status(db_path, registry, *, stale_after: float, agency_limit: int | None) -> dict:
@@ -154,7 +159,8 @@ def collect_status(db_path, registry, *, stale_after: float, agency_limit: int |
         rows = store.schedule.rows()
         targets = targets_of(registry)
         count, latest = store.deliveries.undelivered_findings(
-            [(t.key, None if t.agency_ids is None else sorted(t.agency_ids)) for t in targets],
+            [(t.key, None if t.agency_ids is None else sorted(t.agency_ids), t.kinds)
+             for t in targets],
             latest=LATEST_UNDELIVERED)
     daemon_info = {"running": daemon_alive(heartbeat, stale_after)}
     if heartbeat:
@@ -200,6 +206,8 @@ def _when(iso: str | None, now: dt.datetime) -> str:
 
 def print_status(report: dict) -> None:
     from rich.console import Console
+
+    from nianbao.monitor.finding_text import china_time, kind_label
     from rich.table import Table
 
     now = dt.datetime.now(dt.UTC)
@@ -246,8 +254,9 @@ def print_status(report: dict) -> None:
                f"({undelivered['targets']} targets)")
     for f in undelivered["latest"]:
         year = f" {f['year']}" if f["year"] else ""
-        click.echo(f"  #{f['id']} {f['kind']} {f['agency_name'] or f['agency_id'] or ''}{year} "
-                   f"detected {f['detected_at']}, {f['targets_pending']} targets waiting")
+        click.echo(f"  #{f['id']} {kind_label(f['kind'])} ({f['kind']}) "
+                   f"{f['agency_name'] or f['agency_id'] or ''}{year} detected "
+                   f"{china_time(f['detected_at'])}, {f['targets_pending']} targets waiting")
 
 
 @click.command()
@@ -260,7 +269,12 @@ def print_status(report: dict) -> None:
                    "beats of the daemon's default --heartbeat-every 30; pass about 3 x its "
                    f"interval when the daemon runs with another; {STALE_AFTER.bounds}].")
 def status(config_path, db_path, as_json, show_all, stale_after) -> None:
-    """Is a daemon running; last and next crawl per agency; findings not yet delivered."""
+    """Is a daemon running; last and next crawl per agency; findings not yet delivered.
+
+    Usable as a health check. Exit status: 0 a daemon runs (its heartbeat is fresh); 3 no
+    daemon runs (never started, stopped, or its heartbeat is older than --stale-after);
+    1 no database; 2 a bad option or config.
+    """
     from nianbao.monitor.heartbeat import DEFAULT_HEARTBEAT_SECONDS, STALE_BEATS
 
     _, db, registry = _paths(config_path, db_path)
@@ -273,6 +287,8 @@ def status(config_path, db_path, as_json, show_all, stale_after) -> None:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print_status(report)
+    if not report["daemon"]["running"]:
+        sys.exit(STATUS_NOT_RUNNING)
 
 
 @click.command()
@@ -280,7 +296,8 @@ def status(config_path, db_path, as_json, show_all, stale_after) -> None:
 @db_option
 @click.option("--limit", type=COUNT, default=None,
               help="At most this many messages per target.")
-def notify(config_path, db_path, limit) -> None:
+@public_url_option
+def notify(config_path, db_path, limit, public_url) -> None:
     """Deliver the findings not yet delivered, now.
 
     SIGTERM or Ctrl-C stops it after the message in flight (sent and recorded); the rest
@@ -295,7 +312,8 @@ def notify(config_path, db_path, limit) -> None:
     # message would go out again on the next run: stop between messages instead, as the
     # daemon does (there is no crawl child here: no grace period).
     with stopping_on_signals(stop_grace=0) as stopping, Store(db) as store:
-        report = deliver_pending(store, registry, limit=limit, should_stop=stopping.is_set)
+        report = deliver_pending(store, registry, limit=limit, should_stop=stopping.is_set,
+                                 public_url=public_url)
     click.echo(f"{report.targets} targets: delivered {report.delivered} findings in "
                f"{report.messages} messages, {report.failed} failed, {report.waiting} waiting")
     if stopping.is_set():

@@ -20,6 +20,7 @@ class DaemonOptions:
     heartbeat_every: float = DEFAULT_HEARTBEAT_SECONDS
     notify_limit: int = 20  # messages per notification target per delivery run
     crawl_settings: tuple[str, ...] = ()  # NAME=VALUE, passed to the crawl child as -s
+    public_url: str | None = None  # where the store is served: links in notifications
 
     def as_job_args(self) -> dict:
         """Plain values for the job store's pickles (no classes of ours inside)."""

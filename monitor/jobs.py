@@ -89,7 +89,7 @@ def deliver(store: Store, registry: Registry, opts: DaemonOptions) -> None:
         return
     try:
         report = deliver_pending(store, registry, limit=opts.notify_limit,
-                                 should_stop=STOPPING.is_set)
+                                 should_stop=STOPPING.is_set, public_url=opts.public_url)
     except Exception:
         logger.exception("notification delivery failed")
         return

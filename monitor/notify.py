@@ -31,6 +31,24 @@ the messages per target per call; the rest waits for the next call. A target tha
 not tried again in the same call (it is down: fail fast, do not hammer it), and one failing
 target never holds up the others.
 
+Messages (monitor/finding_text.py has the words): Chinese, the kind's label first, one
+sentence saying what was found, the report's URL, the deadline named 截止日期, times in China
+time (北京时间), and with a `public_url` (the registry's, or `--public-url`) links to the
+finding's and the report's pages in the served store (monitor/links.py). A digest's every
+line carries the report's URL and the finding's link too. A json:// target (apprise's
+generic webhook) also gets the structured fields as JSON payload fields beside apprise's
+`title` and `message`: `findings`, a list with, per finding, finding_id, kind, kind_label,
+agency_id, agency_name, year, url, report_id, detected_at (UTC, as stored),
+detected_at_china, deadline, link, report_link, summary and details; a message of one finding
+has these fields at the top level too. form:// and xml:// (apprise's other generic webhooks)
+get the same fields as text (`text_fields`). Other services (mail, DingTalk, WeCom...) get
+the text.
+
+Which findings are told: every kind, except a `new` finding for a page that is not an annual
+report (kind `other`: a work plan, a notice), which stays in the table untold
+(storage.deliveries.ANNOUNCED). Subscriptions (config/subscriptions.py) select by region
+prefix and kind.
+
 Apprise's HTTP plugins give up after 4 s without a connection and 4 s without an answer;
 `?cto=SECONDS&rto=SECONDS` on a URL changes that.
 """
@@ -38,11 +56,11 @@ Apprise's HTTP plugins give up after 4 s without a connection and 4 s without an
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
 import threading
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +68,15 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from nianbao.config.registry import Registry
+from nianbao.monitor.finding_text import (  # noqa: F401  (KIND_LABELS: re-exported)
+    KIND_LABELS,
+    agency_label,
+    finding_fields,
+    kind_label,
+    message_text,
+    report_url,
+)
+from nianbao.monitor.links import finding_link
 from nianbao.storage.deliveries import CLAIM_STALE_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -60,35 +87,18 @@ CLAIM_STALE_ENV = "NIANBAO_CLAIM_STALE_SECONDS"
 
 DIGEST_AFTER = 10  # more findings than this waiting for one target: send digests
 DIGEST_SIZE = 50  # findings per digest message
-DIGEST_LINES_CHARS = 160  # a digest line is cut to this length
-DIFF_EXCERPT_CHARS = 800
+DIGEST_LINES_CHARS = 160  # a digest line's words are cut to this length (its links never)
 ERROR_MAX_CHARS = 500
-DETAIL_VALUE_CHARS = 300  # a long detail (a list of crawls...) is cut to this
-# Details the message already shows elsewhere.
-DETAIL_SKIP = ("agency_name", "agency_id", "year", "diff", "diff_truncated")
-
-KIND_LABELS = {
-    "new": "新发现报告",
-    "changed": "报告内容变更",
-    "removed": "报告已删除",
-    "restored": "报告已恢复",
-    "missing": "逾期未发布",
-    "late": "逾期发布",
-    "turned_up": "逾期报告已出现",
-    "site_failing": "网站持续无法访问",
-    "inconsistent": "统计数据不一致",
-}
-# Details shown first, in this order, then any others (sorted).
-DETAIL_ORDER = ("summary", "title", "url", "deadline", "published_date", "due", "as_of", "http_status",
-                "from_version", "to_version", "lines_added", "lines_removed", "removed_at")
 
 
 @dataclass(frozen=True)
 class Target:
-    """One notification URL. agency_ids: the agencies whose findings it gets, None for all."""
+    """One notification URL. agency_ids: the agencies whose findings it gets, None for all;
+    kinds: the finding kinds it gets, None for all."""
 
     url: str
     agency_ids: frozenset[str] | None
+    kinds: tuple[str, ...] | None = None
 
     @property
     def key(self) -> str:
@@ -206,9 +216,28 @@ def redact(text: str, url: str) -> str:
 
 
 def targets_of(registry: Registry) -> list[Target]:
-    """The registry's targets: global URLs (every finding), then per-agency URLs grouped."""
+    """The registry's targets: global URLs (every finding), then its subscriptions (a region's
+    agencies, some kinds), then per-agency URLs grouped. A URL in the global list gets every
+    finding once; a URL in several subscriptions is one target per selection, and the
+    deliveries table (one row per finding and URL) still sends each finding to it once."""
     everyone = set(registry.notify)
     targets = [Target(url, None) for url in registry.notify]
+    selections: dict[tuple[str, tuple[str, ...] | None], set[str] | None] = {}
+    for subscription in registry.subscriptions:
+        ids = None
+        if subscription.region is not None:
+            ids = {a.id for a in registry.agencies if subscription.covers_region(a.region)}
+        for url in subscription.urls:
+            if url in everyone:
+                continue
+            key = (url, subscription.kinds)
+            if key in selections:
+                old = selections[key]
+                selections[key] = None if old is None or ids is None else old | ids
+            else:
+                selections[key] = ids
+    targets.extend(Target(url, None if ids is None else frozenset(ids), kinds)
+                   for (url, kinds), ids in selections.items())
     per_url: dict[str, set[str]] = {}
     for agency in registry.agencies:
         for url in agency.notify:
@@ -237,7 +266,8 @@ def claim_stale_seconds() -> float:
 def deliver_pending(store, registry: Registry, *, limit: int | None = None,
                     digest_after: int = DIGEST_AFTER, digest_size: int = DIGEST_SIZE,
                     should_stop: Callable[[], bool] | None = None,
-                    claim_stale_after: float | None = None) -> DeliveryReport:
+                    claim_stale_after: float | None = None,
+                    public_url: str | None = None) -> DeliveryReport:
     """Send every finding not yet delivered to each of its targets; record each attempt.
 
     store: an open Store. registry: gives the targets. limit: at most this many messages per
@@ -247,7 +277,10 @@ def deliver_pending(store, registry: Registry, *, limit: int | None = None,
     Each message's findings are claimed first (`store.deliveries.claim`); a finding another
     sender is sending right now is left to it, unless its claim is older than
     claim_stale_after seconds (None: `claim_stale_seconds()`).
+    public_url: where the store is served, for the links in messages (None: the
+    registry's `public_url`; neither: no links).
     """
+    public_url = public_url or registry.public_url
     report = DeliveryReport()
     pid = os.getpid()
     stop = should_stop or (lambda: False)
@@ -259,7 +292,7 @@ def deliver_pending(store, registry: Registry, *, limit: int | None = None,
         agencies = None if target.agency_ids is None else sorted(target.agency_ids)
         # Enough to fill `limit` digests, and one more than digest_after to see a backlog.
         cap = None if limit is None else max(limit * digest_size, digest_after + 1)
-        pending = store.deliveries.pending(target.key, agencies, limit=cap)
+        pending = store.deliveries.pending(target.key, agencies, kinds=target.kinds, limit=cap)
         if not pending:
             continue
         if len(pending) <= digest_after:
@@ -283,11 +316,12 @@ def deliver_pending(store, registry: Registry, *, limit: int | None = None,
             ids = [f["id"] for f in findings]
             try:
                 sender = sender or _sender(target.url)
-                title, body = compose(findings)
+                title, body = compose(findings, public_url)
+                fields = message_fields(findings, public_url)
             except Exception as exc:  # a bad URL or a finding we cannot format
                 ok, error = False, redact(f"{type(exc).__name__}: {exc}", target.url)
             else:
-                ok, error = _send(sender, title, body, target.url)
+                ok, error = _send(sender, title, body, target.url, fields)
             store.deliveries.record(ids, target_key=target.key, target=target.masked,
                                   delivered=ok, error=error, pid=pid)
             if ok:
@@ -303,62 +337,53 @@ def deliver_pending(store, registry: Registry, *, limit: int | None = None,
     return report
 
 
-def compose(findings: Sequence[dict[str, Any]]) -> tuple[str, str]:
-    """(title, body) of one message: one finding in full, or a digest of several."""
+def compose(findings: Sequence[dict[str, Any]], public_url: str | None = None) -> tuple[str, str]:
+    """(title, body) of one message, in Chinese: one finding in full, or a digest of several
+    whose every line carries the report's URL and the finding's link."""
     if len(findings) == 1:
-        return _title(findings[0]), _body(findings[0])
+        return _title(findings[0]), message_text(findings[0], public_url)
     kinds = Counter(f["kind"] for f in findings)
-    summary = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
-    title = f"nianbao: {len(findings)} findings ({summary})"
-    lines = [_digest_line(f)[:DIGEST_LINES_CHARS] for f in findings]
+    summary = "，".join(f"{kind_label(kind)} {n}" for kind, n in sorted(kinds.items()))
+    title = f"nianbao: {len(findings)} 条发现（{summary}）"
+    lines = [_digest_line(f, public_url) for f in findings]
     return title, "\n".join(lines)
 
 
-def _agency_label(finding: dict[str, Any]) -> str:
-    return finding.get("agency_name") or finding.get("agency_id") or "(no agency)"
+def message_fields(findings: Sequence[dict[str, Any]], public_url: str | None) -> dict[str, Any]:
+    """The structured fields a json:// message carries beside apprise's title and message:
+    `findings`, a list of `finding_fields` (one per finding, in the message's order), and,
+    for a message of one finding, each of its fields at the top level too."""
+    items = [finding_fields(f, public_url) for f in findings]
+    fields: dict[str, Any] = {"findings": items}
+    if len(items) == 1:
+        fields = {**items[0], **fields}
+    return fields
+
+
+def _year(finding: dict[str, Any]) -> str:
+    return f" {finding['year']}年度" if finding.get("year") else ""
 
 
 def _title(finding: dict[str, Any]) -> str:
-    year = f" {finding['year']}年报" if finding.get("year") else ""
-    return f"nianbao: {finding['kind']} — {_agency_label(finding)}{year}"
+    return f"nianbao: {kind_label(finding['kind'])} — {agency_label(finding)}{_year(finding)}"
 
 
-def _digest_line(finding: dict[str, Any]) -> str:
+def _digest_line(finding: dict[str, Any], public_url: str | None) -> str:
     details = finding.get("details") or {}
-    year = f" {finding['year']}" if finding.get("year") else ""
-    what = details.get("title") or details.get("url") or details.get("deadline") or ""
-    return f"#{finding['id']} {finding['kind']} {_agency_label(finding)}{year} {what}".rstrip()
-
-
-def _body(finding: dict[str, Any]) -> str:
-    details = dict(finding.get("details") or {})
-    label = KIND_LABELS.get(finding["kind"], finding["kind"])
-    agency = _agency_label(finding)
-    if finding.get("agency_id") and finding.get("agency_name"):
-        agency = f"{finding['agency_name']} ({finding['agency_id']})"
-    lines = [f"{label} ({finding['kind']})", f"agency: {agency}"]
-    if finding.get("year"):
-        lines.append(f"year: {finding['year']}")
-    diff = details.get("diff")
-    for key in DETAIL_SKIP:
-        details.pop(key, None)
-    ordered = [k for k in DETAIL_ORDER if k in details]
-    ordered += sorted(k for k in details if k not in DETAIL_ORDER)
-    for key in ordered:
-        value = details[key]
-        if value is None or value == "":
-            continue
-        if isinstance(value, (dict, list)):
-            value = json.dumps(value, ensure_ascii=False)
-        value = str(value)
-        if len(value) > DETAIL_VALUE_CHARS:
-            value = value[:DETAIL_VALUE_CHARS] + "…"
-        lines.append(f"{key}: {value}")
-    lines.append(f"detected: {finding['detected_at']}")
-    lines.append(f"finding: #{finding['id']}")
-    if diff:
-        lines += ["", diff[:DIFF_EXCERPT_CHARS]]
-    return "\n".join(lines)
+    kind = finding["kind"]
+    if kind in ("missing",):
+        what = f"截止日期 {details.get('deadline', '')}"
+    elif kind in ("late", "turned_up"):
+        what = (f"发布日期 {details.get('published_date') or '?'}，"
+                f"截止日期 {details.get('deadline', '')}")
+    elif kind == "site_failing":
+        what = f"连续{details.get('crawls_in_a_row', '多')}次抓取失败"
+    else:
+        what = details.get("title") or finding.get("report_title") or ""
+    words = f"#{finding['id']} {kind_label(kind)} {agency_label(finding)}{_year(finding)} {what}"
+    words = words.rstrip()[:DIGEST_LINES_CHARS]
+    links = [u for u in (report_url(finding), finding_link(public_url, finding["id"])) if u]
+    return " ".join([words, *links])
 
 
 def _sender(url: str):
@@ -456,10 +481,47 @@ def _quiet_apprise() -> None:
         _quieted = True
 
 
-def _send(sender, title: str, body: str, url: str) -> tuple[bool, str | None]:
-    """Send one message; (True, None) or (False, the reason with url's secrets redacted)."""
+# apprise's generic webhooks: json:// takes the fields as JSON values; form:// and xml://
+# take text only, so they get each field as text (findings and details as JSON text).
+STRUCTURED_PLUGINS = {"NotifyJSON": "json", "NotifyForm": "text", "NotifyXML": "text"}
+
+
+def text_fields(fields: dict[str, Any]) -> dict[str, str]:
+    """The structured fields as text, for form:// and xml:// (None -> '', lists and
+    mappings -> JSON)."""
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, (dict, list, tuple)):
+            return json.dumps(value, ensure_ascii=False)
+        return str(value)
+    return {name: text(value) for name, value in fields.items()}
+
+
+def _with_fields(sender, fields: dict[str, Any] | None) -> None:
+    """Put the structured fields into the payload of each generic webhook plugin of `sender`
+    (json://, form://, xml://), beside apprise's own title/message/type (apprise's payload
+    extras, which a URL's `:name=value` arguments also set: those stay, ours are added for
+    this message)."""
+    for plugin in sender:
+        form = STRUCTURED_PLUGINS.get(type(plugin).__name__)
+        if form is None or not hasattr(plugin, "payload_extras"):
+            continue
+        if not hasattr(plugin, "_nianbao_url_extras"):
+            plugin._nianbao_url_extras = dict(plugin.payload_extras)
+        ours = fields or {}
+        if form == "text":
+            ours = text_fields(ours)
+        plugin.payload_extras = {**ours, **plugin._nianbao_url_extras}
+
+
+def _send(sender, title: str, body: str, url: str,
+          fields: dict[str, Any] | None = None) -> tuple[bool, str | None]:
+    """Send one message; (True, None) or (False, the reason with url's secrets redacted).
+    fields: the structured fields for json:// targets (message_fields)."""
     _thread_log.local.lines = lines = []
     try:
+        _with_fields(sender, fields)
         result = sender.notify(title=title, body=body)
         ok = bool(result)
         if not ok and hasattr(result, "logs"):  # apprise >= 2: the call's own log

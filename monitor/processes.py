@@ -44,8 +44,10 @@ class ChildResult:
 
 def crawl_command(config_path: str, db_path: str, agency_ids: Sequence[str],
                   settings: Sequence[str] = ()) -> list[str]:
+    # No progress lines: the child's output goes to a file of which only the tail is kept
+    # (for the reason of a failure); a --crawl-setting NIANBAO_PROGRESS=... still overrides.
     command = [sys.executable, "-m", "nianbao", "crawl", "--config", config_path,
-               "--db", db_path]
+               "--db", db_path, "-sNIANBAO_PROGRESS=off"]
     for setting in settings:
         command.append(f"-s{setting}")
     for agency_id in agency_ids:

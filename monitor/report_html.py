@@ -18,21 +18,11 @@ from typing import Any
 
 from nianbao import __version__
 from nianbao.monitor.coverage_picture import CELLS_SQL, render_coverage_picture
+from nianbao.monitor.finding_text import china_time, kind_label
 from nianbao.storage import Store
 
 # The findings listed, newest first; older ones are counted, not listed.
 MAX_FINDINGS = 500
-
-KIND_LABELS = {
-    "new": "新报告 new",
-    "changed": "内容变更 changed",
-    "removed": "已撤下 removed",
-    "restored": "已恢复 restored",
-    "missing": "缺失 missing",
-    "late": "逾期 late",
-    "turned_up": "补发 turned up",
-    "site_failing": "网站故障 site failing",
-}
 
 FINDINGS_SQL = """
 select f.id, f.kind, f.agency_id, a.name as agency_name, f.year, f.report_id, f.detected_at,
@@ -64,18 +54,20 @@ def _detail_text(row: Mapping[str, Any]) -> str:
     if row["kind"] == "removed":
         return str(details.get("reason") or details.get("http_status") or "")
     if row["kind"] in ("missing", "late"):
-        return f"截止 deadline {details.get('deadline', '')}".strip()
+        return f"截止日期 deadline {details.get('deadline', '')}".strip()
     return ""
 
 
-def write_report_html(store: Store, path: str | os.PathLike, public_url: str | None = None) -> Path:
+def write_report_html(store: Store, path: str | os.PathLike, public_url: str | None = None,
+                      region: str = "") -> Path:
     """Write the coverage picture and the findings list to `path` as one HTML file.
 
     public_url: where `nianbao serve` is reached (e.g. https://nianbao.example.org); cells
-    and findings then link to its report, diff and finding pages. Returns the path written.
+    and findings then link to its report, diff and finding pages. region: only agencies whose
+    region starts with this (default: all). Returns the path written.
     """
     base = public_url.rstrip("/") if public_url else None
-    cells = [dict(row) for row in store.db.query(CELLS_SQL, {"region": ""})]
+    cells = [dict(row) for row in store.db.query(CELLS_SQL, {"region": region})]
     findings = [dict(row) for row in store.db.query(FINDINGS_SQL)]
     listed = findings[:MAX_FINDINGS]
     listed_ids = {row["id"] for row in listed}
@@ -104,7 +96,7 @@ def write_report_html(store: Store, path: str | os.PathLike, public_url: str | N
     ]
     if len(findings) > len(listed):
         out.append(f"<p class=\"muted\">The newest {len(listed)} of {len(findings)} are listed.</p>")
-    out.append("<table class=\"findings\"><thead><tr><th>#</th><th>时间 detected (UTC)</th>"
+    out.append("<table class=\"findings\"><thead><tr><th>#</th><th>发现时间 detected</th>"
                "<th>类型 kind</th><th>机构 agency</th><th>年度 year</th><th>报告 report</th>"
                "<th>说明 details</th></tr></thead><tbody>")
     for row in listed:
@@ -117,8 +109,8 @@ def write_report_html(store: Store, path: str | os.PathLike, public_url: str | N
         elif row["url"]:
             title = f"<a href=\"{escape(row['url'])}\">{title}</a>"
         out.append(
-            f"<tr id=\"finding-{row['id']}\"><td>{row['id']}</td><td class=\"when\">{escape(row['detected_at'])}</td>"
-            f"<td class=\"kind\">{escape(KIND_LABELS.get(row['kind'], row['kind']))}</td>"
+            f"<tr id=\"finding-{row['id']}\"><td>{row['id']}</td><td class=\"when\">{escape(china_time(row['detected_at']))}</td>"
+            f"<td class=\"kind\">{escape(kind_label(row['kind']))}</td>"
             f"<td>{escape(row['agency_name'] or row['agency_id'] or '')}</td>"
             f"<td>{row['year'] or ''}</td><td>{title}</td>"
             f"<td class=\"details\">{escape(_detail_text(row))}</td></tr>")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from nianbao import __version__
+from nianbao.demo.cli import demo
 from nianbao.monitor.check_cmd import check
 from nianbao.monitor.crawl_cmd import crawl
 from nianbao.monitor.daemon_cmd import daemon, notify, status
@@ -16,6 +17,8 @@ from nianbao.monitor.extract_cmd import extract
 from nianbao.monitor.reextract_cmd import reextract
 from nianbao.monitor.stats_cmd import stats
 from nianbao.web.serve_cmd import serve
+from nianbao.monitor.registry_cmd import registry
+from nianbao.monitor.report_cmd import report
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,7 +27,8 @@ def main() -> None:
     """nianbao: monitor Chinese government annual reports on open government information."""
 
 
-for command in (crawl, check, daemon, status, notify, extract, reextract, stats, diff, serve):
+for command in (crawl, check, daemon, status, notify, extract, reextract, stats, diff, serve,
+                report, demo, registry):
     main.add_command(command)
 
 if __name__ == "__main__":

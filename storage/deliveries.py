@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from .findings import ANNOUNCED  # which findings are told to people at all
 from .models import utc_iso, utc_now
 from .part import StorePart, ids_json
 
@@ -58,28 +59,37 @@ class Deliveries(StorePart):
     """`store.deliveries`: the deliveries table."""
 
     def pending(
-        self, target_key: str, agency_ids: Sequence[str] | None = None, *, limit: int | None = None
+        self, target_key: str, agency_ids: Sequence[str] | None = None, *,
+        kinds: Sequence[str] | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
         """Findings not yet delivered to a target, oldest first, with the agency's name.
 
         target_key: sha256 of the target URL. agency_ids: the agencies whose findings go to
-        this target; None for a global target (every finding). limit: at most this many.
-        Each dict has the findings columns, `details` decoded, plus agency_name, attempts
-        and last_error (of earlier failed tries, 0/None when never tried). Findings another
-        sender is sending right now ('sending') are included: `claim` decides.
+        this target; None for a global target (every finding). kinds: only findings of these
+        kinds (None: every kind). limit: at most this many. Only announced findings
+        (ANNOUNCED: a `new` finding only for an annual report). Each dict has the findings
+        columns, `details` decoded, plus agency_name, agency_region, report_url,
+        report_title, report_kind (of the finding's report, if any), attempts and last_error
+        (of earlier failed tries, 0/None when never tried). Findings another sender is
+        sending right now ('sending') are included: `claim` decides.
         """
         where = ""
         params: dict[str, Any] = {"key": target_key, "limit": -1 if limit is None else limit}
         if agency_ids is not None:
             where = "AND f.agency_id IN (SELECT value FROM json_each(:agencies))"
             params["agencies"] = ids_json(agency_ids)
+        if kinds is not None:
+            where += " AND f.kind IN (SELECT value FROM json_each(:kinds))"
+            params["kinds"] = json.dumps(list(kinds))
         rows = self._all(
-            f"""SELECT f.*, a.name AS agency_name, coalesce(d.attempts, 0) AS attempts,
-                       d.error AS last_error
+            f"""SELECT f.*, a.name AS agency_name, a.region AS agency_region,
+                       r.url AS report_url, r.title AS report_title, r.kind AS report_kind,
+                       coalesce(d.attempts, 0) AS attempts, d.error AS last_error
                 FROM findings f
                 LEFT JOIN agencies a ON a.id = f.agency_id
+                LEFT JOIN reports r ON r.id = f.report_id
                 LEFT JOIN deliveries d ON d.finding_id = f.id AND d.target_key = :key
-                WHERE (d.status IS NULL OR d.status != 'delivered') {where}
+                WHERE (d.status IS NULL OR d.status != 'delivered') AND {ANNOUNCED} {where}
                 ORDER BY f.id LIMIT :limit""",
             params,
         )
@@ -191,27 +201,34 @@ class Deliveries(StorePart):
                 )
 
     def undelivered_findings(
-        self, targets: Sequence[tuple[str, Sequence[str] | None]], *, latest: int = 5
+        self, targets: Sequence[tuple], *, latest: int = 5
     ) -> tuple[int, list[dict[str, Any]]]:
-        """Findings that at least one of their targets has not received yet.
+        """Announced findings (ANNOUNCED) that at least one of their targets has not
+        received yet.
 
-        targets: (target_key, agency ids or None for every agency) per configured target.
+        targets: (target_key, agency ids or None for every agency[, kinds or None for every
+        kind]) per configured target.
         Returns the count and the `latest` newest such findings (with agency_name and
         `targets_pending`, the number of their targets still waiting).
         """
         if not targets:
             return 0, []
-        spec = json.dumps([{"key": key, "agencies": None if ids is None else list(ids)}
-                           for key, ids in targets], ensure_ascii=False)
-        pending = """
+        spec = json.dumps([{"key": key, "agencies": None if ids is None else list(ids),
+                            "kinds": None if not rest or rest[0] is None else list(rest[0])}
+                           for key, ids, *rest in targets], ensure_ascii=False)
+        pending = f"""
             WITH t AS (
                 SELECT json_extract(value, '$.key') AS key,
-                       json_extract(value, '$.agencies') AS agencies
+                       json_extract(value, '$.agencies') AS agencies,
+                       json_extract(value, '$.kinds') AS kinds
                 FROM json_each(:spec)
             )
-            SELECT f.id, count(*) AS targets_pending FROM findings f JOIN t
-              ON t.agencies IS NULL OR f.agency_id IN (SELECT value FROM json_each(t.agencies))
-            WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.finding_id = f.id
+            SELECT f.id, count(DISTINCT t.key) AS targets_pending FROM findings f
+            LEFT JOIN reports r ON r.id = f.report_id
+            JOIN t
+              ON (t.agencies IS NULL OR f.agency_id IN (SELECT value FROM json_each(t.agencies)))
+             AND (t.kinds IS NULL OR f.kind IN (SELECT value FROM json_each(t.kinds)))
+            WHERE {ANNOUNCED} AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.finding_id = f.id
                               AND d.target_key = t.key AND d.status = 'delivered')
             GROUP BY f.id"""
         count = self._one(f"SELECT count(*) AS n FROM ({pending})", {"spec": spec})["n"]

@@ -20,6 +20,11 @@ from .errors import StorageError
 from .models import FINDING_KINDS, utc_now
 from .part import StorePart, to_json
 
+# Which findings are told to people at all (notifications, feeds, reports): a `new` finding
+# only for an annual report (a work plan or notice the crawl considered, kind 'other', stays
+# in the table, untold). SQL over `findings f LEFT JOIN reports r ON r.id = f.report_id`.
+ANNOUNCED = "(f.kind != 'new' OR r.kind = 'annual_report')"
+
 
 def insert_finding(db: Database, kind: str, report: Mapping, at: str, crawl_id: int | None,
                    details: Mapping) -> int:
@@ -86,6 +91,27 @@ class Findings(StorePart):
             {"kind": kind, "agency": agency_id},
         )
         return [{**dict(row), "details": json.loads(row["details"])} for row in rows]
+
+    def announced(self, *, agency_ids: list[str] | None = None, since: str | None = None,
+                  limit: int | None = None) -> list[dict]:
+        """The findings told to people (ANNOUNCED), newest first, details decoded, with
+        agency_name, agency_region, report_url, report_title and report_kind joined.
+        agency_ids: only theirs (None: all). since: detected at or after this UTC time.
+        limit: at most this many (the newest)."""
+        rows = self._all(
+            f"""SELECT f.*, a.name AS agency_name, a.region AS agency_region,
+                       r.url AS report_url, r.title AS report_title, r.kind AS report_kind
+                FROM findings f
+                LEFT JOIN agencies a ON a.id = f.agency_id
+                LEFT JOIN reports r ON r.id = f.report_id
+                WHERE {ANNOUNCED}
+                  AND (:agencies IS NULL OR f.agency_id IN (SELECT value FROM json_each(:agencies)))
+                  AND (:since IS NULL OR f.detected_at >= :since)
+                ORDER BY f.id DESC LIMIT :limit""",
+            {"agencies": None if agency_ids is None else json.dumps(list(agency_ids)),
+             "since": since, "limit": -1 if limit is None else limit},
+        )
+        return [{**dict(row), "details": json.loads(row["details"] or "{}")} for row in rows]
 
     def dedup_keys(self, kind: str) -> set[str]:
         """The dedup_keys of the findings of `kind` raised so far."""

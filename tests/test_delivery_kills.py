@@ -95,8 +95,8 @@ class Post:
 
 
 def message_ids(message: str) -> tuple[int, ...]:
-    """The finding ids in one message: '…finding: #12' (one finding) or '#12 …' lines (a digest)."""
-    found = re.findall(r"^finding: #(\d+)$", message, re.M) or re.findall(r"^#(\d+) ", message, re.M)
+    """The finding ids in one message: '…编号：#12' (one finding) or '#12 …' lines (a digest)."""
+    found = re.findall(r"^编号：#(\d+)$", message, re.M) or re.findall(r"^#(\d+) ", message, re.M)
     return tuple(int(i) for i in found)
 
 

@@ -128,9 +128,10 @@ def test_each_finding_is_delivered_once_with_a_readable_message(tmp_path, store,
     assert (report.delivered, report.failed, report.messages) == (1, 0, 1)
     [(path, body)] = receiver.posts
     assert path == "/hook"
-    assert body["title"] == "nianbao: new — 示例市民政局 2020年报"
-    assert "agency: 示例市民政局 (shi-mzj)" in body["message"]
-    assert "url: http://x/shi-mzj/2020/0.html" in body["message"]
+    assert body["title"] == "nianbao: 新发现年报 — 示例市民政局 2020年度"
+    assert "机构：示例市民政局（shi-mzj）" in body["message"]
+    assert "报告网址：http://x/shi-mzj/2020/0.html" in body["message"]
+    assert (body["finding_id"], body["kind"], body["agency_id"], body["year"]) == (1, "new", "shi-mzj", 2020)
     [row] = deliveries(store)
     assert (row["status"], row["attempts"], row["target_key"]) == (
         "delivered", 1, target_key(receiver.url()))
@@ -190,7 +191,7 @@ def test_agency_targets_get_only_their_agency_and_http_errors_fail(tmp_path, sto
     receiver.status = 200
     report = deliver_pending(store, registry)
     assert report.delivered == 1
-    assert [body["title"] for _, body in receiver.posts][-1] == "nianbao: new — 示例县人民政府 2020年报"
+    assert [body["title"] for _, body in receiver.posts][-1] == "nianbao: 新发现年报 — 示例县人民政府 2020年度"
     assert [t.agency_ids for t in targets_of(registry)] == [frozenset({"xian-zf"})]
 
 
@@ -199,7 +200,8 @@ def test_a_backlog_is_sent_as_digests_capped_per_call(tmp_path, store, receiver)
     add_report(store, "shi-mzj", 2020, n=DIGEST_AFTER + 5)  # 15 findings
     report = deliver_pending(store, registry, limit=1, digest_size=10)
     assert (report.messages, report.delivered) == (1, 10) and report.waiting > 0
-    assert receiver.posts[0][1]["title"] == "nianbao: 10 findings (new 10)"
+    assert receiver.posts[0][1]["title"] == "nianbao: 10 条发现（新发现年报 10）"
+    assert len(receiver.posts[0][1]["findings"]) == 10
     assert receiver.posts[0][1]["message"].count("\n") == 9
     # Five left: few enough to go one message per finding.
     rest = deliver_pending(store, registry, limit=10, digest_size=10)
@@ -212,15 +214,17 @@ def test_message_for_each_kind_and_masked_targets():
                "year": 2020, "detected_at": "2021-02-01T06:00:00Z",
                "details": {"deadline": "2021-01-31", "diff": None}}
     title, body = compose([finding])
-    assert title == "nianbao: missing — 示例市民政局 2020年报"
-    assert "逾期未发布 (missing)" in body and "deadline: 2021-01-31" in body
+    assert title == "nianbao: 逾期未发布 — 示例市民政局 2020年度"
+    assert "【逾期未发布】" in body and "截止日期：2021-01-31" in body
+    assert "发现时间：2021-02-01 14:00 (北京时间)" in body
     failing = {**finding, "kind": "site_failing", "year": None, "details": {
         "summary": "示例市民政局: listing pages failed in 3 crawls in a row",
         "crawls": [{"id": n, "errors": ["x" * 100]} for n in range(20)]}}
     title, body = compose([failing])
-    assert title == "nianbao: site_failing — 示例市民政局"
-    assert body.splitlines()[2] == "summary: 示例市民政局: listing pages failed in 3 crawls in a row"
-    assert len(body) < 1000  # long details are cut
+    assert title == "nianbao: 网站持续无法访问 — 示例市民政局"
+    assert "年报栏目多次抓取失败" in body.splitlines()[1]
+    assert "xxxx" not in body and "{" not in body  # in words, never raw JSON
+    assert len(body) < 1000
     secret = "dingtalk://abcdefghijklmnopqrstuvwxyz0123456789/"
     assert "abcdefghijklmnopqrstuvwxyz0123456789" not in masked_url(secret)
 
@@ -325,7 +329,7 @@ def posted_ids(receiver) -> list[int]:
     """The finding ids in every message received (one full message or a digest's lines)."""
     ids = []
     for _, body in receiver.posts:
-        found = re.findall(r"^finding: #(\d+)$", body["message"], re.M)
+        found = re.findall(r"^编号：#(\d+)$", body["message"], re.M)
         found = found or re.findall(r"^#(\d+) ", body["message"], re.M)
         ids += [int(i) for i in found]
     return ids

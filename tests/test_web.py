@@ -437,3 +437,47 @@ def test_html_report_is_one_self_contained_file(store, tmp_path):
     assert "href=\"https://nianbao.example.org/-/report/" in linked_html
     assert "https://nianbao.example.org/-/diff/" in linked_html  # the changed finding
     assert "https://nianbao.example.org/nianbao/findings/" in linked_html
+
+
+def test_html_report_from_the_command(store, tmp_path, portal):
+    """`nianbao report --html FILE`, with --xlsx in the same run (one store read, two files)."""
+    copy = tmp_path / "copy.db"
+    source, target = sqlite3.connect(store), sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
+    config = portal.write_registry(tmp_path / "agencies.yaml")
+    out = run_nianbao("report", "--config", str(config), "--db", str(copy),
+                      "--html", str(tmp_path / "r.html"), "--xlsx", str(tmp_path / "r.xlsx"),
+                      "--public-url", "https://nianbao.example.org")
+    assert out.returncode == 0, out.stderr[-2000:]
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "逾期未发布" in html and "北京时间" in html  # Chinese labels, China time
+    assert html.count("data-status=") == query(copy, "SELECT count(*) n FROM coverage")[0]["n"]
+    assert (tmp_path / "r.xlsx").stat().st_size > 0
+
+
+# -- the Atom feed -------------------------------------------------------------------------
+
+
+def test_atom_feed_of_findings_served(server, store, edited):
+    import feedparser
+
+    status, body = server.get("/nianbao/findings.atom")
+    assert status == 200, body[:500]
+    feed = feedparser.parse(body)
+    assert not feed.bozo, feed.bozo_exception
+    announced = query(store, "SELECT f.id, f.kind FROM findings f LEFT JOIN reports r "
+                             "ON r.id = f.report_id WHERE NOT (f.kind = 'new' AND r.kind = 'other') "
+                             "ORDER BY f.id DESC")
+    assert [e.id for e in feed.entries] == [f"tag:nianbao,2008:finding/{f['id']}"
+                                             for f in announced[:100]]
+    changed = [e for e in feed.entries if "被修改" in e.title]
+    assert changed and changed[0].link.startswith(server.url)
+    # one agency's feed holds only that agency's findings
+    status, body = server.get("/nianbao/findings.atom?agency_id=demo-hanweb")
+    assert status == 200
+    one = feedparser.parse(body)
+    ids = {f["id"] for f in query(store, "SELECT id FROM findings WHERE agency_id = 'demo-hanweb'")}
+    assert one.entries and {int(e.id.rsplit("/", 1)[1]) for e in one.entries} <= ids
+    assert server.get("/nianbao/findings.atom?agency_id=no-such-agency")[0] == 404
