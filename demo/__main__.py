@@ -77,7 +77,9 @@ def run_demo(out: Path, *, fresh: bool = False, port: int = 8765) -> None:
     from nianbao.monitor.check_cmd import check
 
     check.main(["--config", str(config), "--db", str(db)], standalone_mode=False)
-    print(f"\nOpen it in Datasette:\n  .venv/bin/datasette {db} -m storage/metadata.yml")
+    print(f"\nBrowse it (read-only Datasette: coverage picture, Chinese search, diffs):\n"
+          f"  .venv/bin/nianbao serve --db {db}\n"
+          f"  .venv/bin/nianbao stats --db {db} --agency demo-stats")
 
 
 if __name__ == "__main__":
