@@ -72,6 +72,8 @@ KIND_LABELS = {
     "changed": "报告内容变更",
     "removed": "报告已删除",
     "restored": "报告已恢复",
+    "moved": "报告网址已变更",
+    "column_moved": "年报栏目已迁移",
     "missing": "逾期未发布",
     "late": "逾期发布",
     "turned_up": "逾期报告已出现",
@@ -79,7 +81,8 @@ KIND_LABELS = {
 }
 # Details shown first, in this order, then any others (sorted).
 DETAIL_ORDER = ("summary", "title", "url", "deadline", "published_date", "due", "as_of", "http_status",
-                "from_version", "to_version", "lines_added", "lines_removed", "removed_at")
+                "from_version", "to_version", "lines_added", "lines_removed", "removed_at",
+                "from_url", "to_url", "old_column", "new_column")
 
 
 @dataclass(frozen=True)
