@@ -21,9 +21,9 @@ from nianbao.demo.site import FOOTER, HEADER, Page, Site, paragraphs, report_tex
 
 DEMO_PREFIX = "/jtj"
 DEMO_AGENCY = "示例市交通运输局"
-DEMO_YEARS = (2021, 2022, 2023)
+DEMO_YEARS = (2023, 2024, 2025)
 PUBLISHED = {2019: "2020-01-16", 2020: "2021-01-18", 2021: "2022-01-20", 2022: "2023-01-19",
-             2023: "2024-01-22"}
+             2023: "2024-01-22", 2024: "2025-01-20", 2025: "2026-01-19"}
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def build_redesign(site: Site, base: str, layout: str = "portal") -> None:
         site.add(path, Page(body.encode("utf-8")))
     site.agencies.append(dict(
         id="demo-redesign", name=DEMO_AGENCY, kind="department", region="示例省示例市",
-        start_year=2021, sources=[{"url": f"{base}{DEMO_PREFIX}/", "discover": True}],
+        start_year=DEMO_YEARS[0], sources=[{"url": f"{base}{DEMO_PREFIX}/", "discover": True}],
     ))
 
 

@@ -37,7 +37,7 @@ def redesign(site: LocalSite, prefix: str, old: str, new: str) -> None:
 
 def registry(tmp_path, site: LocalSite, source_path: str, agency_id: str = "slj"):
     return write_registry(tmp_path / "agencies.yaml", {
-        "id": agency_id, "name": AGENCY, "kind": "department", "start_year": 2021,
+        "id": agency_id, "name": AGENCY, "kind": "department", "start_year": 2022,
         "sources": [{"url": site.url(source_path), "discover": True}]})
 
 
@@ -80,7 +80,7 @@ def test_discovery_finds_the_column_past_the_decoys(tmp_path, layout, source):
         assert source not in again or source == "/sl/openness/" and column in again
         assert "/sl" + LAYOUTS[layout].disclosure_path not in again
         assert "/sl" + column in again
-        assert len(columns(db)) == 1 and len(findings(db, "new")) == 3
+        assert len(columns(db)) == 1 and len(findings(db, "new")) == len(DEMO_YEARS)
         assert not findings(db, "column_moved")
 
 
@@ -118,7 +118,7 @@ def test_a_redesign_moves_every_url_one_column_moved_one_moved_per_report(tmp_pa
         assert old["column_url"] in moved_column["details"] and new["column_url"] in moved_column["details"]
         moved = findings(db, "moved")
         assert sorted(m["report_id"] for m in moved) == sorted(r["id"] for r in first.values())
-        assert not findings(db, "removed") and len(findings(db, "new")) == 3
+        assert not findings(db, "removed") and len(findings(db, "new")) == len(DEMO_YEARS)
         assert not findings(db, "changed")
         after = {r["year"]: r for r in reports(db)}
         for year, report in after.items():
@@ -136,7 +136,7 @@ def test_a_redesign_moves_every_url_one_column_moved_one_moved_per_report(tmp_pa
             y: "on_time" for y in DEMO_YEARS}
 
         crawl(config, db)  # settled: nothing more
-        assert len(columns(db)) == 2 and len(findings(db, "moved")) == 3
+        assert len(columns(db)) == 2 and len(findings(db, "moved")) == len(DEMO_YEARS)
         assert not findings(db, "removed") and len(findings(db, "column_moved")) == 1
 
 
@@ -163,7 +163,7 @@ def test_a_column_that_fails_transiently_or_once_is_not_rediscovered(tmp_path, f
         assert column["failures"] == (0 if fault == "transient" else 1)
         assert site.requests.count("/sl/openness/") == 1  # discovered once, in the first crawl
         assert not findings(db, "column_moved") and not findings(db, "removed")
-        assert len(findings(db, "new")) == 3 and not findings(db, "moved")
+        assert len(findings(db, "new")) == len(DEMO_YEARS) and not findings(db, "moved")
 
 
 def _report_page(year: int, text: str, template: str) -> str:
@@ -184,7 +184,7 @@ def test_a_report_moved_within_the_column_is_one_report(tmp_path, how):
         site.listing("/ndbg/", [("/ndbg/2022/a.html", f"{AGENCY}2022年政府信息公开工作年度报告")])
         site.page("/ndbg/2022/a.html", _report_page(2022, text, "trs"))
         config = write_registry(tmp_path / "agencies.yaml", {
-            "id": "slj", "name": AGENCY, "kind": "department", "start_year": 2021,
+            "id": "slj", "name": AGENCY, "kind": "department", "start_year": 2022,
             "sources": [site.url("/ndbg/")]})
         crawl(config, db)
         [before] = reports(db)
@@ -214,7 +214,7 @@ def test_another_years_nearly_identical_report_is_not_the_moved_one(tmp_path):
         site.listing("/ndbg/", [("/ndbg/2022/a.html", f"{AGENCY}2022年政府信息公开工作年度报告")])
         site.page("/ndbg/2022/a.html", _report_page(2022, old_text, "trs"))
         config = write_registry(tmp_path / "agencies.yaml", {
-            "id": "slj", "name": AGENCY, "kind": "department", "start_year": 2021,
+            "id": "slj", "name": AGENCY, "kind": "department", "start_year": 2022,
             "sources": [site.url("/ndbg/")]})
         crawl(config, db)
         site.answers.pop("/ndbg/2022/a.html")
