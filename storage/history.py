@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import UnknownAgency, UnknownCrawl, UnknownVersion
 from .findings import insert_finding
-from .moves import ALIAS, apply_move, find_move, record_url
+from .moves import ALIAS, MATCH_REDIRECT, apply_move, find_move, record_url
 from .models import (
     BINARY_ENCODING,
     FINDING_CHANGED,
@@ -192,6 +192,7 @@ class History(StorePart):
                 ).lastrowid
                 self._version(report_id, 1, fetch, digest)
                 record_url(self.db, report_id, fetch.agency_id, fetch.url, at)
+                self._redirect_url(report_id, fetch)
                 report = {"id": report_id, "agency_id": fetch.agency_id, "year": fetch.year}
                 insert_finding(self.db, FINDING_NEW, report, at, fetch.crawl_id,
                               {"title": fetch.title, "url": fetch.url})
@@ -273,6 +274,7 @@ class History(StorePart):
                  "text_year": fetch.text_year, "year_basis": fetch.year_basis, "id": row["id"]},
             )
             record_url(self.db, row["id"], fetch.agency_id, fetch.url, at)
+            self._redirect_url(row["id"], fetch)
             outcome = (Outcome.RESTORED if restored else Outcome.MOVED if moved_from is not None
                        else Outcome.CHANGED if changed else Outcome.UNCHANGED)
             self._sighting(row["id"], fetch, outcome, version)
@@ -282,6 +284,13 @@ class History(StorePart):
                 (at, "confirmed" if held else "cleared", row["id"]),
             )
             return outcome
+
+    def _redirect_url(self, report_id: int, fetch: ReportFetch) -> None:
+        """The report's URL redirected elsewhere: the target is one of its URLs too, so that a
+        listing linking the target finds this report (storage/moves.py), not a new one."""
+        if fetch.final_url and fetch.final_url != fetch.url:
+            record_url(self.db, report_id, fetch.agency_id, fetch.final_url, fetch.fetched_at,
+                       matched_by=MATCH_REDIRECT)
 
     def _sighting(self, report_id: int, fetch: ReportFetch, outcome: Outcome,
                   version: int) -> None:

@@ -622,7 +622,7 @@ def m009_discovery_moves(db: Database) -> None:
             last_seen    TEXT NOT NULL,
             left_at      TEXT,
             matched_by   TEXT NOT NULL DEFAULT 'first'
-                         CHECK (matched_by IN ('first', 'content_hash', 'similarity')),
+                         CHECK (matched_by IN ('first', 'redirect', 'content_hash', 'similarity')),
             similarity   REAL,
             UNIQUE (report_id, url)
         )""",

@@ -4,8 +4,9 @@ A redesigned site serves its old reports at new URLs. Identity by URL alone woul
 `removed` (old URL) plus `new` (new URL), the two worst false findings. So when a fetched URL
 is unknown, `find_move` first asks whether the page is a known report of the same agency:
 
-1. an old URL of a known report (report_urls) that still answers with that report's text:
-   the same report, seen at another of its URLs (no finding);
+1. another URL of a known report (report_urls: an old one, or where its URL redirected to)
+   answering with that report's text: the same report, seen at another of its URLs (no
+   finding);
 2. a report with the same content hash (text long enough to identify it, or the same
    document bytes) that this crawl has not seen at its own URL: the report moved;
 3. a report of the same agency, kind 'annual_report' and year whose text is nearly the same
@@ -34,6 +35,9 @@ from .part import fetch_one
 
 # How a URL was tied to its report (report_urls.matched_by).
 MATCH_FIRST = "first"
+# Where a URL of the report redirected to (a redesign that redirects old URLs): the report
+# answers there too, so that URL in a listing is this report, not a new one.
+MATCH_REDIRECT = "redirect"
 MATCH_HASH = "content_hash"
 MATCH_SIMILARITY = "similarity"
 # Not a move: the fetched URL is an older URL of the report, answering with the same text.

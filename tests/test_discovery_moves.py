@@ -243,3 +243,33 @@ def test_similarity_measured_on_real_seeds():
     assert similarity(first, second) < 0.2
     for year in (2019, 2020, 2021, 2022):  # the demo's consecutive years: under the threshold
         assert similarity(report_text(AGENCY, year), report_text(AGENCY, year + 1)) < SIMILARITY_THRESHOLD
+
+
+def test_a_redesign_that_redirects_old_urls_makes_no_second_report(tmp_path):
+    """Old column and report URLs answer 301 to their new places: the same reports (seen at
+    the new URLs through the redirects and in the new listing), no `new`, no `removed`."""
+    db = tmp_path / "nianbao.db"
+    old_pages = agency_site("portal", "/sl", AGENCY)
+    with LocalSite() as site:
+        serve(site, old_pages)
+        config = registry(tmp_path, site, "/sl/")
+        crawl(config, db)
+        first = {r["year"]: r for r in reports(db)}
+        redesign(site, "/sl", "portal", "modern")
+        old, new = LAYOUTS["portal"], LAYOUTS["modern"]
+        site.redirect("/sl" + old.column_path, site.url("/sl" + new.column_path), status=301)
+        for n, year in enumerate(DEMO_YEARS, start=1):
+            site.redirect("/sl" + old.report_path.format(year=year, n=n),
+                          site.url("/sl" + new.report_path.format(year=year, n=n)), status=301)
+        for _ in range(3):
+            crawl(config, db)
+        after = {r["year"]: r for r in reports(db)}
+        assert {y: r["id"] for y, r in after.items()} == {y: r["id"] for y, r in first.items()}
+        assert len(findings(db, "new")) == len(DEMO_YEARS)
+        assert not findings(db, "removed") and not findings(db, "changed")
+        assert len(findings(db, "moved")) <= len(DEMO_YEARS)
+        assert not findings(db, "column_moved")  # the old column still leads to a listing
+        for report in after.values():
+            urls = {u["url"] for u in query(db, "SELECT url FROM report_urls WHERE report_id = ?",
+                                             (report["id"],))}
+            assert any("/zwgk/zfxxgknb/" in url for url in urls)
