@@ -66,6 +66,7 @@ def main() -> None:
         if first_run:
             print("\ndemo-redesign's site is redesigned (new layout, every URL moved); crawling twice:")
             _child_crawl(config, db)  # the old column fails once: held
+            _print_held(db)
         started = time.monotonic()
         crawl_id = run_crawl(crawl_settings(config, db, DEMO_SETTINGS))
         elapsed = time.monotonic() - started
@@ -115,6 +116,19 @@ def _check(config: Path, db: Path) -> None:
     from nianbao.monitor.check_cmd import check
 
     check.main(["--config", str(config), "--db", str(db)], standalone_mode=False)
+
+
+def _print_held(db: Path) -> None:
+    """After the first crawl of the redesigned site: nothing false, everything held."""
+    from nianbao.storage import Store
+
+    with Store(db) as store:
+        [column] = [c for c in store.columns.history("demo-redesign") if c["status"] != "replaced"]
+        held = [p for p in store.held.pending("demo-redesign") if p["kind"] == "removal"]
+        removed = store.db.execute("SELECT count(*) FROM findings WHERE agency_id = 'demo-redesign' "
+                                   "AND kind IN ('removed', 'column_moved')").fetchone()[0]
+    print(f"  after one crawl: column {column['status']} ({column['failures']} crawl, "
+          f"{column['last_failure']}), {len(held)} removals held, {removed} removed/column_moved findings")
 
 
 def _print_moves(db: Path) -> None:
