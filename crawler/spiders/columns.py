@@ -56,6 +56,7 @@ class ColumnDiscovery:
 
     # --- searching --------------------------------------------------------------------------
     def _search(self, agency: Agency, source: str, *, rediscovery: bool):
+        # (agency, source) searched in this crawl; kept on the spider without touching its __init__
         searched = self.__dict__.setdefault("_searched_sources", set())
         if (agency.id, source) in searched:  # once per source and crawl, whatever fails
             return
