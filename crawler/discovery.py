@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urldefrag
 
 from scrapy.http import TextResponse
 
-from nianbao.crawler.classify import is_report_link
+from nianbao.crawler.classify import ANNUAL_REPORT, classify_title, is_report_link
 from nianbao.crawler.cleanup import to_simplified
 from nianbao.crawler.listings import Listing
 
@@ -86,6 +86,8 @@ class Search:
     seen: set[str] = field(default_factory=set)
     confirmed: list[Candidate] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # candidate columns on hosts outside the agency's origins (not fetched)
+    refused: list[Candidate] = field(default_factory=list)
 
     def best(self) -> Candidate | None:
         if not self.confirmed:
@@ -137,16 +139,20 @@ def judge_link(link: Link) -> Candidate | None:
     return None
 
 
-def candidates(links: list[Link], allowed) -> tuple[list[Candidate], list[Candidate]]:
+def candidates(links: list[Link], allowed, refused: list[Candidate] | None = None
+               ) -> tuple[list[Candidate], list[Candidate]]:
     """(candidate columns, pages to follow) among a page's links, most promising first, each
-    URL once; `allowed(url)` says whether the agency's crawl may go there."""
+    URL once; `allowed(url)` says whether the agency's crawl may go there. Candidate columns
+    it may not go to are added to `refused` (the user may add their host to `domains`)."""
     columns: dict[str, Candidate] = {}
     follow: dict[str, Candidate] = {}
     for link in links:
-        if not allowed(link.url):
-            continue
         candidate = judge_link(link)
         if candidate is None:
+            continue
+        if not allowed(link.url):
+            if refused is not None and not candidate.follow:
+                refused.append(candidate)
             continue
         target = follow if candidate.follow else columns
         kept = target.get(candidate.url)
@@ -157,9 +163,10 @@ def candidates(links: list[Link], allowed) -> tuple[list[Candidate], list[Candid
 
 
 def reports_listed(listing: Listing, page_url: str) -> int:
-    """How many entries of a listing read as report links (a column lists reports)."""
+    """How many entries of a listing are annual reports by their titles (a column lists
+    them; a column of 工作要点落实情况报告 lists report-like links that are not)."""
     return sum(1 for entry in listing.entries
-               if entry.url != page_url and (entry.is_report or is_report_link(entry.title)))
+               if entry.url != page_url and (entry.is_report or classify_title(entry.title) == ANNUAL_REPORT))
 
 
 def column_score(candidate: Candidate, reports: int) -> Candidate:

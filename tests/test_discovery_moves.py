@@ -273,3 +273,27 @@ def test_a_redesign_that_redirects_old_urls_makes_no_second_report(tmp_path):
             urls = {u["url"] for u in query(db, "SELECT url FROM report_urls WHERE report_id = ?",
                                              (report["id"],))}
             assert any("/zwgk/zfxxgknb/" in url for url in urls)
+
+
+def test_a_column_on_a_host_outside_the_origins_is_named_not_fetched(tmp_path):
+    """The home page links its 年报 column on another host (a separate xxgk host) that the
+    registry does not list in `domains`: not fetched, and the fetch log says which host."""
+    db = tmp_path / "nianbao.db"
+    with LocalSite() as home, LocalSite("127.0.0.2") as xxgk:
+        serve(xxgk, agency_site("portal", "/sl", AGENCY))
+        home.page("/", f"<html><body><a href='{xxgk.url('/sl/xxgk/ndbg/index.html')}'>政府信息公开年报</a>"
+                       "<a href='/xwdt/'>新闻动态</a></body></html>")
+        config = registry(tmp_path, home, "/")
+        crawl(config, db)
+        assert xxgk.requests == [] and columns(db) == []
+        [row] = query(db, "SELECT error FROM fetch_log WHERE purpose = 'listing'")
+        assert "outside the agency's origins" in row["error"] and f"127.0.0.2:{xxgk.port}" in row["error"]
+        # with the host in `domains` the column is found there
+        write_registry(tmp_path / "agencies.yaml", {
+            "id": "slj", "name": AGENCY, "kind": "department", "start_year": 2022,
+            "sources": [{"url": home.url("/"), "discover": True}],
+            "domains": [f"127.0.0.2:{xxgk.port}"]})
+        crawl(config, db)
+        [column] = columns(db)
+        assert column["column_url"] == xxgk.url("/sl/xxgk/ndbg/index.html")
+        assert len(reports(db)) == len(DEMO_YEARS)

@@ -161,3 +161,18 @@ def test_link_text_beats_url():
     by_text = judge_link(Link("http://a.cn/col/col3321/", "政府信息公开年报"))
     by_url = judge_link(Link("http://a.cn/xxgk/ndbg/", "栏目"))
     assert by_text.score > by_url.score > 0
+
+
+def test_only_annual_reports_make_a_column():
+    """A column of 工作要点落实情况报告 (report-like links that are not annual reports) is no
+    report column; a dedicated module's '2023年度' entries are."""
+    from nianbao.crawler.discovery import reports_listed
+    from nianbao.crawler.listings import Entry, Listing
+
+    plans = Listing(entries=[Entry("http://a.cn/1.html", "示例市2020年政务公开工作要点落实情况报告"),
+                             Entry("http://a.cn/2.html", "示例县水利局2024年政务公开工作要点")])
+    reports = Listing(entries=[Entry("http://a.cn/3.html", "2023年度", is_report=True),
+                               Entry("http://a.cn/4.html", "示例县水利局2022年政府信息公开工作年度报告"),
+                               Entry("http://a.cn/col/", "政府信息公开年报")])
+    assert reports_listed(plans, "http://a.cn/col/") == 0
+    assert reports_listed(reports, "http://a.cn/col/") == 2

@@ -16,6 +16,8 @@ ReportsSpider mixes this in. For a source written `{url, discover: true}`:
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
@@ -101,7 +103,7 @@ class ColumnDiscovery:
         if not candidate.follow or depth >= search.depth:
             return
         allowed = lambda url: agency.origins.refusal(url) is None  # noqa: E731
-        columns, follow = candidates(page_links(response), allowed)
+        columns, follow = candidates(page_links(response), allowed, search.refused)
         for found in columns:
             if found.url not in search.seen:
                 yield self._discovery_request(search, found, depth + 1)
@@ -127,6 +129,10 @@ class ColumnDiscovery:
             error = (f"discovery: no annual-report column found within {search.depth} link(s) of "
                      "this page (a column is a page linked as 年报/年度报告 or under ndbg-like URLs "
                      "that lists reports)")
+            if search.refused:
+                hosts = sorted({urlsplit(c.url).netloc for c in search.refused})
+                error += (f"; candidate columns on hosts outside the agency's origins were not "
+                          f"fetched (add to `domains` if they are the agency's): {', '.join(hosts[:3])}")
             if search.notes:
                 error += f"; failed: {'; '.join(search.notes[:2])}"
             # purpose 'listing': the agency's listing could not be read, so the crawl is not
