@@ -10,13 +10,18 @@ The YAML shape is a public interface (other tools write it)::
         start_year: 2012            # first year a report is expected
         sources:                    # listing pages where the agency publishes its reports
           - https://example.gov.cn/col/col1422/index.html
+          - url: https://example.gov.cn/xxgk/   # a site root or disclosure page: the crawler
+            discover: true                      # finds the annual-report column under it
 
 Optional fields: per agency `domains` (extra hosts of its reports, `host` or `host:port`; see
 config/origins.py for what a crawl may visit), `deadline: "MM-DD"`
 (overrides the legal deadline, a day of year Y+1), `notify` (apprise URLs) and `schedule`
 (crawl intervals); at the top, `notify` (URLs, or subscriptions by region and kind:
 config/subscriptions.py) and `schedule` for every agency, and `public_url` (where the store
-is served, for links in messages). Unknown fields are
+is served, for links in messages). A `sources` entry
+is a URL (a listing page), or a mapping `{url: URL, discover: true}` naming a site root or a
+disclosure page from which the crawler finds the annual-report column itself (crawler/discovery.py);
+`{url: URL}` or `discover: false` is the same as the plain URL. Unknown fields are
 rejected so that a typo such as ``start_yaer`` is caught at load time instead of silently
 ignored, and so is a key given twice in one mapping (YAML would keep the last one silently).
 Every problem is reported as one line naming the file, the agency (id, else its position in
@@ -45,6 +50,7 @@ from pydantic import (
     StrictStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from nianbao.config.deadlines import FIRST_REPORT_YEAR, parse_month_day
@@ -318,7 +324,12 @@ class Agency(BaseModel):
     kind: Literal["department", "government"]
     region: StrictStr | None = None
     start_year: int
+    # Listing pages, as URLs, in file order (a `{url, discover}` mapping gives its url here).
     sources: tuple[SourceUrl, ...] = Field(min_length=1)
+    # The sources written as `{url: ..., discover: true}`: site roots or disclosure pages from
+    # which the crawler discovers the annual-report column (filled from `sources`, never
+    # written in the YAML itself).
+    discover_sources: tuple[SourceUrl, ...] = ()
     # Extra hosts (besides the hosts of `sources`) on which this agency's reports live,
     # e.g. a separate xxgk.* disclosure host; `host:port` for a port other than 80/443.
     domains: tuple[Domain, ...] = ()
@@ -328,6 +339,29 @@ class Agency(BaseModel):
     notify: tuple[StrictStr, ...] = ()
     # Overrides the global crawl schedule (fields not given keep the global values).
     schedule: dict | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_sources(cls, data: object) -> object:
+        """`sources` items that are mappings: their URL stays in `sources` (same position, so
+        errors name the right item), and `discover: true` adds it to `discover_sources`."""
+        if not isinstance(data, dict):
+            return data
+        if "discover_sources" in data:
+            raise ValueError("field 'discover_sources': unknown field "
+                             "(write a source as {url: URL, discover: true})")
+        sources = data.get("sources")
+        if not isinstance(sources, list) or not any(isinstance(item, dict) for item in sources):
+            return data
+        urls, discover = [], []
+        for index, item in enumerate(sources):
+            if isinstance(item, dict):
+                item = _source_mapping(item, index)
+                if item["discover"]:
+                    discover.append(item["url"])
+                item = item["url"]
+            urls.append(item)
+        return {**data, "sources": urls, "discover_sources": discover}
 
     @field_validator("deadline")
     @classmethod
@@ -591,6 +625,25 @@ def _notify_entries(path: Path, value: object) -> tuple[tuple[str, ...], tuple[S
     return tuple(plain), tuple(subscriptions)
 
 
+SOURCE_KEYS = ("url", "discover")
+SOURCE_SHAPE = "a source is a URL or a mapping {url: URL, discover: true}"
+
+
+def _source_mapping(item: dict, index: int) -> dict:
+    """A `sources` item written as a mapping: its `url` (checked with the other sources) and
+    `discover` (a YAML boolean, false when absent). ValueError naming the item otherwise."""
+    where = f"field 'sources': item {index + 1}"
+    unknown = [key for key in item if key not in SOURCE_KEYS]
+    if unknown:
+        raise ValueError(f"{where}: unknown key {show(str(unknown[0]))} ({SOURCE_SHAPE})")
+    if "url" not in item:
+        raise ValueError(f"{where}: no 'url' ({SOURCE_SHAPE})")
+    discover = item.get("discover", False)
+    if not isinstance(discover, bool):
+        raise ValueError(f"{where}: 'discover' must be true or false, not {show(discover)}")
+    return {"url": item["url"], "discover": discover}
+
+
 def _entry_label(entry: object, index: int) -> str:
     position = f"#{index + 1}"
     if isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"].strip():
@@ -609,7 +662,7 @@ def _first_problem(exc: ValidationError) -> str:
     elif error["type"] in ("tuple_type", "list_type"):
         error = {**error, "msg": "must be a list"}
     if not location:
-        return error["msg"]
+        return error["msg"].removeprefix("Value error, ")
     field = show(location[0])
     if error["type"] == "missing":
         return f"field {field}: required field is missing"

@@ -21,6 +21,9 @@ NIANBAO_CONTACT_URL = os.environ.get("NIANBAO_CONTACT_URL", "https://github.com/
 # Listing pages followed per source URL (pagination of every kind counts). A column of
 # annual reports needs a handful; a cap stops a runaway pager on a broken site.
 NIANBAO_MAX_LISTING_PAGES = 50
+# How many links away from a `discover` source the report column is looked for (a site root
+# -> 政府信息公开 -> 年报 is 2).
+NIANBAO_DISCOVERY_DEPTH = 2
 # Re-fetch every report already in the store, even if its listing no longer shows it: that is
 # how a taken-down report (404/410) is noticed.
 NIANBAO_RECHECK_KNOWN_REPORTS = True

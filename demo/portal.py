@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from nianbao.demo.ground import build_ground
+from nianbao.demo.redesign import build_redesign, redesign
 from nianbao.demo.site import Page, build_site, hanweb_proxy_reply
 
 NOT_FOUND = Page(b"<html><body><h1>404 Not Found</h1></body></html>", status=404)
@@ -40,6 +41,7 @@ class DemoPortal:
         self.dead_url = f"http://127.0.0.1:{closed_port()}/xxgk/index.html"
         self.site = build_site(self.base_url, self.dead_url)
         build_ground(self.site, self.base_url)
+        build_redesign(self.site, self.base_url)
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request served
         self.user_agents: list[str] = []
         self._lock = threading.Lock()
@@ -74,6 +76,11 @@ class DemoPortal:
 
     def set_delay(self, path: str, seconds: float) -> None:
         self.set_page(path, replace(self.site.pages[path], delay=seconds))
+
+    def redesign(self) -> None:
+        """Redesign demo-redesign's site: new layout, new URLs, every old URL 404."""
+        with self._lock:
+            redesign(self.site)
 
     def write_registry(self, path: str | Path) -> Path:
         """Write an agencies.yaml for this portal and return its path."""

@@ -67,6 +67,12 @@ DETAIL_LABELS = {
     "since": "开始于",
     "old_url": "原网址",
     "new_url": "新网址",
+    "from_url": "原网址",
+    "to_url": "新网址",
+    "old_column": "原栏目",
+    "new_column": "新栏目",
+    "source_url": "发现起点",
+    "similarity": "文本相似度",
     "rule": "校验规则",
     "version": "版本",
 }
@@ -172,12 +178,16 @@ def sentence(finding: Mapping[str, Any]) -> str:
                 f"{f'（自{china_time(since)}起）' if since else ''}{example}。"
                 "在恢复之前无法发现新报告，显示为逾期未发布的报告可能并非真的未发布。")
     if kind == "moved":
-        new_url = details.get("new_url") or details.get("url")
-        return f"{agency}的{named}已迁移到新网址{f' {new_url}' if new_url else ''}。"
+        new_url = details.get("to_url") or details.get("new_url") or details.get("url")
+        changed = "（文本同时有修改）" if details.get("lines_added") or details.get("lines_removed") else ""
+        return f"{agency}的{named}已迁移到新网址{f' {new_url}' if new_url else ''}{changed}。"
     if kind == "column_moved":
-        return f"{agency}的年报栏目已迁移（网站改版），已重新找到栏目。"
+        new_column = details.get("new_column")
+        return (f"{agency}的年报栏目已迁移（网站改版），已重新找到栏目"
+                f"{f' {new_column}' if new_column else ''}。")
     if kind == "inconsistent":
-        rule = details.get("rule")
+        rule = details.get("rule") or "；".join(
+            c.get("rule") or c.get("check", "") for c in details.get("checks") or ())
         return f"{agency}的{named}中统计表数据前后不一致{f'（{rule}）' if rule else ''}。"
     summary = details.get("summary")
     return f"{agency}{year}：{kind_label(kind)}{f'。{summary}' if summary else '。'}"

@@ -18,9 +18,11 @@ from typing import Any
 
 from .errors import UnknownAgency, UnknownCrawl, UnknownVersion
 from .findings import insert_finding
+from .moves import ALIAS, MATCH_REDIRECT, apply_move, find_move, record_url
 from .models import (
     BINARY_ENCODING,
     FINDING_CHANGED,
+    FINDING_MOVED,
     FINDING_NEW,
     FINDING_REMOVED,
     FINDING_RESTORED,
@@ -37,6 +39,11 @@ from .models import (
 )
 from .part import StorePart, ids_filter, to_json
 from .stats import has_stats, insert_stats
+
+
+# What record_report reads of a known report.
+_RECORD_COLUMNS = ("id, agency_id, year, status, current_version, content_hash, text, removed_at, "
+                   "url, last_seen, published_date")
 
 
 def _raw_bytes(stored: bytes | None) -> bytes:
@@ -144,6 +151,12 @@ class History(StorePart):
           at least as new as the stored text's, else nothing -> Outcome.UNCHANGED.
         - A removed report is back: status 'live' again and a `restored` finding (plus the
           `changed` finding and version if the text differs) -> Outcome.RESTORED.
+        - An unknown URL whose page is a known report of the agency (storage/moves.py: the same
+          content hash, or the same year and nearly the same text where the old URL answered
+          as gone): the report moved. Its url follows, the old URL stays in report_urls, one
+          `moved` finding (its details say whether the text changed; no `changed` finding, no
+          `new`) -> Outcome.MOVED. An older URL of a report answering with its text is that
+          report (a sighting, no finding).
         A pending removal or suspect change of the report (see `record_suspect`, `settle`) is
         cleared: the report answered as itself. held: for a change confirmed by
         `record_suspect`, what was held (reason, first seen), kept in the `changed` finding.
@@ -154,10 +167,17 @@ class History(StorePart):
         with self._write():
             self._check_refs(fetch.agency_id, fetch.crawl_id)
             row = self._one(
-                "SELECT id, agency_id, year, status, current_version, content_hash, text, "
-                "removed_at FROM reports WHERE agency_id = ? AND url = ?",
+                f"SELECT {_RECORD_COLUMNS} FROM reports WHERE agency_id = ? AND url = ?",
                 (fetch.agency_id, fetch.url),
             )
+            move = moved_from = None
+            if row is None:
+                move = find_move(self.db, fetch, digest)
+                if move is not None:
+                    row = self._one(f"SELECT {_RECORD_COLUMNS} FROM reports WHERE id = ?",
+                                    (move.report_id,))
+                    if move.how != ALIAS:
+                        moved_from = apply_move(self.db, row, fetch, move)
             if row is None:
                 self._check_counts_for(fetch.counts_for)
                 report_id = self.db.execute(
@@ -173,6 +193,8 @@ class History(StorePart):
                      to_json(list(fetch.date_evidence)), fetch.issuer, fetch.counts_for),
                 ).lastrowid
                 self._version(report_id, 1, fetch, digest)
+                record_url(self.db, report_id, fetch.agency_id, fetch.url, at)
+                self._redirect_url(report_id, fetch)
                 report = {"id": report_id, "agency_id": fetch.agency_id, "year": fetch.year}
                 insert_finding(self.db, FINDING_NEW, report, at, fetch.crawl_id,
                               {"title": fetch.title, "url": fetch.url})
@@ -206,7 +228,18 @@ class History(StorePart):
                 details.update(diff_details(row["text"], fetch.text))
                 if held:
                     details["held"] = dict(held)
-                insert_finding(self.db, FINDING_CHANGED, report, at, fetch.crawl_id, details)
+                if moved_from is None:  # a move says itself whether the text changed
+                    insert_finding(self.db, FINDING_CHANGED, report, at, fetch.crawl_id, details)
+            if moved_from is not None:
+                moved = {"from_url": moved_from, "to_url": fetch.url, "title": fetch.title,
+                         "matched_by": move.how, "text_changed": changed,
+                         "published_date": row["published_date"]}
+                if move.similarity is not None:
+                    moved["similarity"] = move.similarity
+                if changed:
+                    moved.update({key: details[key] for key in ("from_version", "to_version",
+                                                                "lines_added", "lines_removed")})
+                insert_finding(self.db, FINDING_MOVED, report, at, fetch.crawl_id, moved)
             if restored:
                 self.db.execute(
                     "UPDATE reports SET status = 'live', removed_at = NULL WHERE id = ?",
@@ -246,7 +279,9 @@ class History(StorePart):
                     self.db, row["id"], version):
                 # a version stored before its figures were read (an older store): fill them
                 insert_stats(self.db, row["id"], version, fetch.figures, fetch.checks)
-            outcome = (Outcome.RESTORED if restored
+            record_url(self.db, row["id"], fetch.agency_id, fetch.url, at)
+            self._redirect_url(row["id"], fetch)
+            outcome = (Outcome.RESTORED if restored else Outcome.MOVED if moved_from is not None
                        else Outcome.CHANGED if changed else Outcome.UNCHANGED)
             self._sighting(row["id"], fetch, outcome, version)
             self.db.execute(
@@ -255,6 +290,13 @@ class History(StorePart):
                 (at, "confirmed" if held else "cleared", row["id"]),
             )
             return outcome
+
+    def _redirect_url(self, report_id: int, fetch: ReportFetch) -> None:
+        """The report's URL redirected elsewhere: the target is one of its URLs too, so that a
+        listing linking the target finds this report (storage/moves.py), not a new one."""
+        if fetch.final_url and fetch.final_url != fetch.url:
+            record_url(self.db, report_id, fetch.agency_id, fetch.final_url, fetch.fetched_at,
+                       matched_by=MATCH_REDIRECT)
 
     def _sighting(self, report_id: int, fetch: ReportFetch, outcome: Outcome,
                   version: int) -> None:

@@ -574,6 +574,66 @@ def m007_real_portals(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m009_discovery_moves(db: Database) -> None:
+    """Sites that are redesigned: the report column a crawl discovered, and reports that move.
+
+    - report_columns: for a source written `{url, discover: true}`, the annual-report column
+      the crawler found under it (crawler/discovery.py), used by every later crawl; when it
+      fails in several crawls in a row (404/410, no longer a listing, no reports left on it)
+      the crawler discovers again, the old row is kept as 'replaced' and a `column_moved`
+      finding names both.
+    - report_urls: every URL a report has been seen at. A report whose text turns up at a new
+      URL (same content hash, or same agency and year with nearly the same text) is the same
+      report that moved: its `reports.url` follows it, the old URL stays here with `left_at`,
+      and one `moved` finding is raised. Filled with each existing report's URL.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE report_columns (
+            id                 INTEGER PRIMARY KEY,
+            agency_id          TEXT NOT NULL REFERENCES agencies(id),
+            source_url         TEXT NOT NULL,
+            column_url         TEXT NOT NULL,
+            status             TEXT NOT NULL DEFAULT 'ok'
+                               CHECK (status IN ('ok', 'failing', 'replaced')),
+            score              REAL,
+            reason             TEXT,
+            found_at           TEXT NOT NULL,
+            found_crawl_id     INTEGER REFERENCES crawls(id),
+            last_ok_at         TEXT,
+            last_ok_crawl_id   INTEGER REFERENCES crawls(id),
+            failures           INTEGER NOT NULL DEFAULT 0,
+            last_failure       TEXT,
+            last_failed_crawl_id INTEGER REFERENCES crawls(id),
+            replaced_at        TEXT,
+            replaced_by        INTEGER REFERENCES report_columns(id)
+        )""",
+        "CREATE UNIQUE INDEX idx_report_columns_current ON report_columns (agency_id, source_url) "
+        "WHERE status <> 'replaced'",
+        """
+        CREATE TABLE report_urls (
+            id           INTEGER PRIMARY KEY,
+            report_id    INTEGER NOT NULL REFERENCES reports(id),
+            agency_id    TEXT NOT NULL REFERENCES agencies(id),
+            url          TEXT NOT NULL,
+            first_seen   TEXT NOT NULL,
+            last_seen    TEXT NOT NULL,
+            left_at      TEXT,
+            matched_by   TEXT NOT NULL DEFAULT 'first'
+                         CHECK (matched_by IN ('first', 'redirect', 'content_hash', 'similarity')),
+            similarity   REAL,
+            UNIQUE (report_id, url)
+        )""",
+        "CREATE INDEX idx_report_urls_url ON report_urls (agency_id, url)",
+        "CREATE INDEX idx_reports_agency_hash ON reports (agency_id, content_hash)",
+        """
+        INSERT INTO report_urls (report_id, agency_id, url, first_seen, last_seen)
+        SELECT id, agency_id, url, first_seen, last_seen FROM reports""",
+    )
+
+
 def _subtotal_or_parts(row_key: str) -> str:
     """A section-三 category's 总计: its printed subtotal row, else the sum of its sub-rows'."""
     return (f"coalesce(max(CASE WHEN s.table_key = 'requests' AND s.row_key = '{row_key}' "

@@ -33,6 +33,10 @@ FINDING_NEW = "new"
 FINDING_CHANGED = "changed"
 FINDING_REMOVED = "removed"
 FINDING_RESTORED = "restored"
+# A known report turned up at a new URL (storage/moves.py); the site's report column moved
+# (crawler/discovery.py found it again after the old one kept failing).
+FINDING_MOVED = "moved"
+FINDING_COLUMN_MOVED = "column_moved"
 # Raised by the monitor (monitor/findings.py), each once per dedup_key: a deadline passed with
 # no report; a report appeared after its deadline; a report turned up for a year that had a
 # `missing` finding; an agency's listings failed in several crawls in a row.
@@ -47,7 +51,7 @@ FINDING_INCONSISTENT = "inconsistent"
 # by extending this tuple, with no table rebuild.
 FINDING_KINDS = (FINDING_NEW, FINDING_CHANGED, FINDING_REMOVED, FINDING_RESTORED,
                  FINDING_MISSING, FINDING_LATE, FINDING_TURNED_UP, FINDING_SITE_FAILING,
-                 FINDING_INCONSISTENT)
+                 FINDING_INCONSISTENT, FINDING_MOVED, FINDING_COLUMN_MOVED)
 
 # reports.published_basis: where published_date came from (see crawler/dates.py). 'page' is
 # the value of rows stored before m007 (the page's date by the old rule, which one unknown).
@@ -70,7 +74,10 @@ PURPOSE_LISTING = "listing"
 PURPOSE_REPORT = "report"
 PURPOSE_ROBOTS = "robots"
 PURPOSE_ATTACHMENT = "attachment"
-FETCH_PURPOSES = (PURPOSE_LISTING, PURPOSE_REPORT, PURPOSE_ROBOTS, PURPOSE_ATTACHMENT)
+# A page fetched while looking for the report column of a `discover` source.
+PURPOSE_DISCOVERY = "discovery"
+FETCH_PURPOSES = (PURPOSE_LISTING, PURPOSE_REPORT, PURPOSE_ROBOTS, PURPOSE_ATTACHMENT,
+                  PURPOSE_DISCOVERY)
 
 
 class Outcome(enum.StrEnum):
@@ -80,6 +87,7 @@ class Outcome(enum.StrEnum):
     CHANGED = "changed"  # text hash differs: version n+1, a `changed` finding
     UNCHANGED = "unchanged"  # same text hash: nothing but last_seen and blank metadata
     RESTORED = "restored"  # was removed, is back: a `restored` finding (and `changed` if edited)
+    MOVED = "moved"  # a known report at a new URL: its url follows, a `moved` finding
 
 
 OUTCOMES = tuple(o.value for o in Outcome)

@@ -7,6 +7,7 @@ offers one small API per concept, all over the same connection:
     store.crawls      crawls, crawl_agencies and the fetch_log
     store.history     reports, versions, sightings, removals, restorations, re-extractions
     store.held        removals and changed texts held until a later crawl confirms them
+    store.columns     report columns discovered under `discover` sources (report_columns)
     store.coverage    which annual report counts for each agency and year (for check)
     store.findings    findings, each raised once
     store.schedule    the daemon's agency_schedule
@@ -26,6 +27,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from .agencies import Agencies
+from .columns import Columns
 from .crawls import Crawls
 from .db import connect, migrate
 from .deliveries import Deliveries
@@ -57,6 +59,7 @@ class Store:
         self.crawls = Crawls(self.db)
         self.history = History(self.db)
         self.held = Held(self.db, self.history)
+        self.columns = Columns(self.db)
         self.coverage = CoverageReads(self.db)
         self.findings = Findings(self.db)
         self.schedule = Schedule(self.db)

@@ -162,6 +162,9 @@ def test_check_after_a_crawl_of_the_demo_portal(portal, demo_config, db_path):
         # the listing's titles carry pinyin ruby: normalised, they read as annual reports
         ("demo-ruby", 2019): "on_time",
         ("demo-ruby", 2020): "on_time",
+        # found by discovery from the site's home page; 2026-01-19, a department: on time
+        ("demo-redesign", 2025): "on_time",
+        ("demo-redesign", 2023): "on_time",
     }
     assert {key: status.get(key) for key in expected} == expected
     assert ("demo-trs", 2020) in status and status[("demo-trs", 2020)] == "missing"  # 2020: only a 工作要点 report

@@ -114,3 +114,20 @@ def test_shipped_registry_is_valid():
     from tests.conftest import REPO
 
     assert load_registry(REPO / "config" / "agencies.yaml").agencies
+
+
+def test_a_source_may_ask_for_discovery(tmp_path):
+    """`{url, discover: true}` is a source to discover from; plain URLs and `{url}` stay listings."""
+    path = tmp_path / "agencies.yaml"
+    path.write_text(
+        "agencies:\n"
+        "  - id: a-one\n    name: 甲\n    kind: department\n    start_year: 2019\n"
+        "    sources:\n"
+        "      - http://a.cn/col/ndbg/\n"
+        "      - {url: 'http://www.a.cn/', discover: true}\n"
+        "      - url: http://xxgk.a.cn/\n"
+        "        discover: false\n", encoding="utf-8")
+    agency = load_registry(path).agencies[0]
+    assert agency.sources == ("http://a.cn/col/ndbg/", "http://www.a.cn/", "http://xxgk.a.cn/")
+    assert agency.discover_sources == ("http://www.a.cn/",)
+    assert agency.hosts >= {"a.cn", "www.a.cn", "xxgk.a.cn"}

@@ -65,11 +65,11 @@ def with_top(**fields) -> str:
     return dump(document)
 
 
-def source(url: str) -> str:
+def source(url: str | dict) -> str:
     return with_agency(0, sources=[url])
 
 
-def second_source(url: str) -> str:
+def second_source(url: str | dict) -> str:
     return with_agency(1, sources=["http://www.mingguang.gov.cn/xxgk/", url])
 
 
@@ -221,6 +221,21 @@ BAD_CONFIGS = [
     ("gb18030", dump(VALID_DOC).encode("gb18030"), ["not UTF-8", "line 3"]),
     ("utf-16", dump(VALID_DOC).encode("utf-16"), ["not UTF-8", "line 1"]),
     ("latin-1-byte", b"agencies: []\n# caf\xe9\n", ["not UTF-8", "line 2", "0xe9"]),
+    # -- sources written as {url, discover} mappings ------------------------------------------
+    ("discover-not-boolean", second_source({"url": "http://www.mingguang.gov.cn/", "discover": "yes please"}),
+     ["agency 'mingguang-gov' (#2)", "field 'sources'", "item 2", "'discover'", "true or false"]),
+    ("discover-number", source({"url": "https://mz.bozhou.gov.cn/", "discover": 1}),
+     ["agency 'bozhou-mzj' (#1)", "field 'sources'", "item 1", "'discover'"]),
+    ("source-mapping-without-url", second_source({"discover": True}),
+     ["agency 'mingguang-gov' (#2)", "field 'sources'", "item 2", "no 'url'"]),
+    ("source-mapping-unknown-key", source({"url": "https://mz.bozhou.gov.cn/", "discovr": True}),
+     ["field 'sources'", "item 1", "unknown key 'discovr'"]),
+    ("source-mapping-bad-url", second_source({"url": "http://exa mple.gov.cn/", "discover": True}),
+     ["agency 'mingguang-gov' (#2)", "field 'sources'", "item 2", "space"]),
+    ("source-mapping-url-not-text", source({"url": 8080, "discover": True}),
+     ["field 'sources'", "item 1", "string"]),
+    ("discover-sources-written", with_agency(0, discover_sources=["https://mz.bozhou.gov.cn/"]),
+     ["agency 'bozhou-mzj' (#1)", "discover_sources", "unknown field"]),
 ]
 
 
@@ -303,6 +318,9 @@ GOOD_VALUES = [
     ("empty-agency-schedule", with_agency(0, schedule={})),
     ("null-top-schedule", with_top(schedule=None)),
     ("no-agencies", "agencies: []\n"),
+    ("source-discover", second_source({"url": "http://www.mingguang.gov.cn/", "discover": True})),
+    ("source-mapping-discover-false", source({"url": "https://mz.bozhou.gov.cn/", "discover": False})),
+    ("source-mapping-url-only", source({"url": "https://mz.bozhou.gov.cn/"})),
     ("utf-8-bom", "\ufeff" + dump(VALID_DOC)),
     ("merge-key-override", raw_registry(
         "  - &base {id: a-one, name: 甲, kind: department, start_year: 2019, sources: ['http://a.cn/']}\n"

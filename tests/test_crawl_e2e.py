@@ -65,11 +65,16 @@ EXPECTED_REPORTS = {
     ("demo-stats", 2019, "annual_report"),
     ("demo-stats", 2021, "annual_report"),
     ("demo-stats", 2022, "annual_report"),
+    # found by discovery from the site's home page (demo/redesign.py, layout 'portal')
+    ("demo-redesign", 2023, "annual_report"),
+    ("demo-redesign", 2024, "annual_report"),
+    ("demo-redesign", 2025, "annual_report"),
 }
 # Report rows: demo-zone 2021 is two reports (the city's and the region's).
 REPORT_ROWS = len(EXPECTED_REPORTS) + 1
 AGENCIES = ("demo-trs", "demo-hanweb", "demo-gbk", "demo-trad", "demo-dead",
-            "demo-gkmlpt", "demo-ruby", "demo-zone", "demo-xxgk", "demo-stats")
+            "demo-gkmlpt", "demo-ruby", "demo-zone", "demo-xxgk", "demo-stats",
+            "demo-redesign")
 
 
 def report(db, url_suffix):

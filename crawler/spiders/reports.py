@@ -5,7 +5,9 @@ Agency differences are data (config/agencies.yaml); portal families are code
 
 - listing pages: pagination of any family, at most NIANBAO_MAX_LISTING_PAGES per source;
 - report pages: links whose listed title looks like a report (crawler.classify.is_report_link),
-  plus every report already in the store (to notice removals).
+  plus every report already in the store (to notice removals; asked first, so that a report
+  still at its URL is seen there before a copy elsewhere could be taken for a move);
+- `discover` sources: the report column found under them (crawler/spiders/columns.py).
 
 Every request carries its agency id; OriginGuardMiddleware refuses those (and their redirects)
 outside the agency's configured origins, with the reason in the fetch log.
@@ -37,6 +39,7 @@ from nianbao.crawler.items import PART_SEPARATOR, ReportGone, ReportPage
 from nianbao.crawler.listings import Entry, PageRequest, parse_listing, trs
 from nianbao.crawler.listings.validity import ListingShape, listing_problem, shape_of
 from nianbao.crawler.middlewares import FETCH_LOG_ID_KEY
+from nianbao.crawler.spiders.columns import ColumnDiscovery
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao import __version__
 from nianbao.storage.models import utc_now
@@ -47,7 +50,7 @@ DOCUMENT_TYPES = ("application/pdf", "application/msword", "application/vnd.", "
                   "application/octet-stream", "application/zip", "application/x-rar")
 
 
-class ReportsSpider(scrapy.Spider):
+class ReportsSpider(ColumnDiscovery, scrapy.Spider):
     name = "reports"
 
     def __init__(self, agency: str | None = None, registry: Registry | None = None, *args, **kwargs):
@@ -91,7 +94,11 @@ class ReportsSpider(scrapy.Spider):
         store = store_for(self.crawler)
         for agency in self.agencies:
             for source in agency.sources:
-                yield self._listing_request(agency, source, PageRequest(source))
+                if source in agency.discover_sources:
+                    for request in self.discovered_source_requests(agency, source):
+                        yield request
+                else:
+                    yield self._listing_request(agency, source, PageRequest(source))
             if self.recheck_known:
                 for known in store.history.known_reports(agency.id):
                     # The stored title stands in for the listing's; the stored date is not the
@@ -99,7 +106,7 @@ class ReportsSpider(scrapy.Spider):
                     entry = Entry(known["url"], known["title"], None)
                     request = self._report_request(
                         agency, entry, known_kind=known["kind"], known_length=known["text_length"],
-                        known_document=known["raw_encoding"] == BINARY_ENCODING,
+                        known_document=known["raw_encoding"] == BINARY_ENCODING, priority=1,
                     )
                     if request is not None:
                         yield request
@@ -119,12 +126,17 @@ class ReportsSpider(scrapy.Spider):
         last_good = (ListingShape(known["entries"], known["pages"], frozenset(known["signature"]))
                      if known else None)
         problem = listing_problem(response, listing, requested_url=requested, last_good=last_good)
+        column = response.request.meta.get("column")
         if problem:
             self._fail(response.request, f"not a listing: {problem}", "nianbao/listing_rejected")
             fallback = self._fallback(response.request)
             if fallback is not None:
                 yield fallback
+            if column is not None:
+                yield from self.column_listing_problem(agency, column, problem)
             return
+        if column is not None:
+            yield from self.column_listing_read(agency, column, listing, response.url)
         shape = shape_of(response, listing)
         store.crawls.record_listing(agency_id, requested, crawl_id=crawl_id_of(self.crawler),
                                     entries=shape.entries, pages=shape.pages,
@@ -141,7 +153,8 @@ class ReportsSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
-    def _listing_request(self, agency: Agency, source: str, page: PageRequest):
+    def _listing_request(self, agency: Agency, source: str, page: PageRequest,
+                         column: dict | None = None):
         # Count distinct pages per source: pagers repeat their links on every page, and a
         # windowed pager ("1 ... 10 下一页") would exhaust a count of requests halfway.
         pages = self._listing_pages.setdefault((agency.id, source), set())
@@ -155,6 +168,8 @@ class ReportsSpider(scrapy.Spider):
         # the failure of the last one is.
         meta = {"agency_id": agency.id, "purpose": "listing_probe" if page.alternatives else "listing",
                 "listing_page": page}
+        if column is not None:  # a discovered column's first page: judged as the column too
+            meta["column"] = column
         kwargs = dict(
             callback=self.parse_listing,
             errback=self.listing_failed,
@@ -196,6 +211,10 @@ class ReportsSpider(scrapy.Spider):
 
     def listing_failed(self, failure):
         self._discarded(failure)
+        column = failure.request.meta.get("column")
+        if column is not None:
+            yield from self.column_fetch_failed(self.by_id[failure.request.meta["agency_id"]],
+                                                column, failure)
         fallback = self._fallback(failure.request)
         if fallback is not None:
             yield fallback
@@ -251,7 +270,8 @@ class ReportsSpider(scrapy.Spider):
 
     # --- reports --------------------------------------------------------------------------
     def _report_request(self, agency: Agency, entry: Entry, known_kind: str | None = None,
-                        known_length: int | None = None, known_document: bool = False):
+                        known_length: int | None = None, known_document: bool = False,
+                        priority: int = 0):
         if (agency.id, entry.url) in self._report_urls:
             return None
         self._report_urls.add((agency.id, entry.url))
@@ -269,6 +289,7 @@ class ReportsSpider(scrapy.Spider):
                 "known_document": known_document,
             },
             meta={"agency_id": agency.id, "purpose": "report"},
+            priority=priority,
         )
 
     def parse_report(self, response, agency_id, listing_title, listing_date, known_kind,
