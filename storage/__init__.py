@@ -25,6 +25,7 @@ from .models import (
     normalize_text,
     utc_now,
 )
+from .attachments import AttachmentFile, split_attachment_marks, with_attachment_marks
 from .errors import StorageError, UnknownAgency, UnknownCrawl, UnknownVersion
 from .store import Store
 
@@ -40,6 +41,9 @@ __all__ = [
     "REPORT_STATUSES",
     "VERSION_SOURCES",
     "AgencyRecord",
+    "AttachmentFile",
+    "split_attachment_marks",
+    "with_attachment_marks",
     "AgencySummary",
     "Outcome",
     "Reextraction",

@@ -224,6 +224,9 @@ class ReportFetch:
     extractor_version: int | None = None
     listing_title: str | None = None
     listing_date: str | None = None
+    # Files read with the report (storage.attachments.AttachmentFile): stored once by hash,
+    # one `attachments` row each with the version this fetch is recorded as.
+    files: tuple = ()
 
     def __repr__(self) -> str:  # short: Scrapy logs items, and raw_page can be megabytes
         return (f"ReportFetch({self.agency_id} {self.url[:200]}: {self.kind} {self.year}, "
@@ -286,6 +289,7 @@ class Reextraction:
     counts_for: str | None = None
     extracted_at: str | None = None
     crawl_id: int | None = None
+    files: tuple = ()  # the stored files read again (storage.attachments.AttachmentFile)
 
     def __repr__(self) -> str:
         return (f"Reextraction(report {self.report_id} from version {self.raw_version_id}: "
