@@ -55,16 +55,76 @@ def readers():
             "nianbao (pdfminer+tables)": nianbao}
 
 
-def main() -> None:
-    files = {
-        "GBK-EUC-H A": (made.cid_pdf(made.REPORT_LINES_A, made.TABLE_A, encoding="GBK-EUC-H"), made.REPORT_LINES_A, made.TABLE_A),
-        "GBK-EUC-H B": (made.cid_pdf(made.REPORT_LINES_B, made.TABLE_B, encoding="GBK-EUC-H"), made.REPORT_LINES_B, made.TABLE_B),
-        "UniGB-UCS2-H A": (made.cid_pdf(made.REPORT_LINES_A, made.TABLE_A, encoding="UniGB-UCS2-H"), made.REPORT_LINES_A, made.TABLE_A),
-        "UniGB-UCS2-H B": (made.cid_pdf(made.REPORT_LINES_B, made.TABLE_B, encoding="UniGB-UCS2-H"), made.REPORT_LINES_B, made.TABLE_B),
-    }
-    print("| reader | file | chars in order | (cid: | U+FFFD | seconds |")
-    print("|---|---|---|---|---|---|")
-    for name, read in readers().items():
+def olefile_word97(data: bytes) -> str:
+    """The olefile-based way to read a Word 97 .doc (what the PyPI 'doc readers' do): the piece
+    table (Clx) of the table stream points at the text in WordDocument, UTF-16LE or cp1252."""
+    import io
+    import struct
+
+    import olefile
+
+    ole = olefile.OleFileIO(io.BytesIO(data))
+    wd = ole.openstream("WordDocument").read()
+    flags = struct.unpack_from("<H", wd, 0x0A)[0]
+    table = ole.openstream("1Table" if flags & 0x0200 else "0Table").read()
+    fc_clx, lcb_clx = struct.unpack_from("<II", wd, 0x01A2)
+    clx = table[fc_clx:fc_clx + lcb_clx]
+    i = 0
+    while clx[i] == 1:  # Prc blocks
+        i += 3 + struct.unpack_from("<H", clx, i + 1)[0]
+    lcb = struct.unpack_from("<I", clx, i + 1)[0]
+    plc = clx[i + 5:i + 5 + lcb]
+    n = (lcb - 4) // 12
+    cps = struct.unpack_from(f"<{n + 1}I", plc, 0)
+    out = []
+    for k in range(n):
+        fc = struct.unpack_from("<I", plc, 4 * (n + 1) + 8 * k + 2)[0]
+        count = cps[k + 1] - cps[k]
+        if fc & 0x40000000:
+            start = (fc & ~0x40000000) // 2
+            out.append(wd[start:start + count].decode("cp1252", "replace"))
+        else:
+            out.append(wd[fc:fc + 2 * count].decode("utf-16-le", "replace"))
+    return "".join(out).replace("\r", "\n").replace("\x07", " | ")
+
+
+def doc_readers():
+    import shutil
+    import subprocess
+
+    def antiword(data):
+        return subprocess.run([shutil.which("antiword"), "-m", "UTF-8.txt", "-w", "0", "-"], input=data,
+                              capture_output=True, check=True).stdout.decode("utf-8")
+
+    def nianbao(data):
+        from nianbao.crawler.documents import read_document
+        return read_document(data, "application/msword", "x.doc").text
+
+    return {"antiword 0.37 (-m UTF-8.txt -w 0)": antiword, "olefile 0.47 piece table": olefile_word97,
+            "nianbao (antiword, rows)": nianbao}
+
+
+def ofd_readers():
+    def easyofd(data):
+        import base64
+        import logging
+
+        from easyofd import OFD
+        logging.disable(logging.CRITICAL)
+        ofd = OFD()
+        ofd.read(base64.b64encode(data).decode(), save_xml=False)
+        return "\n".join(t["text"] for doc in ofd.data for page in doc["page_info"].values()
+                         for t in page["text_list"])
+
+    def nianbao(data):
+        from nianbao.crawler.documents import read_document
+        return read_document(data, "application/ofd", "x.ofd").text
+
+    return {"easyofd": easyofd, "nianbao (zip + lxml)": nianbao}
+
+
+def table_rows(readers, files) -> None:
+    for name, read in readers.items():
         for label, (data, lines, table) in files.items():
             expected = "".join(lines) + "".join("".join(r) for r in table)
             start = time.perf_counter()
@@ -76,6 +136,24 @@ def main() -> None:
             took = time.perf_counter() - start
             print(f"| {name} | {label} | {score(expected, got):.1%} | {got.count('(cid:')} | "
                   f"{got.count(chr(0xfffd))} | {took:.3f} |")
+
+
+def main() -> None:
+    files = {
+        "GBK-EUC-H A": (made.cid_pdf(made.REPORT_LINES_A, made.TABLE_A, encoding="GBK-EUC-H"), made.REPORT_LINES_A, made.TABLE_A),
+        "GBK-EUC-H B": (made.cid_pdf(made.REPORT_LINES_B, made.TABLE_B, encoding="GBK-EUC-H"), made.REPORT_LINES_B, made.TABLE_B),
+        "UniGB-UCS2-H A": (made.cid_pdf(made.REPORT_LINES_A, made.TABLE_A, encoding="UniGB-UCS2-H"), made.REPORT_LINES_A, made.TABLE_A),
+        "UniGB-UCS2-H B": (made.cid_pdf(made.REPORT_LINES_B, made.TABLE_B, encoding="UniGB-UCS2-H"), made.REPORT_LINES_B, made.TABLE_B),
+    }
+    print("| reader | file | chars in order | (cid: | U+FFFD | seconds |")
+    print("|---|---|---|---|---|---|")
+    table_rows(readers(), files)
+    docs = {"report-a.doc": (made.doc_file("report-a.doc"), made.REPORT_LINES_A, made.TABLE_A),
+            "report-b.doc": (made.doc_file("report-b.doc"), made.REPORT_LINES_B + ["附表如下："], made.TABLE_B)}
+    table_rows(doc_readers(), docs)
+    ofds = {"OFD A": (made.ofd(made.REPORT_LINES_A), made.REPORT_LINES_A, []),
+            "OFD B": (made.ofd(made.REPORT_LINES_B), made.REPORT_LINES_B, [])}
+    table_rows(ofd_readers(), ofds)
 
 
 if __name__ == "__main__":

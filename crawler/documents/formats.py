@@ -128,14 +128,34 @@ def _pdf_page_lines(page) -> list[str]:
         y = (obj["top"] + obj["bottom"]) / 2
         return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
-    placed: list[tuple[float, str]] = []
-    for line in page.filter(outside).extract_text_lines(return_chars=False):
-        placed.append((line["top"], line["text"]))
+    lines = page.filter(outside).extract_text_lines(return_chars=False)
+    # A paragraph wraps at the right margin: a line that reaches it without ending a sentence
+    # goes on in the next line ("…统计期限自2021" + "年1月1日起…"), so the text reads whole.
+    right = max((line["x1"] for line in lines), default=0)
+    placed: list[tuple[float, str, bool]] = []
+    for line in lines:
+        text = line["text"]
+        full = line["x1"] >= right - _WRAP_SLACK and not _PARAGRAPH_END.search(text)
+        placed.append((line["top"], text, full))
     for table in tables:
         rows = [_row(r) for r in table.extract() if any((c or "").strip() for c in r)]
-        placed.append((table.bbox[1], "\n".join(rows)))
+        placed.append((table.bbox[1], "\n".join(rows), False))
     placed.sort(key=lambda item: item[0])
-    return [text for _, text in placed]
+    out: list[str] = []
+    joined = False
+    for _, text, full in placed:
+        if joined and out:
+            out[-1] += text
+        else:
+            out.append(text)
+        joined = full
+    return out
+
+
+# How far from the right margin a wrapped line may end (points: about one CJK glyph), and
+# what ends a paragraph rather than a wrapped line.
+_WRAP_SLACK = 14
+_PARAGRAPH_END = re.compile(r"[。！？；：:!?]$|^[一二三四五六七八九十]+、|^（[一二三四五六七八九十]+）")
 
 
 # --------------------------------------------------------------------------- ZIP + XML
