@@ -16,6 +16,10 @@ bench: $(STAMP)
 	$(BIN)/python -m nianbao.bench
 
 $(STAMP): pyproject.toml
+	# antiword reads .doc/.wps attachments (docs/documents.md); installed only when missing
+	command -v antiword >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && apt-get install -y -qq antiword) || \
+		echo "antiword not installed: .doc/.wps files will be stored as 'unsupported'"; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,datasette]'

@@ -291,3 +291,38 @@ def test_reports_that_are_documents(portals, tmp_path):
     assert query(db, "SELECT count(*) AS n FROM versions")[0]["n"] == with_old  # same texts
     assert query(db, "SELECT min(extractor_version) AS v FROM versions v JOIN reports r "
                      "ON r.id = v.report_id AND v.version = r.current_version")[0]["v"] >= 4
+
+
+def test_reading_attachments_for_the_first_time_or_losing_one_is_no_change(portals, tmp_path):
+    """A store made before attachments were read (here: NIANBAO_MAX_ATTACHMENTS=0) learns
+    their text without a `changed` finding; an attachment read before that fails now (5xx)
+    leaves the report as it was (nothing recorded, the fetch log says why)."""
+    a, elsewhere, b, config = portals
+    db = tmp_path / "nianbao.db"
+    crawl(config, db, settings={**SETTINGS, "NIANBAO_MAX_ATTACHMENTS": "0"})
+    before = {**{("a", y): r for y, r in reports_by_year(db, "att-a").items()},
+              **{("b", y): r for y, r in reports_by_year(db, "att-b").items()}}
+    assert "详见附件" in before[("a", 2021)]["text"] and "点击下载" in before[("b", 2022)]["text"]
+    assert not query(db, "SELECT 1 FROM attachments WHERE url NOT IN (SELECT url FROM reports)")
+
+    crawl(config, db, settings=SETTINGS)
+    assert not query(db, "SELECT kind FROM findings WHERE kind != 'new'")
+    ra, rb = reports_by_year(db, "att-a"), reports_by_year(db, "att-b")
+    for report, line in ((ra[2021], made.REPORT_LINES_A[2]), (rb[2022], made.REPORT_LINES_B[2]),
+                         (ra[2020], made.REPORT_LINES_A[1]), (rb[2021], made.REPORT_LINES_B[1])):
+        assert squash(line) in squash(report["text"])
+        assert report["current_version"] == 2
+        [version] = query(db, "SELECT source FROM versions WHERE report_id = ? AND version = 2", [report["id"]])
+        assert version["source"] == "crawl"
+        assert {r["version"] for r in attachment_rows(db, report["id"])} == {2}
+
+    # the files answer 503 / 500 now: a transient fault, never a change
+    a.answers["/xxgk/ndbg/202201/P020220120001.pdf"] = (503, {"Content-Type": "text/html"}, b"<html>busy</html>")
+    dl = "/module/download/downfile.jsp?classid=0&filename=2301181001.pdf"
+    b.answers[dl] = (500, {"Content-Type": "text/plain"}, b"Internal Server Error")
+    crawl(config, db, settings=SETTINGS)
+    assert not query(db, "SELECT kind FROM findings WHERE kind != 'new'")
+    after_a, after_b = reports_by_year(db, "att-a"), reports_by_year(db, "att-b")
+    assert after_a[2021]["text"] == ra[2021]["text"] and after_b[2022]["text"] == rb[2022]["text"]
+    notes = [r["error"] for r in query(db, "SELECT error FROM fetch_log WHERE error LIKE '%not recorded this time%'")]
+    assert len(notes) == 2 and all("could not be fetched" in n for n in notes)
