@@ -30,7 +30,7 @@ from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, has_end, 
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao.config.registry import parse_duration
 from nianbao.storage.held import HELD
-from nianbao.storage.models import PURPOSE_REPORT, AgencyRecord, ReportFetch
+from nianbao.storage.models import PURPOSE_REPORT, AgencyRecord, ReportFetch, content_hash
 from nianbao.storage import BINARY_ENCODING, with_attachment_marks
 
 # A rejection reason goes to the log and to fetch_log.error: a sentence, not a page (an
@@ -117,7 +117,9 @@ class ExtractPipeline(_CrawlerPipeline):
         except Exception as exc:  # a bug or an input nobody foresaw: log it, keep crawling
             self._reject(item, f"extraction crashed: {type(exc).__name__}: {exc}")
         files = self._read_files(item)
+        files_read_first = False
         if files:
+            files_read_first = self._read_first(item, extracted.text, files)
             extracted = with_files(extracted, files)
         text_verdict = judge_text(kind=extracted.kind, text=extracted.text, known=known, html=item.html)
         if text_verdict is not None and text_verdict.kind == TRANSIENT:
@@ -135,7 +137,18 @@ class ExtractPipeline(_CrawlerPipeline):
             logger.info("%s: %s", item.url, _bounded(extracted.reasons[-1] if extracted.reasons else PLACEHOLDER))
         return self._fetch(item, extracted, raw_encoding=item.encoding, suspect=suspect,
                            decoding_loss=decoding.bad_bytes, decoding_note=decoding.describe(),
-                           files=files, raw_page=with_attachment_marks(item.body, files))
+                           files=files, raw_page=with_attachment_marks(item.body, files),
+                           files_read_first=files_read_first)
+
+    def _read_first(self, item: ReportPage, page_text: str, files) -> bool:
+        """Is the stored text this page's own text, made without some of these files? Then
+        what the files add is nianbao reading more, not the report changing."""
+        store = store_for(self.crawler)
+        known = store.history.known_report(item.agency_id, item.url)
+        if known is None or known["content_hash"] != content_hash(page_text):
+            return False
+        before = store.attachments.urls(item.agency_id, item.url)
+        return any(f.url not in before and f.text for f in files)
 
     def _check_files(self, item: ReportPage) -> None:
         """A file this report was read with before that could not be fetched now (a timeout,

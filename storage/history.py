@@ -189,8 +189,8 @@ class History(StorePart):
             version = row["current_version"]
             changed = row["content_hash"] != digest
             restored = row["status"] == STATUS_REMOVED
-            more_files = False
-            if changed and fetch.extractor_version is not None:
+            more_files = changed and fetch.files_read_first
+            if changed and fetch.extractor_version is not None and not more_files:
                 # The same bytes as the current version's page with another text: extraction
                 # changed (a newer extractor, or a library it uses), not the report. (A fetch
                 # that names no extractor brings a text of its own: compared as it is.)
