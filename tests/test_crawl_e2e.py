@@ -104,8 +104,8 @@ def test_the_attachment_only_agency_has_its_files_texts(first_crawl, db_path):
     assert "行政规范性文件 | 4 | 1 | 18" in pdf["text"] and "详见附件" not in pdf["text"]
     assert pdf["text_year"] == 2021
     assert docx["url"].endswith(".docx") and "一、总体情况" in docx["text"]
-    files = query(db_path, "SELECT kind, extraction_status FROM attachments a JOIN reports r "
-                           "ON r.id = a.report_id WHERE r.agency_id = 'demo-attach' ORDER BY kind")
+    files = query(db_path, "SELECT a.kind, a.extraction_status FROM attachments a JOIN reports r "
+                           "ON r.id = a.report_id WHERE r.agency_id = 'demo-attach' ORDER BY a.kind")
     assert files == [{"kind": "docx", "extraction_status": "ok"}, {"kind": "pdf", "extraction_status": "ok"}]
 
 

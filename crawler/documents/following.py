@@ -81,8 +81,10 @@ class AttachmentFollowing:
             # robots.txt or the origin guard (its fetch_log row says which host): a file on a
             # host the agency does not list is skipped until the host is added to `domains`
             self.crawler.stats.inc_value("nianbao/attachments/skipped")
-            self.logger.warning("Attachment of %s not fetched: %s (%s); add its host to the agency's "
-                                "domains to read it", _short(page.url), _short(request.url), reason)
+            hint = ("; add its host to the agency's domains to read it"
+                    if "offsite" in reason or "configured origin" in reason else "")
+            self.logger.warning("Attachment of %s not fetched: %s (%s)%s", _short(page.url),
+                                _short(request.url), reason, hint)
         else:
             self.crawler.stats.inc_value("nianbao/attachments/failed")
             self.logger.warning("Attachment failed: %s (%s)", _short(request.url), reason)
