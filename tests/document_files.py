@@ -211,3 +211,32 @@ def malformed_pdf() -> bytes:
 def doc_file(name: str) -> bytes:
     """A committed Word 97 .doc (tests/files/documents/)."""
     return (DOCUMENTS / name).read_bytes()
+
+
+def xlsx(rows: list[list[str]], *, shared: bool = True) -> bytes:
+    """A minimal SpreadsheetML package: one sheet, cells as shared strings (or inline strings
+    and numbers when `shared` is False)."""
+    strings: list[str] = []
+    cells_xml = []
+    for r, row in enumerate(rows, start=1):
+        cells = []
+        for c, value in enumerate(row):
+            ref = f"{chr(65 + c)}{r}"
+            if value.isdigit() and not shared:
+                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+            elif shared:
+                strings.append(value)
+                cells.append(f'<c r="{ref}" t="s"><v>{len(strings) - 1}</v></c>')
+            else:
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{_docx_xml_text(value)}</t></is></c>')
+        cells_xml.append(f'<row r="{r}">{"".join(cells)}</row>')
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", f"<workbook {ns}><sheets><sheet name='表1' sheetId='1'/></sheets></workbook>")
+        z.writestr("xl/worksheets/sheet1.xml", f"<worksheet {ns}><sheetData>{''.join(cells_xml)}</sheetData></worksheet>")
+        if shared:
+            z.writestr("xl/sharedStrings.xml", f"<sst {ns}>" + "".join(
+                f"<si><t>{_docx_xml_text(s)}</t></si>" for s in strings) + "</sst>")
+    return out.getvalue()

@@ -147,3 +147,10 @@ def test_combined_text_keeps_both_when_both_carry_substance():
     article = "本机关" + "全年主动公开政府信息三百余条" * 10
     assert combined_text(article, [file]) == f"{article}\n\n【附件：附件.pdf】\n一、总体情况\n正文"
     assert combined_text("详见附件。", [bad]) == "详见附件。"
+
+
+@pytest.mark.parametrize("table,shared", [(made.TABLE_A, True), (made.TABLE_B, False)])
+def test_xlsx_rows(table, shared):
+    result = read_document(made.xlsx(table, shared=shared), "application/octet-stream", "tongji.xlsx")
+    assert result.kind == "xlsx" and result.status == "ok" and result.pages == 1
+    assert result.text.splitlines() == [" | ".join(row) for row in table]
