@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -64,14 +63,12 @@ def read_isolated(body: bytes, content_type: str = "", url: str = "",
         return DocumentText(kind, TOO_LARGE, f"{len(body)} bytes (more than "
                             f"NIANBAO_DOCUMENT_MAX_BYTES={limits.max_bytes}); the file is kept, not read")
 
-    def cap_memory() -> None:  # in the child, before it runs Python
-        resource.setrlimit(resource.RLIMIT_AS, (limits.max_memory, limits.max_memory))
-
+    # The child caps its own memory (RLIMIT_AS) first thing: a preexec_fn would run between
+    # fork and exec in a process that has threads (Scrapy's), which Python warns against.
     command = [sys.executable, "-m", "nianbao.crawler.documents.worker",
-               content_type or "", url or "", str(limits.max_pages)]
+               content_type or "", url or "", str(limits.max_pages), str(limits.max_memory)]
     try:
-        done = subprocess.run(command, input=body, capture_output=True, timeout=limits.timeout,
-                              preexec_fn=cap_memory)
+        done = subprocess.run(command, input=body, capture_output=True, timeout=limits.timeout)
     except subprocess.TimeoutExpired:
         return DocumentText(kind, MALFORMED, f"reading took longer than {limits.timeout:g} s "
                             "(NIANBAO_DOCUMENT_TIMEOUT): a hostile or broken file?")
