@@ -9,6 +9,7 @@ against what the store holds for the URL (not against the listing's title).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 
 from scrapy.exceptions import DropItem
@@ -31,7 +32,7 @@ from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao.config.registry import parse_duration
 from nianbao.storage.held import HELD
 from nianbao.storage.models import PURPOSE_REPORT, AgencyRecord, ReportFetch, content_hash
-from nianbao.storage import BINARY_ENCODING, with_attachment_marks
+from nianbao.storage import BINARY_ENCODING, AttachmentFile, with_attachment_marks
 
 # A rejection reason goes to the log and to fetch_log.error: a sentence, not a page (an
 # exception's text can quote megabytes of input).
@@ -167,14 +168,27 @@ class ExtractPipeline(_CrawlerPipeline):
         """Each fetched attachment read (in a child process, under the document limits)."""
         files = []
         for fetched in item.files:
-            file = read_file(fetched.url, fetched.body, fetched.content_type,
-                             final_url=fetched.final_url, limits=self.document_limits)
-            self.stats.inc_value(f"nianbao/attachments/{file.extraction_status}")
+            file = self._read(fetched.url, fetched.body, fetched.content_type, fetched.final_url)
             if file.extraction_status != "ok":
                 logger.info("%s: attachment %s: %s (%s)", item.url, fetched.url,
                             file.extraction_status, _bounded(file.reason))
             files.append(file)
         return tuple(files)
+
+    def _read(self, url: str, body: bytes, content_type: str, final_url: str | None) -> AttachmentFile:
+        """A file read in a child process, or what reading the same bytes with this extractor
+        gave before (store.attachments.reading): an unchanged file is not read again."""
+        before = store_for(self.crawler).attachments.reading(
+            hashlib.sha256(body).hexdigest(), EXTRACTOR_VERSION)
+        if before is not None:
+            self.stats.inc_value("nianbao/attachments/known")
+            return AttachmentFile(url=url, body=body, content_type=content_type, kind=before["kind"],
+                                  extraction_status=before["extraction_status"],
+                                  reason=before["reason"] or "", text=before["text"], pages=before["pages"],
+                                  final_url=final_url if final_url and final_url != url else None)
+        file = read_file(url, body, content_type, final_url=final_url, limits=self.document_limits)
+        self.stats.inc_value(f"nianbao/attachments/{file.extraction_status}")
+        return file
 
     def _fetch(self, item: ReportPage, extracted, *, raw_page: bytes | None = None, **more) -> ReportFetch:
         return ReportFetch(
@@ -237,9 +251,7 @@ class ExtractPipeline(_CrawlerPipeline):
         text is the report's), kept, and the listing gives title and date
         (crawler.report_extract.extract_document)."""
         self.stats.inc_value("nianbao/attachment_reports")
-        file = read_file(item.url, item.body, item.content_type, final_url=item.final_url,
-                         limits=self.document_limits)
-        self.stats.inc_value(f"nianbao/attachments/{file.extraction_status}")
+        file = self._read(item.url, item.body, item.content_type, item.final_url)
         if file.extraction_status != "ok":
             logger.info("%s: %s (%s)", item.url, file.extraction_status, _bounded(file.reason))
         extracted = extract_document(item.url, item.listing_title, item.listing_date, file)

@@ -19,6 +19,7 @@ page whose file changed is not the same source as before.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import zlib
 from collections.abc import Iterable, Sequence
@@ -102,11 +103,11 @@ def insert_attachments(db: Database, report_id: int, version: int,
             (digest, f"{digest}.{f.kind}", f.kind, len(f.body), zlib.compress(f.body, ZLIB_LEVEL), at))
         db.execute(
             "INSERT OR IGNORE INTO attachments (report_id, version, url, final_url, sha256, "
-            "content_type, kind, size, extraction_status, reason, pages, text_chars, "
+            "content_type, kind, size, extraction_status, reason, pages, text_chars, text, "
             "extractor_version, fetched_at, crawl_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (report_id, version, f.url, f.final_url, digest, f.content_type or None, f.kind,
-             len(f.body), f.extraction_status, f.reason or None, f.pages, len(f.text),
+             len(f.body), f.extraction_status, f.reason or None, f.pages, len(f.text), f.text,
              extractor_version, at, crawl_id))
 
 
@@ -117,6 +118,19 @@ class Attachments(StorePart):
         """A stored file's bytes by its hash, None when no such file is stored."""
         row = self._one("SELECT content FROM attachment_files WHERE sha256 = ?", (sha256,))
         return zlib.decompress(row["content"]) if row is not None else None
+
+    def reading(self, sha256: str, extractor_version: int,
+                statuses: Sequence[str] = ("ok", "empty", "scanned", "encrypted", "unsupported")) -> dict | None:
+        """What reading the file with this hash gave with this extractor before (kind,
+        extraction_status, reason, pages, text), or None: a crawl need not read an unchanged
+        file again. Only outcomes that do not depend on the caps (not too_large, not
+        malformed: a timeout may pass with more time) are given back."""
+        row = self._one(
+            "SELECT kind, extraction_status, reason, pages, text FROM attachments "
+            "WHERE sha256 = ? AND extractor_version = ? AND extraction_status IN "
+            "(SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT 1",
+            (sha256, extractor_version, json.dumps(list(statuses))))
+        return dict(row) if row is not None else None
 
     def of_report(self, report_id: int) -> list[dict]:
         """Every attachments row of a report, oldest first."""

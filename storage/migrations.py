@@ -604,6 +604,7 @@ def m008_attachments(db: Database) -> None:
             reason             TEXT,
             pages              INTEGER,
             text_chars         INTEGER NOT NULL DEFAULT 0,
+            text               TEXT NOT NULL DEFAULT '',
             extractor_version  INTEGER,
             fetched_at         TEXT NOT NULL,
             crawl_id           INTEGER REFERENCES crawls(id),
