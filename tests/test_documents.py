@@ -14,6 +14,20 @@ from nianbao.storage import AttachmentFile
 from tests import document_files as made
 
 
+def _without(package: bytes, member: str) -> bytes:
+    """A ZIP package with one member left out (a cut or broken OFD/DOCX)."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(package))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name in source.namelist():
+            if name != member:
+                z.writestr(name, source.read(name))
+    return out.getvalue()
+
+
 def squash(text: str) -> str:
     return "".join(text.split())
 
@@ -73,6 +87,11 @@ def test_ofd_text(lines):
     (b"%PDF-1.7\n" + b"\x00" * 500, "", "cut.pdf", "malformed", "PDF"),
     (made.entity_bomb_docx(), "", "a.docx", "malformed", "entities"),
     (made.zip_bomb_docx(), "", "b.docx", "malformed", "zip bomb"),
+    (made.ofd([], extra_text_xml='<?xml version="1.0"?><!DOCTYPE P [<!ENTITY a "年报年报">'
+                                 '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><Page><Content><Layer>'
+                                 '<TextObject><TextCode>&b;</TextCode></TextObject></Layer></Content></Page>'),
+     "application/ofd", "bomb.ofd", "malformed", "entities"),
+    (_without(made.ofd(["甲"]), "Doc_0/Document.xml"), "", "cut.ofd", "malformed", "missing"),
     (made.docx([]), "", "empty.docx", "empty", "no text"),
     (b"Rar!\x1a\x07\x00" + b"\x00" * 100, "", "a.rar", "unsupported", "rar"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "application/vnd.ms-excel", "a.xls", "unsupported", "xls"),
