@@ -173,6 +173,15 @@ class ExtractPipeline(_CrawlerPipeline):
                 logger.info("%s: attachment %s: %s (%s)", item.url, fetched.url,
                             file.extraction_status, _bounded(file.reason))
             files.append(file)
+        broken = [f for f in files if f.extraction_status == "malformed"]
+        if broken:
+            # A file read before that is broken now (cut in transfer, a gateway's junk) is
+            # damage, not a new text: the report waits for a crawl that reads it whole.
+            before = store_for(self.crawler).attachments.urls(item.agency_id, item.url, status="ok")
+            damaged = [f for f in broken if f.url in before]
+            if damaged:
+                self._reject(item, f"attachment {damaged[0].url} was read before and is unreadable now "
+                                   f"({damaged[0].reason}): not recorded this time", purpose="attachment")
         return tuple(files)
 
     def _read(self, url: str, body: bytes, content_type: str, final_url: str | None) -> AttachmentFile:

@@ -137,11 +137,13 @@ class Attachments(StorePart):
         return [dict(r) for r in self._all(
             "SELECT * FROM attachments WHERE report_id = ? ORDER BY version, id", (report_id,))]
 
-    def urls(self, agency_id: str, url: str) -> set[str]:
-        """The attachment URLs ever read with the report at (agency_id, url)."""
+    def urls(self, agency_id: str, url: str, *, status: str | None = None) -> set[str]:
+        """The attachment URLs ever read with the report at (agency_id, url); with `status`,
+        those that gave that extraction_status."""
         return {r["url"] for r in self._all(
             "SELECT DISTINCT a.url FROM attachments a JOIN reports r ON r.id = a.report_id "
-            "WHERE r.agency_id = ? AND r.url = ?", (agency_id, url))}
+            "WHERE r.agency_id = ? AND r.url = ? AND (? IS NULL OR a.extraction_status = ?)",
+            (agency_id, url, status, status))}
 
     def record(self, report_id: int, version: int, files: Iterable[AttachmentFile], *,
                at: str, crawl_id: int | None = None, extractor_version: int | None = None) -> None:

@@ -335,3 +335,15 @@ def test_reading_attachments_for_the_first_time_or_losing_one_is_no_change(porta
     assert after_a[2021]["text"] == ra[2021]["text"] and after_b[2022]["text"] == rb[2022]["text"]
     notes = [r["error"] for r in query(db, "SELECT error FROM fetch_log WHERE error LIKE '%not recorded this time%'")]
     assert len(notes) == 2 and all("could not be fetched" in n for n in notes)
+
+    # a file read before that arrives cut (200, half its bytes) is damage, not a new text
+    pdf = made.cid_pdf(made.REPORT_LINES_A, made.TABLE_A)
+    serve(a, "/xxgk/ndbg/202201/P020220120001.pdf", pdf[: len(pdf) // 3], "application/pdf")
+    docx = made.docx(made.REPORT_LINES_B, made.TABLE_B)
+    serve(b, "/art/2022/1/18/files/2021-tongji.doc", docx[: len(docx) // 2], "application/msword")
+    crawl(config, db, settings=SETTINGS)
+    assert not query(db, "SELECT kind FROM findings WHERE kind != 'new'")
+    assert reports_by_year(db, "att-a")[2021]["text"] == ra[2021]["text"]
+    assert reports_by_year(db, "att-b")[2021]["text"] == rb[2021]["text"]
+    notes = [r["error"] for r in query(db, "SELECT error FROM fetch_log WHERE error LIKE '%unreadable now%'")]
+    assert len(notes) == 2

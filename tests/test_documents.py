@@ -93,6 +93,8 @@ def test_ofd_text(lines):
      "application/ofd", "bomb.ofd", "malformed", "entities"),
     (_without(made.ofd(["甲"]), "Doc_0/Document.xml"), "", "cut.ofd", "malformed", "missing"),
     (made.docx([]), "", "empty.docx", "empty", "no text"),
+    (made.docx(made.REPORT_LINES_A)[:700], "application/msword", "a.doc", "malformed", "cannot be opened"),
+    (made.ofd(made.REPORT_LINES_B)[:-30], "", "download?id=9", "malformed", "cannot be opened"),
     (b"Rar!\x1a\x07\x00" + b"\x00" * 100, "", "a.rar", "unsupported", "rar"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "application/vnd.ms-excel", "a.xls", "unsupported", "xls"),
 ])

@@ -21,7 +21,7 @@ import zipfile
 import lxml.etree
 
 from .model import EMPTY, ENCRYPTED, MALFORMED, OK, SCANNED, TOO_LARGE, UNSUPPORTED, DocumentText
-from .sniff import document_kind
+from .sniff import BROKEN_ZIP, bytes_kind, document_kind
 
 # Caps applied inside the readers (the byte cap is applied before: isolate.DocumentLimits).
 DEFAULT_MAX_PAGES = 500
@@ -38,6 +38,8 @@ def read_document(body: bytes, content_type: str = "", url: str = "", *,
                   max_pages: int = DEFAULT_MAX_PAGES) -> DocumentText:
     """Read a document in this process (tests, the worker of `isolate`)."""
     kind = document_kind(body, content_type, url)
+    if bytes_kind(body) == BROKEN_ZIP:
+        return DocumentText(kind, MALFORMED, "a ZIP package that cannot be opened (cut or damaged)")
     reader = _READERS.get(kind)
     if reader is None:
         return DocumentText(kind, UNSUPPORTED, f"{kind}: nianbao does not read this kind of file")

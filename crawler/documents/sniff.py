@@ -31,6 +31,8 @@ _BY_TYPE = {
     "application/vnd.rar": "rar",
 }
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# A body that starts as a ZIP but cannot be opened as one (cut in transfer, damaged).
+BROKEN_ZIP = "broken-zip"
 
 
 def extension_kind(url: str) -> str | None:
@@ -62,7 +64,7 @@ def bytes_kind(body: bytes) -> str | None:
         try:
             names = zipfile.ZipFile(io.BytesIO(body)).namelist()
         except (zipfile.BadZipFile, ValueError, OSError):
-            return "zip"
+            return BROKEN_ZIP
         if "OFD.xml" in names or any(n.lower() == "ofd.xml" for n in names):
             return "ofd"
         if any(n.startswith("word/") for n in names):
@@ -83,6 +85,8 @@ def document_kind(body: bytes, content_type: str = "", url: str = "") -> str:
     """pdf, docx, doc, wps, ofd, xlsx, xls, zip, rar, rtf or unknown."""
     by_bytes = bytes_kind(body)
     declared = type_kind(content_type) or extension_kind(url)
+    if by_bytes == BROKEN_ZIP:  # cut or damaged: what it says it is, else a ZIP
+        return declared if declared in ("docx", "xlsx", "ofd") else "zip"
     if by_bytes == "ole":  # DOC, WPS and XLS share the container: the name or type tells
         return declared if declared in ("doc", "wps", "xls") else "doc"
     if by_bytes is not None:
