@@ -15,10 +15,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m nianbao.bench
 
-# Debian packages the tests need: chromium and its driver for the browser tests of `nianbao
-# serve` (tests/test_web.py), CJK fonts so Chinese shows in their screenshots. Installed only
-# when missing (as root, as CI runs); without them those tests are skipped, never downloaded.
-DEBIAN_TEST_PACKAGES := chromium chromium-driver fonts-noto-cjk
+# Debian packages: antiword reads .doc/.wps attachments (docs/documents.md; without it they are
+# stored as 'unsupported'); chromium and its driver for the browser tests of `nianbao serve`
+# (tests/test_web.py), CJK fonts so Chinese shows in their screenshots. Installed only when
+# missing (as root, as CI runs); without them those tests are skipped, never downloaded.
+DEBIAN_TEST_PACKAGES := antiword chromium chromium-driver fonts-noto-cjk
 
 $(STAMP): pyproject.toml
 	@missing=""; for pkg in $(DEBIAN_TEST_PACKAGES); do \
@@ -27,7 +28,7 @@ $(STAMP): pyproject.toml
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	elif [ -n "$$missing" ]; then echo "not installed (browser tests will be skipped):$$missing"; fi
+	elif [ -n "$$missing" ]; then echo "not installed (.doc files unread, browser tests skipped):$$missing"; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,datasette]'

@@ -55,7 +55,12 @@ each crawl then re-extracts the stored raw page of every report it meets, and
    a title naming neither a year nor an agency is a column, not an annual report;
 3. the whole document is read after an early </html>, link-text results are refused, a
    metadata block is no body (placeholder pages have no text of their own), repost
-   disclaimers and aggregator chrome go, listing titles are normalised like body text.
+   disclaimers and aggregator chrome go, listing titles are normalised like body text;
+4. the standard statistical tables and prose figures are read with each version
+   (crawler/stats: report_stats, report_checks; the text itself is unchanged);
+5. documents are read (crawler/documents): a file-only report's text is its file's, an
+   article that only points at its attachment ("详见附件") takes the attachment's text, one
+   with a text of its own gets each attachment's text after it under 【附件：name】.
 """
 
 from __future__ import annotations
@@ -73,11 +78,11 @@ from nianbao.crawler import classify, dates
 from nianbao.crawler.cleanup import clean, clean_text, normalize_chars, normalize_title
 from nianbao.crawler.flatten import adopt_trailing_trees, cap_depth
 
-__all__ = ["Extracted", "ExtractionError", "extract_report", "CONTAINERS", "ATTACHMENT_EXTENSIONS",
+__all__ = ["Extracted", "ExtractionError", "extract_report", "attachment_links", "CONTAINERS", "ATTACHMENT_EXTENSIONS",
            "EXTRACTOR_VERSION"]
 
 # What extraction produces, as a number stored with each version (see the module docstring).
-EXTRACTOR_VERSION = 4
+EXTRACTOR_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -709,6 +714,17 @@ def _attachments(tree, url: str) -> tuple[str, ...]:
             if len(seen) >= MAX_ATTACHMENTS:
                 break
     return tuple(seen)
+
+
+def attachment_links(html: str, url: str) -> tuple[str, ...]:
+    """The document links of an article page (absolute, in page order, page chrome left
+    out), as `Extracted.attachments` lists them; for the spider, which fetches them before
+    the page is extracted. A page the parser refuses has none."""
+    try:
+        tree = _parse(html, [])
+    except (ExtractionError, TypeError):
+        return ()
+    return _attachments(tree, url)
 
 
 def _join(base: str, href: str) -> str | None:

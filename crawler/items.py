@@ -17,6 +17,19 @@ PART_SEPARATOR = b"\n<!-- nianbao: next part -->\n"
 
 
 @dataclass(frozen=True)
+class FetchedFile:
+    """An attachment of a report page as downloaded (read later, by the pipeline)."""
+
+    url: str  # the link as the page gave it
+    final_url: str
+    body: bytes
+    content_type: str
+
+    def __repr__(self) -> str:
+        return f"FetchedFile({_short(self.url)}: {len(self.body)} bytes {self.content_type})"
+
+
+@dataclass(frozen=True)
 class ReportPage:
     """A fetched report page (or attachment), before extraction.
 
@@ -39,6 +52,10 @@ class ReportPage:
     # Further parts of an article split over pages (TRS `createPageHTML` on an article), decoded.
     more_parts: tuple[str, ...] = ()
     content_type: str = ""  # the answer's Content-Type header
+    # Attachments the page links (crawler.documents.following), fetched before the page is
+    # handed on; and those that could not be fetched, with the reason.
+    files: tuple[FetchedFile, ...] = ()
+    missing_files: tuple[tuple[str, str], ...] = ()
 
     @functools.cached_property
     def decoding(self) -> Decoded:
@@ -50,8 +67,9 @@ class ReportPage:
     def __repr__(self) -> str:
         html = "document" if self.html is None else f"{len(self.html)} chars"
         parts = f", {1 + len(self.more_parts)} parts" if self.more_parts else ""
+        files = f", {len(self.files)} files" if self.files else ""
         return (f"ReportPage({self.agency_id} {_short(self.url)}: {len(self.body)} bytes "
-                f"{self.encoding}, {html}{parts})")
+                f"{self.encoding}, {html}{parts}{files})")
 
 
 @dataclass(frozen=True)

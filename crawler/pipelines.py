@@ -9,6 +9,7 @@ against what the store holds for the URL (not against the listing's title).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 
 from scrapy.exceptions import DropItem
@@ -16,10 +17,12 @@ from scrapy.exceptions import DropItem
 from nianbao.config.issuers import IssuerIndex
 from nianbao.crawler.extract import EXTRACTOR_VERSION, PLACEHOLDER, ExtractionError
 from nianbao.crawler.items import ReportGone, ReportPage
+from nianbao.crawler.documents.combine import read_file, with_files
+from nianbao.crawler.documents.isolate import DocumentLimits
 from nianbao.crawler.report_extract import (
     extract_document,
     extract_pages,
-    reextract_stored,
+    reextract_stored_files,
     reextraction,
     stored_fields,
     stored_page,
@@ -28,8 +31,8 @@ from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, has_end, 
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao.config.registry import parse_duration
 from nianbao.storage.held import HELD
-from nianbao.storage.models import PURPOSE_REPORT, AgencyRecord, ReportFetch
-from nianbao.storage import BINARY_ENCODING
+from nianbao.storage.models import PURPOSE_REPORT, AgencyRecord, ReportFetch, content_hash
+from nianbao.storage import BINARY_ENCODING, AttachmentFile, with_attachment_marks
 
 # A rejection reason goes to the log and to fetch_log.error: a sentence, not a page (an
 # exception's text can quote megabytes of input).
@@ -67,6 +70,7 @@ class ExtractPipeline(_CrawlerPipeline):
         super().__init__(crawler)
         self._issuers: IssuerIndex | None = None
         self._synced: set[str] = set()
+        self.document_limits = DocumentLimits.from_settings(crawler.settings)
 
     def counts_for(self, agency_id: str, issuer: str | None) -> str | None:
         """The agency a report found on `agency_id`'s site and naming `issuer` counts for,
@@ -98,6 +102,7 @@ class ExtractPipeline(_CrawlerPipeline):
         suspect = verdict.reason if verdict else None
         if item.html is None:
             return dataclasses.replace(self._attachment_report(item), suspect=suspect)
+        self._check_files(item)
         decoding = item.decoding
         if decoding.undecodable:
             # Not a problem of extraction: the site served something that is not text. It is a
@@ -112,6 +117,11 @@ class ExtractPipeline(_CrawlerPipeline):
             self._reject(item, f"extraction failed: {exc}")
         except Exception as exc:  # a bug or an input nobody foresaw: log it, keep crawling
             self._reject(item, f"extraction crashed: {type(exc).__name__}: {exc}")
+        files = self._read_files(item)
+        files_read_first = False
+        if files:
+            files_read_first = self._read_first(item, extracted.text, files)
+            extracted = with_files(extracted, files)
         text_verdict = judge_text(kind=extracted.kind, text=extracted.text, known=known, html=item.html)
         if text_verdict is not None and text_verdict.kind == TRANSIENT:
             self._reject(item, f"{text_verdict.reason}: not recorded as a new version")
@@ -127,11 +137,72 @@ class ExtractPipeline(_CrawlerPipeline):
         if extracted.method == PLACEHOLDER:  # stored without text: say why, once per page
             logger.info("%s: %s", item.url, _bounded(extracted.reasons[-1] if extracted.reasons else PLACEHOLDER))
         return self._fetch(item, extracted, raw_encoding=item.encoding, suspect=suspect,
-                           decoding_loss=decoding.bad_bytes, decoding_note=decoding.describe())
+                           decoding_loss=decoding.bad_bytes, decoding_note=decoding.describe(),
+                           files=files, raw_page=with_attachment_marks(item.body, files),
+                           files_read_first=files_read_first)
 
-    def _fetch(self, item: ReportPage, extracted, **more) -> ReportFetch:
+    def _read_first(self, item: ReportPage, page_text: str, files) -> bool:
+        """Is the stored text this page's own text, made without some of these files? Then
+        what the files add is nianbao reading more, not the report changing."""
+        store = store_for(self.crawler)
+        known = store.history.known_report(item.agency_id, item.url)
+        if known is None or known["content_hash"] != content_hash(page_text):
+            return False
+        before = store.attachments.urls(item.agency_id, item.url)
+        return any(f.url not in before and f.text for f in files)
+
+    def _check_files(self, item: ReportPage) -> None:
+        """A file this report was read with before that could not be fetched now (a timeout,
+        a 5xx, a 404 of the file alone): without it the text would look changed, so nothing is
+        recorded this time. A file never read before is simply left out (fetch_log says why)."""
+        if not item.missing_files:
+            return
+        before = store_for(self.crawler).attachments.urls(item.agency_id, item.url)
+        lost = [(url, reason) for url, reason in item.missing_files if url in before]
+        if lost:
+            url, reason = lost[0]
+            self._reject(item, f"attachment {url} could not be fetched ({reason}): "
+                               "not recorded this time", purpose="attachment")
+
+    def _read_files(self, item: ReportPage):
+        """Each fetched attachment read (in a child process, under the document limits)."""
+        files = []
+        for fetched in item.files:
+            file = self._read(fetched.url, fetched.body, fetched.content_type, fetched.final_url)
+            if file.extraction_status != "ok":
+                logger.info("%s: attachment %s: %s (%s)", item.url, fetched.url,
+                            file.extraction_status, _bounded(file.reason))
+            files.append(file)
+        broken = [f for f in files if f.extraction_status == "malformed"]
+        if broken:
+            # A file read before that is broken now (cut in transfer, a gateway's junk) is
+            # damage, not a new text: the report waits for a crawl that reads it whole.
+            before = store_for(self.crawler).attachments.urls(item.agency_id, item.url, status="ok")
+            damaged = [f for f in broken if f.url in before]
+            if damaged:
+                self._reject(item, f"attachment {damaged[0].url} was read before and is unreadable now "
+                                   f"({damaged[0].reason}): not recorded this time", purpose="attachment")
+        return tuple(files)
+
+    def _read(self, url: str, body: bytes, content_type: str, final_url: str | None) -> AttachmentFile:
+        """A file read in a child process, or what reading the same bytes with this extractor
+        gave before (store.attachments.reading): an unchanged file is not read again."""
+        before = store_for(self.crawler).attachments.reading(
+            hashlib.sha256(body).hexdigest(), EXTRACTOR_VERSION)
+        if before is not None:
+            self.stats.inc_value("nianbao/attachments/known")
+            return AttachmentFile(url=url, body=body, content_type=content_type, kind=before["kind"],
+                                  extraction_status=before["extraction_status"],
+                                  reason=before["reason"] or "", text=before["text"], pages=before["pages"],
+                                  final_url=final_url if final_url and final_url != url else None)
+        file = read_file(url, body, content_type, final_url=final_url, limits=self.document_limits)
+        self.stats.inc_value(f"nianbao/attachments/{file.extraction_status}")
+        return file
+
+    def _fetch(self, item: ReportPage, extracted, *, raw_page: bytes | None = None, **more) -> ReportFetch:
         return ReportFetch(
-            agency_id=item.agency_id, url=item.url, raw_page=item.body,
+            agency_id=item.agency_id, url=item.url,
+            raw_page=item.body if raw_page is None else raw_page,
             fetched_at=item.fetched_at, crawl_id=crawl_id_of(self.crawler),
             final_url=item.final_url, listing_title=item.listing_title,
             listing_date=item.listing_date,
@@ -148,7 +219,9 @@ class ExtractPipeline(_CrawlerPipeline):
             return
         for row in store.history.stored_pages(report_id=known["id"]):
             try:
-                extracted = reextract_stored(stored_page(row, store.history.raw_page(row["raw_version_id"])))
+                extracted, files = reextract_stored_files(
+                    stored_page(row, store.history.raw_page(row["raw_version_id"])),
+                    store.attachments.content, self.document_limits)
             except Exception as exc:  # the fetch is still extracted and compared as before
                 self.stats.inc_value("nianbao/reextract/failed")
                 self.crawler.spider.logger.warning(
@@ -156,7 +229,7 @@ class ExtractPipeline(_CrawlerPipeline):
                     _bounded(f"{type(exc).__name__}: {exc}"))
                 continue
             outcome = store.history.record_reextraction(reextraction(
-                row, extracted, crawl_id=crawl_id_of(self.crawler),
+                row, extracted, crawl_id=crawl_id_of(self.crawler), files=files,
                 counts_for=self.counts_for(row["agency_id"], extracted.issuer)))
             self.stats.inc_value(f"nianbao/reextract/{outcome}")
 
@@ -183,11 +256,15 @@ class ExtractPipeline(_CrawlerPipeline):
         return ReportGone(agency_id=item.agency_id, url=item.url, http_status=None, reason=reason)
 
     def _attachment_report(self, item: ReportPage) -> ReportFetch:
-        """A report published only as a PDF/DOC: keep the file and the listing's metadata
+        """A report published only as a file linked from a listing: the file is read (its
+        text is the report's), kept, and the listing gives title and date
         (crawler.report_extract.extract_document)."""
         self.stats.inc_value("nianbao/attachment_reports")
-        extracted = extract_document(item.url, item.listing_title, item.listing_date)
-        return self._fetch(item, extracted, raw_encoding=BINARY_ENCODING)
+        file = self._read(item.url, item.body, item.content_type, item.final_url)
+        if file.extraction_status != "ok":
+            logger.info("%s: %s (%s)", item.url, file.extraction_status, _bounded(file.reason))
+        extracted = extract_document(item.url, item.listing_title, item.listing_date, file)
+        return self._fetch(item, extracted, raw_encoding=BINARY_ENCODING, files=(file,))
 
     def _reject(self, item: ReportPage, reason: str, purpose: str = "extract"):
         reason = _bounded(reason)

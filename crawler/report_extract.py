@@ -10,7 +10,7 @@ would give. No Scrapy here: the monitor's `reextract` command imports this modul
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from nianbao.crawler import classify
@@ -20,9 +20,12 @@ from nianbao.crawler.encoding import decode_html
 from nianbao.crawler.extract import EXTRACTOR_VERSION, ExtractionError, Extracted, extract_report
 from nianbao.crawler.items import PART_SEPARATOR
 from nianbao.crawler.stats import read_stats
-from nianbao.storage import BINARY_ENCODING, Reextraction
+from nianbao.crawler.documents.combine import read_file, with_files
+from nianbao.crawler.documents.isolate import DocumentLimits
+from nianbao.storage import BINARY_ENCODING, AttachmentFile, Reextraction, split_attachment_marks
 
-__all__ = ["extract_pages", "extract_document", "StoredPage", "reextract_stored",
+__all__ = ["extract_pages", "extract_document", "extract_with_files", "read_document_file",
+           "StoredPage", "reextract_stored", "reextract_stored_files",
            "stored_fields", "reextraction", "EXTRACTOR_VERSION", "ExtractionError"]
 
 
@@ -70,22 +73,42 @@ def extract_pages(pages: Sequence[str], url: str, *, listing_title: str | None =
     ), pages)
 
 
-def extract_document(url: str, listing_title: str | None, listing_date: str | None) -> Extracted:
-    """A report published only as a file (PDF, DOC...): the listing's title and date.
-
-    Its text stays empty until document extraction exists; the file itself is stored, so it
-    can be extracted later without a re-crawl.
+def extract_document(url: str, listing_title: str | None, listing_date: str | None,
+                     file: AttachmentFile | None = None) -> Extracted:
+    """A report published only as a file (PDF, DOC...) linked from a listing: the listing's
+    title (the anchor's text) and date, the year from the title, and the file's text when it
+    could be read (`file`, see `read_document_file`); otherwise an empty text, and the file
+    is kept so a later extractor can read it without a re-crawl.
     """
     title = to_simplified(listing_title or url.rsplit("/", 1)[-1])
     year = classify.report_year(title)
     evidence = listing_evidence(listing_date)
     published, basis = choose_date(evidence)
-    return with_stats(Extracted(
+    extracted = Extracted(
         title=title, text="", year=year, published_date=published, kind=classify.classify_title(title),
         attachments=(), method="document", title_year=year, text_year=None,
         year_basis="title" if year else None, published_basis=basis,
         date_evidence=tuple(evidence), issuer=classify.title_issuer(title),
-    ), ())
+    )
+    # a file's tables come as text rows (`a | b | c`): its statistics are read from its text
+    return with_stats(with_files(extracted, [file]) if file is not None else extracted, ())
+
+
+def read_document_file(url: str, body: bytes, content_type: str = "", *,
+                       limits: DocumentLimits | None = None) -> AttachmentFile:
+    """A report's own file (or an attachment) read under the limits, in a child process."""
+    return read_file(url, body, content_type, limits=limits)
+
+
+def extract_with_files(pages: Sequence[str], url: str, files: Sequence[AttachmentFile], *,
+                       listing_title: str | None = None, listing_date: str | None = None) -> Extracted:
+    """`extract_pages`, then the files' texts taken in (crawler.documents.combine), and the
+    statistics read again when the files added text (their tables are text rows)."""
+    extracted = extract_pages(pages, url, listing_title=listing_title, listing_date=listing_date)
+    if not files:
+        return extracted
+    combined = with_files(extracted, files)
+    return combined if combined is extracted else with_stats(combined, pages)
 
 
 @dataclass(frozen=True)
@@ -100,15 +123,33 @@ class StoredPage:
     listing_date: str | None
 
 
-def reextract_stored(page: StoredPage) -> Extracted:
+def reextract_stored(page: StoredPage, files: Callable[[str], bytes | None] | None = None,
+                     limits: DocumentLimits | None = None) -> Extracted:
     """Extract a stored raw page again with this extractor, as its fetch was extracted: the
     bytes decoded in the stored encoding (with the crawl's repairs), a split article's parts
-    cut at PART_SEPARATOR. Raises ExtractionError."""
+    cut at PART_SEPARATOR, the files it was read with (its attachment marks) read again from
+    the store (`files`: sha256 -> bytes, e.g. store.attachments.content; without it, or for a
+    file no longer stored, the page alone). A file-only report's file is read again.
+    Raises ExtractionError."""
+    return reextract_stored_files(page, files, limits)[0]
+
+
+def reextract_stored_files(page: StoredPage, files: Callable[[str], bytes | None] | None = None,
+                           limits: DocumentLimits | None = None) -> tuple[Extracted, tuple[AttachmentFile, ...]]:
+    """`reextract_stored` and the files it read again."""
     if page.encoding == BINARY_ENCODING:
-        return extract_document(page.url, page.listing_title, page.listing_date)
-    parts = [decode_html(raw, page.encoding).text for raw in page.raw.split(PART_SEPARATOR)]
-    return extract_pages(parts, page.final_url or page.url, listing_title=page.listing_title,
-                         listing_date=page.listing_date)
+        file = read_document_file(page.url, page.raw, limits=limits)
+        return extract_document(page.url, page.listing_title, page.listing_date, file), (file,)
+    marks, raw = split_attachment_marks(page.raw)
+    read = []
+    for sha256, url in marks:
+        body = files(sha256) if files is not None else None
+        if body is not None:
+            read.append(read_file(url, body, "", limits=limits))
+    parts = [decode_html(part, page.encoding).text for part in raw.split(PART_SEPARATOR)]
+    extracted = extract_with_files(parts, page.final_url or page.url, read,
+                                   listing_title=page.listing_title, listing_date=page.listing_date)
+    return extracted, tuple(read)
 
 
 def stored_page(row: dict, raw: bytes) -> StoredPage:
@@ -122,7 +163,8 @@ def stored_page(row: dict, raw: bytes) -> StoredPage:
 
 
 def reextraction(row: dict, extracted: Extracted, *, counts_for: str | None,
-                 crawl_id: int | None = None) -> Reextraction:
+                 crawl_id: int | None = None, files: Sequence[AttachmentFile] = ()) -> Reextraction:
     """The store's record of a stored page extracted again (`store.history.record_reextraction`)."""
     return Reextraction(report_id=row["report_id"], raw_version_id=row["raw_version_id"],
-                        counts_for=counts_for, crawl_id=crawl_id, **stored_fields(extracted))
+                        counts_for=counts_for, crawl_id=crawl_id, files=tuple(files),
+                        **stored_fields(extracted))

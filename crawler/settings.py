@@ -133,5 +133,15 @@ LOG_LEVEL = "INFO"
 # page once printed itself, bytes and all, to stderr (see crawler/logformatter.py).
 LOG_FORMATTER = "nianbao.crawler.logformatter.BoundedLogFormatter"
 NIANBAO_LOG_LINE_MAX = 500
+
+# Documents (crawler/documents, docs/documents.md): how many attachments of one report page are
+# fetched, and the caps on reading one file: bytes (a larger file is kept, status too_large),
+# pages, seconds and memory of the child process that reads it. Environment variables of the
+# same names set the defaults (also for `nianbao reextract`).
+NIANBAO_MAX_ATTACHMENTS = int(os.environ.get("NIANBAO_MAX_ATTACHMENTS", 10))
+NIANBAO_DOCUMENT_MAX_BYTES = int(os.environ.get("NIANBAO_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024))
+NIANBAO_DOCUMENT_MAX_PAGES = int(os.environ.get("NIANBAO_DOCUMENT_MAX_PAGES", 500))
+NIANBAO_DOCUMENT_TIMEOUT = float(os.environ.get("NIANBAO_DOCUMENT_TIMEOUT", 60))
+NIANBAO_DOCUMENT_MAX_MEMORY = int(os.environ.get("NIANBAO_DOCUMENT_MAX_MEMORY", 1024 * 1024 * 1024))
 NIANBAO_LOG_MAX_LINES = 200
 FEED_EXPORT_ENCODING = "utf-8"

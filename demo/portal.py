@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from nianbao.demo.documents import build_attach
 from nianbao.demo.ground import build_ground
 from nianbao.demo.redesign import build_redesign, redesign
 from nianbao.demo.site import Page, build_site, hanweb_proxy_reply
@@ -42,6 +43,7 @@ class DemoPortal:
         self.site = build_site(self.base_url, self.dead_url)
         build_ground(self.site, self.base_url)
         build_redesign(self.site, self.base_url)
+        build_attach(self.site, self.base_url)  # after the others: tests use the first five
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request served
         self.user_agents: list[str] = []
         self._lock = threading.Lock()

@@ -26,11 +26,6 @@ import click
 
 from nianbao import __version__
 
-DOCUMENT_TYPES = ("application/pdf", "application/msword", "application/vnd.", "application/ofd",
-                  "application/octet-stream", "application/zip", "application/x-rar")
-# first bytes of the documents portals publish: PDF, OLE (doc, xls, wps), zip (docx, xlsx, ofd), rar
-DOCUMENT_MAGIC = (b"%PDF", b"\xd0\xcf\x11\xe0", b"PK\x03\x04", b"Rar!")
-NOT_YET = "document: text extraction not available yet"
 FAILED = 1  # the page could not be fetched, decoded or extracted
 NO_SUCH_FILE = 2  # like a usage error: nothing was read
 
@@ -96,14 +91,10 @@ def _fetch(url: str, timeout: float) -> tuple[bytes, str | None, str, str]:
 
 
 def _is_document(url: str, content_type: str | None, body: bytes) -> bool:
-    from nianbao.crawler.extract import ATTACHMENT_EXTENSIONS
+    """The crawl's rule (crawler.documents.sniff): the bytes first, then type and extension."""
+    from nianbao.crawler.documents import is_document_response
 
-    kind = (content_type or "").lower()
-    if kind.startswith(DOCUMENT_TYPES):
-        return True
-    if kind.startswith("text/"):
-        return False
-    return urlsplit(url).path.lower().endswith(ATTACHMENT_EXTENSIONS) or body.startswith(DOCUMENT_MAGIC)
+    return is_document_response(body, content_type or "", url)
 
 
 def _record(url: str, final_url: str, **fields) -> dict:
@@ -116,16 +107,22 @@ def _record(url: str, final_url: str, **fields) -> dict:
 
 
 def _document(url: str, final_url: str, content_type: str | None, body: bytes) -> dict:
-    """What a crawl keeps of a report that is only a document: its name's title and year."""
-    from nianbao.crawler.classify import classify_title, report_year
+    """What a crawl keeps of a report that is only a document: its name's title and year (a
+    crawl takes the listing's anchor instead) and the file's text, read as the crawl reads
+    it (in a child process, under the NIANBAO_DOCUMENT_* caps of the environment)."""
     from nianbao.crawler.cleanup import normalize_title
+    from nianbao.crawler.report_extract import extract_document, read_document_file
 
     name = unquote(urlsplit(final_url).path.rsplit("/", 1)[-1])
     title = normalize_title(name.rsplit(".", 1)[0] if "." in name else name)
-    year = report_year(title)
+    file = read_document_file(final_url, body, content_type or "")
+    result = extract_document(final_url, title, None, file)
     what = f"{content_type or 'no Content-Type'}, {len(body)} bytes"
-    return _record(url, final_url, title=title, year=year, title_year=year, year_basis="title" if year else None,
-                   kind=classify_title(title), method="document", reasons=[f"{NOT_YET} ({what})"])
+    reasons = [f"document: {file.kind}, {what}: extraction_status {file.extraction_status}"
+               + (f" ({file.reason})" if file.reason else ""), *result.reasons]
+    return _record(url, final_url, title=result.title, text=result.text, issuer=result.issuer,
+                   year=result.year, title_year=result.title_year, text_year=result.text_year,
+                   year_basis=result.year_basis, kind=result.kind, method="document", reasons=reasons)
 
 
 def _page(url: str, final_url: str, content_type: str | None, body: bytes) -> dict:

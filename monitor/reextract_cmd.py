@@ -37,7 +37,7 @@ def reextract(config_path, db_path, agency_ids) -> None:
     from nianbao.config.issuers import IssuerIndex
     from nianbao.crawler.report_extract import (
         EXTRACTOR_VERSION,
-        reextract_stored,
+        reextract_stored_files,
         reextraction,
         stored_page,
     )
@@ -58,13 +58,17 @@ def reextract(config_path, db_path, agency_ids) -> None:
         rows = store.history.stored_pages(agency_ids or None, older_than=EXTRACTOR_VERSION)
         for row in rows:
             try:
-                extracted = reextract_stored(stored_page(row, store.history.raw_page(row["raw_version_id"])))
+                # the files a page was read with are read again from the store too
+                extracted, files = reextract_stored_files(
+                    stored_page(row, store.history.raw_page(row["raw_version_id"])),
+                    store.attachments.content)
             except Exception as exc:  # one bad page must not stop the others; it is named
                 outcomes["failed"] += 1
                 failures.append(f"  report {row['report_id']} {row['url']}: {type(exc).__name__}: {exc}"[:300])
                 continue
             outcomes[store.history.record_reextraction(reextraction(
-                row, extracted, counts_for=issuers.counts_for(row["agency_id"], extracted.issuer)))] += 1
+                row, extracted, files=files,
+                counts_for=issuers.counts_for(row["agency_id"], extracted.issuer)))] += 1
     click.echo(
         f"Extractor {EXTRACTOR_VERSION}: {len(rows)} stored page(s) of older extractors read; "
         f"{outcomes['reextracted']} new text(s) recorded as re-extractions, "

@@ -25,6 +25,7 @@ from .models import (
     normalize_text,
     utc_now,
 )
+from .attachments import AttachmentFile, split_attachment_marks, with_attachment_marks
 from .errors import StorageError, UnknownAgency, UnknownCrawl, UnknownVersion
 from .store import Store
 from .stats import CHECK_RESULTS, STAT_SOURCES, Figure, StatCheck
@@ -45,6 +46,9 @@ __all__ = [
     "Figure",
     "StatCheck",
     "AgencyRecord",
+    "AttachmentFile",
+    "split_attachment_marks",
+    "with_attachment_marks",
     "AgencySummary",
     "Outcome",
     "Reextraction",

@@ -37,6 +37,7 @@ from .models import (
     normalize_text,
     utc_now,
 )
+from .attachments import insert_attachments, same_page_more_files
 from .part import StorePart, ids_filter, to_json
 from .stats import has_stats, insert_stats
 
@@ -149,6 +150,11 @@ class History(StorePart):
           fetch names its extractor_version): the extraction changed, not the report. A
           re-extraction version (source 'reextract', no finding) when the fetch's extractor is
           at least as new as the stored text's, else nothing -> Outcome.UNCHANGED.
+        - Text hash changed, and the page's bytes are the current version's but read with more
+          files than before (storage.attachments.same_page_more_files: its attachments read for
+          the first time, or one that failed before): version n+1, no finding -> Outcome.UNCHANGED.
+        fetch.files get one `attachments` row each with the version recorded (the current one
+        when nothing changed), each file stored once by hash.
         - A removed report is back: status 'live' again and a `restored` finding (plus the
           `changed` finding and version if the text differs) -> Outcome.RESTORED.
         - An unknown URL whose page is a known report of the agency (storage/moves.py: the same
@@ -195,6 +201,7 @@ class History(StorePart):
                 self._version(report_id, 1, fetch, digest)
                 record_url(self.db, report_id, fetch.agency_id, fetch.url, at)
                 self._redirect_url(report_id, fetch)
+                self._attachments(report_id, 1, fetch)
                 report = {"id": report_id, "agency_id": fetch.agency_id, "year": fetch.year}
                 insert_finding(self.db, FINDING_NEW, report, at, fetch.crawl_id,
                               {"title": fetch.title, "url": fetch.url})
@@ -206,7 +213,8 @@ class History(StorePart):
             version = row["current_version"]
             changed = row["content_hash"] != digest
             restored = row["status"] == STATUS_REMOVED
-            if changed and fetch.extractor_version is not None:
+            more_files = changed and fetch.files_read_first
+            if changed and fetch.extractor_version is not None and not more_files:
                 # The same bytes as the current version's page with another text: extraction
                 # changed (a newer extractor, or a library it uses), not the report. (A fetch
                 # that names no extractor brings a text of its own: compared as it is.)
@@ -215,6 +223,12 @@ class History(StorePart):
                     changed = False
                     if _newer_or_unknown(fetch.extractor_version, owner["extractor_version"]):
                         version = self._reextracted(row, owner["raw_id"], fetch, digest)
+                else:
+                    # The same page read with more of its files than before (attachments read
+                    # for the first time, or one that failed before): a version, no finding.
+                    owner = self._raw_owner(row["id"], version)
+                    more_files = owner is not None and same_page_more_files(
+                        _raw_bytes(owner["raw_page"]), bytes(fetch.raw_page))
             if changed:
                 version += 1
                 self._version(row["id"], version, fetch, digest)
@@ -228,7 +242,7 @@ class History(StorePart):
                 details.update(diff_details(row["text"], fetch.text))
                 if held:
                     details["held"] = dict(held)
-                if moved_from is None:  # a move says itself whether the text changed
+                if moved_from is None and not more_files:  # a move says itself whether the text changed
                     insert_finding(self.db, FINDING_CHANGED, report, at, fetch.crawl_id, details)
             if moved_from is not None:
                 moved = {"from_url": moved_from, "to_url": fetch.url, "title": fetch.title,
@@ -281,8 +295,9 @@ class History(StorePart):
                 insert_stats(self.db, row["id"], version, fetch.figures, fetch.checks)
             record_url(self.db, row["id"], fetch.agency_id, fetch.url, at)
             self._redirect_url(row["id"], fetch)
+            self._attachments(row["id"], version, fetch)
             outcome = (Outcome.RESTORED if restored else Outcome.MOVED if moved_from is not None
-                       else Outcome.CHANGED if changed else Outcome.UNCHANGED)
+                       else Outcome.CHANGED if changed and not more_files else Outcome.UNCHANGED)
             self._sighting(row["id"], fetch, outcome, version)
             self.db.execute(
                 "UPDATE pending_findings SET resolved_at = ?, resolution = ? "
@@ -297,6 +312,10 @@ class History(StorePart):
         if fetch.final_url and fetch.final_url != fetch.url:
             record_url(self.db, report_id, fetch.agency_id, fetch.final_url, fetch.fetched_at,
                        matched_by=MATCH_REDIRECT)
+
+    def _attachments(self, report_id: int, version: int, fetch: ReportFetch) -> None:
+        insert_attachments(self.db, report_id, version, fetch.files, at=fetch.fetched_at,
+                           crawl_id=fetch.crawl_id, extractor_version=fetch.extractor_version)
 
     def _sighting(self, report_id: int, fetch: ReportFetch, outcome: Outcome,
                   version: int) -> None:
@@ -414,6 +433,8 @@ class History(StorePart):
                 self.db.execute(
                     "UPDATE reports SET text = ?, content_hash = ?, current_version = ? "
                     "WHERE id = ?", (redo.text, digest, version, redo.report_id))
+                insert_attachments(self.db, redo.report_id, version, redo.files, at=at,
+                                   crawl_id=redo.crawl_id, extractor_version=redo.extractor_version)
             # no issuer named: the host's, whatever the caller resolved
             self._take_extraction(redo.report_id, redo,
                                   row["agency_id"] if redo.issuer is None else redo.counts_for)

@@ -575,6 +575,46 @@ def m007_real_portals(db: Database) -> None:
 
 
 @MIGRATIONS()
+def m008_attachments(db: Database) -> None:
+    """Reports' files, each stored once by content hash (storage/attachments.py)."""
+    _run(
+        db,
+        """
+        CREATE TABLE attachment_files (
+            sha256      TEXT PRIMARY KEY,
+            file_name   TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            size        INTEGER NOT NULL,
+            content     BLOB NOT NULL,
+            first_seen  TEXT NOT NULL
+        )""",
+        """
+        CREATE TABLE attachments (
+            id                 INTEGER PRIMARY KEY,
+            report_id          INTEGER NOT NULL REFERENCES reports(id),
+            version            INTEGER NOT NULL,
+            url                TEXT NOT NULL,
+            final_url          TEXT,
+            sha256             TEXT NOT NULL REFERENCES attachment_files(sha256),
+            content_type       TEXT,
+            kind               TEXT NOT NULL,
+            size               INTEGER NOT NULL,
+            extraction_status  TEXT NOT NULL CHECK (extraction_status IN
+                ('ok', 'empty', 'scanned', 'encrypted', 'unsupported', 'too_large', 'malformed')),
+            reason             TEXT,
+            pages              INTEGER,
+            text_chars         INTEGER NOT NULL DEFAULT 0,
+            text               TEXT NOT NULL DEFAULT '',
+            extractor_version  INTEGER,
+            fetched_at         TEXT NOT NULL,
+            crawl_id           INTEGER REFERENCES crawls(id),
+            UNIQUE (report_id, version, url, sha256)
+        )""",
+        "CREATE INDEX attachments_sha256 ON attachments (sha256)",
+    )
+
+
+@MIGRATIONS()
 def m009_discovery_moves(db: Database) -> None:
     """Sites that are redesigned: the report column a crawl discovered, and reports that move.
 

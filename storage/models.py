@@ -240,6 +240,13 @@ class ReportFetch:
     listing_date: str | None = None
     figures: tuple = ()
     checks: tuple = ()
+    # Files read with the report (storage.attachments.AttachmentFile): stored once by hash,
+    # one `attachments` row each with the version this fetch is recorded as.
+    files: tuple = ()
+    # The page's own text is the stored text, and the difference comes only from files read
+    # for the first time (an upgrade that reads attachments, a file that failed before): a
+    # version without a `changed` finding, even when the page's bytes moved (a view counter).
+    files_read_first: bool = False
 
     def __repr__(self) -> str:  # short: Scrapy logs items, and raw_page can be megabytes
         return (f"ReportFetch({self.agency_id} {self.url[:200]}: {self.kind} {self.year}, "
@@ -304,6 +311,7 @@ class Reextraction:
     crawl_id: int | None = None
     figures: tuple = ()
     checks: tuple = ()
+    files: tuple = ()  # the stored files read again (storage.attachments.AttachmentFile)
 
     def __repr__(self) -> str:
         return (f"Reextraction(report {self.report_id} from version {self.raw_version_id}: "

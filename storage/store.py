@@ -6,6 +6,7 @@ offers one small API per concept, all over the same connection:
     store.agencies    the agencies table and the legal deadline_rules
     store.crawls      crawls, crawl_agencies and the fetch_log
     store.history     reports, versions, sightings, removals, restorations, re-extractions
+    store.attachments reports' files (stored once by hash) and what reading them gave
     store.held        removals and changed texts held until a later crawl confirms them
     store.columns     report columns discovered under `discover` sources (report_columns)
     store.coverage    which annual report counts for each agency and year (for check)
@@ -27,6 +28,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from .agencies import Agencies
+from .attachments import Attachments
 from .columns import Columns
 from .crawls import Crawls
 from .db import connect, migrate
@@ -58,6 +60,7 @@ class Store:
         self.agencies = Agencies(self.db)
         self.crawls = Crawls(self.db)
         self.history = History(self.db)
+        self.attachments = Attachments(self.db)
         self.held = Held(self.db, self.history)
         self.columns = Columns(self.db)
         self.coverage = CoverageReads(self.db)

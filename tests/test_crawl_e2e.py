@@ -69,12 +69,15 @@ EXPECTED_REPORTS = {
     ("demo-redesign", 2023, "annual_report"),
     ("demo-redesign", 2024, "annual_report"),
     ("demo-redesign", 2025, "annual_report"),
+    # reports that are documents: a 详见附件 article with a CID-font PDF, a DOCX from the listing
+    ("demo-attach", 2021, "annual_report"),
+    ("demo-attach", 2020, "annual_report"),
 }
 # Report rows: demo-zone 2021 is two reports (the city's and the region's).
 REPORT_ROWS = len(EXPECTED_REPORTS) + 1
 AGENCIES = ("demo-trs", "demo-hanweb", "demo-gbk", "demo-trad", "demo-dead",
             "demo-gkmlpt", "demo-ruby", "demo-zone", "demo-xxgk", "demo-stats",
-            "demo-redesign")
+            "demo-redesign", "demo-attach")
 
 
 def report(db, url_suffix):
@@ -103,6 +106,18 @@ def test_first_crawl_finds_every_report_of_every_portal_style(portal, first_craw
     # the summary names every agency, including the dead one
     for agency in AGENCIES:
         assert agency in first_crawl.stdout
+
+
+def test_the_attachment_only_agency_has_its_files_texts(first_crawl, db_path):
+    rows = {r["year"]: r for r in query(db_path, "SELECT * FROM reports WHERE agency_id = 'demo-attach'")}
+    pdf, docx = rows[2021], rows[2020]
+    assert pdf["text"].startswith("根据《中华人民共和国政府信息公开条例》规定，现公布示例县市场监督管理局2021年度")
+    assert "行政规范性文件 | 4 | 1 | 18" in pdf["text"] and "详见附件" not in pdf["text"]
+    assert pdf["text_year"] == 2021
+    assert docx["url"].endswith(".docx") and "一、总体情况" in docx["text"]
+    files = query(db_path, "SELECT a.kind, a.extraction_status FROM attachments a JOIN reports r "
+                           "ON r.id = a.report_id WHERE r.agency_id = 'demo-attach' ORDER BY a.kind")
+    assert files == [{"kind": "docx", "extraction_status": "ok"}, {"kind": "pdf", "extraction_status": "ok"}]
 
 
 def test_pagination_of_each_family_was_followed(portal, first_crawl):

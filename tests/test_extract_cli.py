@@ -103,13 +103,20 @@ def test_url_is_decoded_by_the_crawls_decoder(site):
         assert "decoded as gb18030" in record["reasons"], path
 
 
-def test_document_url_is_described_not_extracted(site):
+def test_document_url_is_read_or_its_status_given(site):
     path = "/xxgk/P020200121_" + quote("2019年度政府信息公开工作年度报告.pdf")
     site.answers[path] = (200, {"Content-Type": "application/pdf"}, b"%PDF-1.4\n%%EOF\n")
     url = site.url(path)
     record = json.loads(invoke(url, "--json").stdout)
     assert (record["method"], record["text"], record["year"], record["kind"]) == ("document", "", 2019, "annual_report")
-    assert record["reasons"][0].startswith("document: text extraction not available yet (application/pdf")
+    assert record["reasons"][0].startswith("document: pdf, application/pdf")
+    assert "extraction_status malformed" in record["reasons"][0]
+    # a readable one: its text (a CID-font PDF without ToUnicode)
+    from tests import document_files as made
+    site.answers[path] = (200, {"Content-Type": "application/octet-stream"},
+                          made.cid_pdf(made.REPORT_LINES_B, made.TABLE_B))
+    record = json.loads(invoke(url, "--json").stdout)
+    assert record["text"].startswith(made.REPORT_LINES_B[0]) and "extraction_status ok" in record["reasons"][0]
 
 
 # --------------------------------------------------------------------------- failures
@@ -177,12 +184,13 @@ def test_saved_page_text_and_json(tmp_path):
 @pytest.mark.parametrize("name, head", [("2020年度政府信息公开工作年度报告.pdf", b"%PDF-1.7\n"),
                                         ("xxgk-report.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)),
                                         ("saved-without-extension", b"%PDF-1.4\n")])
-def test_document_file_says_extraction_is_not_available(tmp_path, name, head):
+def test_unreadable_document_file_says_why(tmp_path, name, head):
     path = tmp_path / name
     path.write_bytes(head + b"binary")
     result = invoke(str(path))
     assert result.exit_code == 0, result.output
-    assert "document: text extraction not available yet" in result.stdout
+    # a broken file: stored with a status and a reason, never a crash
+    assert ("extraction_status unsupported" if name.endswith(".doc") else "extraction_status malformed") in result.stdout
     assert "method:      document" in result.stdout
     if name.startswith("2020"):
         assert "year:        2020 (from the title" in result.stdout and "kind:        annual_report" in result.stdout

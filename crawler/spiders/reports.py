@@ -34,7 +34,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from nianbao.config.registry import Agency, Registry, load_registry
 from nianbao.crawler.classify import is_report_link
-from nianbao.crawler.extract import ATTACHMENT_EXTENSIONS as DOCUMENT_EXTENSIONS
+from nianbao.crawler.documents import is_document_response
+from nianbao.crawler.documents.following import AttachmentFollowing
 from nianbao.crawler.items import PART_SEPARATOR, ReportGone, ReportPage
 from nianbao.crawler.listings import Entry, PageRequest, parse_listing, trs
 from nianbao.crawler.listings.validity import ListingShape, listing_problem, shape_of
@@ -46,11 +47,9 @@ from nianbao.storage.models import utc_now
 from nianbao.storage import BINARY_ENCODING
 
 GONE_STATUSES = (404, 410)
-DOCUMENT_TYPES = ("application/pdf", "application/msword", "application/vnd.", "application/ofd",
-                  "application/octet-stream", "application/zip", "application/x-rar")
 
 
-class ReportsSpider(ColumnDiscovery, scrapy.Spider):
+class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
     name = "reports"
 
     def __init__(self, agency: str | None = None, registry: Registry | None = None, *args, **kwargs):
@@ -311,7 +310,8 @@ class ReportsSpider(ColumnDiscovery, scrapy.Spider):
             content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
         )
         parts = trs.article_parts(response) if is_text else []
-        yield self._next_part(page, parts) if parts else page
+        # the last part (or the page) goes on to its attachments (crawler/documents/following.py)
+        yield self._next_part(page, parts) if parts else self.with_attachments(page)
 
     def _next_part(self, page: ReportPage, remaining: list[str]):
         """Fetch the next part of a split article; the last one hands on the whole report."""
@@ -334,7 +334,7 @@ class ReportsSpider(ColumnDiscovery, scrapy.Spider):
             # Raw bytes of every part, so that extraction can be re-run on the whole report.
             body=page.body + PART_SEPARATOR + response.body,
         )
-        yield self._next_part(page, remaining) if remaining else page
+        yield self._next_part(page, remaining) if remaining else self.with_attachments(page)
 
     def part_failed(self, failure):
         # Without all its parts the text would look changed: record nothing this time.
@@ -364,11 +364,10 @@ class ReportsSpider(ColumnDiscovery, scrapy.Spider):
 
 
 def _is_document(response) -> bool:
-    """A PDF/DOC/... attachment, whatever Scrapy guessed from its first bytes."""
-    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
-    if content_type.startswith(DOCUMENT_TYPES):
-        return True
-    return urlsplit(response.url).path.lower().endswith(DOCUMENT_EXTENSIONS) and not content_type.startswith("text/")
+    """A PDF/DOC/... file, whatever Scrapy guessed: its first bytes, then its Content-Type
+    and extension (crawler.documents.sniff)."""
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+    return is_document_response(response.body, content_type, response.url)
 
 
 def _short(text: str, limit: int = 300) -> str:
