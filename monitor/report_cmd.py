@@ -3,8 +3,9 @@
 - `--xlsx FILE` (openpyxl): one sheet per subject: 覆盖情况 (coverage: one row per agency and
   year, the status cell coloured as the served coverage picture colours it, a missing row
   not yet verified shown apart), 覆盖矩阵 (agencies down, years across, one coloured mark per
-  cell) and 发现 (findings, newest first, in the words of the notifications). A statistics
-  sheet follows once the statistics tables exist.
+  cell), 发现 (findings, newest first, in the words of the notifications) and 统计数据 (the
+  key figures of each annual report's statistical tables, report_figures, with the
+  arithmetic checks its current version failed).
 - `--csv FILE`: the coverage rows, the columns of `nianbao check --json` plus agency_name,
   region and status_label (UTF-8 with a BOM, so that Excel opens Chinese text right).
 - `--html FILE` (monitor/report_html.py): the coverage picture and the findings list as one
@@ -57,6 +58,18 @@ CSV_COLUMNS = ("agency_id", "agency_name", "region", "year", "status", "status_l
                "report_status", "title", "url", "year_basis", "title_year", "hosted_by")
 COVERAGE_HEADERS = ("机构代码", "机构", "地区", "年度", "状态", "截止日期", "发布日期", "已核实",
                     "报告标题", "报告网址", "报告页面")
+# report_figures columns in the statistics sheet, with their Chinese headings
+FIGURE_COLUMNS = (
+    ("requests_new", "本年新收申请"), ("requests_new_natural_persons", "其中自然人"),
+    ("requests_carried_over", "上年结转"), ("granted", "予以公开"), ("partly_granted", "部分公开"),
+    ("refused", "不予公开"), ("unable_to_provide", "无法提供"), ("not_processed", "不予处理"),
+    ("other_handling", "其他处理"), ("handled_total", "办理总计"), ("carried_forward", "结转下年度"),
+    ("reconsideration_total", "行政复议"), ("reconsideration_corrected", "复议结果纠正"),
+    ("litigation_direct_total", "未经复议直接起诉"),
+    ("litigation_after_reconsideration_total", "复议后起诉"),
+    ("regulations_current", "现行有效规章"), ("normative_documents_current", "现行有效规范性文件"),
+)
+FAILED_FILL = "FFC7CE"
 FINDING_HEADERS = ("编号", "类型", "类型代码", "机构", "机构代码", "年度", "截止日期", "发现时间",
                    "摘要", "报告网址", "详情链接")
 
@@ -86,7 +99,8 @@ def write_csv(path: Path, rows: Sequence[CoverageRow], agencies: dict[str, Agenc
 
 
 def write_xlsx(path: Path, rows: Sequence[CoverageRow], agencies: dict[str, Agency],
-               findings: Sequence[dict], *, public_url: str | None, as_of: dt.date) -> None:
+               findings: Sequence[dict], *, public_url: str | None, as_of: dt.date,
+               figures: Sequence[dict] = ()) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
@@ -149,7 +163,30 @@ def write_xlsx(path: Path, rows: Sequence[CoverageRow], agencies: dict[str, Agen
         _hyperlink(found.cell(found.max_row, 10), url)
         _hyperlink(found.cell(found.max_row, 11), link)
     _finish(found, bold, (8, 16, 12, 24, 14, 6, 12, 24, 60, 40, 40))
+
+    numbers = book.create_sheet("统计数据")
+    numbers.append(["机构", "机构代码", "年度", "格式", *(h for _, h in FIGURE_COLUMNS),
+                    "未通过的校验", "报告页面"])
+    failed_fill = PatternFill("solid", start_color=FAILED_FILL, end_color=FAILED_FILL)
+    for row in figures:
+        agency = agencies.get(row["agency_id"])
+        page = report_link(public_url, row["report_id"])
+        numbers.append([agency.name if agency else row["agency_id"], row["agency_id"], row["year"],
+                        row["format"], *(row[c] for c, _ in FIGURE_COLUMNS),
+                        row.get("failed_checks") or None, page])
+        if row.get("failed_checks"):
+            numbers.cell(numbers.max_row, 5 + len(FIGURE_COLUMNS)).fill = failed_fill
+        _hyperlink(numbers.cell(numbers.max_row, 6 + len(FIGURE_COLUMNS)), page)
+    _finish(numbers, bold, (24, 14, 6, 6, *(10 for _ in FIGURE_COLUMNS), 30, 40))
     book.save(path)
+
+
+def _figures(store, agency_ids: Sequence[str]) -> list[dict]:
+    """report_figures rows of these agencies, each with its current version's failed checks."""
+    rows = store.stats.report_figures(agency_ids=agency_ids) if agency_ids else []
+    failed = {r["report_id"]: ", ".join(c["check_key"] for c in r["failed"])
+              for r in store.stats.failed_current()} if rows else {}
+    return [{**row, "failed_checks": failed.get(row["report_id"])} for row in rows]
 
 
 def _hyperlink(cell, url: str | None) -> None:
@@ -221,6 +258,7 @@ def report(config_path, db_path, xlsx_path, html_path, csv_path, as_of, agency_i
     with Store(db) as store:
         rows = check(store, registry, day, agency_ids=ids, record=False).rows if ids else []
         findings = store.findings.announced(agency_ids=ids)
+        figures = _figures(store, ids) if xlsx_path else []
         if html_path:
             # the picture as served: the store's coverage view (every agency, or the region)
             write_report_html(store, html_path, public_url=public_url, region=region or "")
@@ -229,5 +267,6 @@ def report(config_path, db_path, xlsx_path, html_path, csv_path, as_of, agency_i
         write_csv(csv_path, rows, agencies)
         click.echo(f"wrote {csv_path}: {len(rows)} coverage rows")
     if xlsx_path:
-        write_xlsx(xlsx_path, rows, agencies, findings, public_url=public_url, as_of=day)
+        write_xlsx(xlsx_path, rows, agencies, findings, public_url=public_url, as_of=day,
+                   figures=figures)
         click.echo(f"wrote {xlsx_path}: {len(rows)} coverage rows, {len(findings)} findings")

@@ -64,7 +64,7 @@ def test_xlsx_has_coloured_coverage_a_matrix_and_findings(setup, tmp_path):
     result = run(config, db, "--xlsx", str(out), "--as-of", "2021-06-01")
     assert result.exit_code == 0, result.output
     book = load_workbook(out)
-    assert book.sheetnames == ["覆盖情况", "覆盖矩阵", "发现"]
+    assert book.sheetnames == ["覆盖情况", "覆盖矩阵", "发现", "统计数据"]
 
     sheet = book["覆盖情况"]
     header = [c.value for c in sheet[1]]

@@ -223,3 +223,26 @@ def test_the_store_writes_figures_with_versions_and_fills_a_version_stored_witho
         assert store.history.record_report(changed) == Outcome.CHANGED
         assert len(store.stats.figures(1, 2)) == 3 and len(store.stats.figures(1, 1)) == 200
         assert store.history.integrity_problems() == []
+
+
+def test_report_xlsx_has_a_statistics_sheet(crawled, demo_config, tmp_path):
+    """`nianbao report --xlsx`: the 统计数据 sheet holds each report's key figures, and the
+    report whose figures do not add up has its failed checks named and marked."""
+    from openpyxl import load_workbook
+
+    out = tmp_path / "report.xlsx"
+    result = run_nianbao("report", "--config", str(demo_config), "--db", str(crawled),
+                         "--agency", "demo-stats", "--xlsx", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    sheet = load_workbook(out)["统计数据"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[2]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert set(rows) == {2017, 2019, 2021, 2022}
+    assert (rows[2021]["本年新收申请"], rows[2021]["办理总计"], rows[2021]["格式"]) == (50, 48, "2021")
+    assert rows[2021]["未通过的校验"] is None
+    assert set(rows[2022]["未通过的校验"].split(", ")) == {
+        "requests_balance", "handled_total_sum", "applicant_sum"}
+    column = header.index("未通过的校验") + 1
+    fills = {sheet.cell(r, 3).value: sheet.cell(r, column).fill.start_color.rgb
+             for r in range(2, sheet.max_row + 1)}
+    assert fills[2022].endswith("FFC7CE") and not fills[2021].endswith("FFC7CE")
