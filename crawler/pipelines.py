@@ -15,7 +15,7 @@ from scrapy.exceptions import DropItem
 
 from nianbao.config.issuers import IssuerIndex
 from nianbao.crawler.extract import EXTRACTOR_VERSION, PLACEHOLDER, ExtractionError
-from nianbao.crawler.items import ReportGone, ReportPage
+from nianbao.crawler.items import ReportGone, ReportPage, ReportSeen
 from nianbao.crawler.report_extract import (
     extract_document,
     extract_pages,
@@ -136,6 +136,9 @@ class ExtractPipeline(_CrawlerPipeline):
             final_url=item.final_url, listing_title=item.listing_title,
             listing_date=item.listing_date,
             counts_for=self.counts_for(item.agency_id, extracted.issuer),
+            # A split article's headers describe its first part only: no validators.
+            etag=None if item.more_parts else item.etag,
+            last_modified=None if item.more_parts else item.last_modified,
             **stored_fields(extracted), **more,
         )
 
@@ -201,7 +204,8 @@ class ExtractPipeline(_CrawlerPipeline):
 
 class StorePipeline(_CrawlerPipeline):
     """Write reports (new / changed / unchanged / restored) to the store; hold suspect pages
-    and evidence of removals until a later crawl confirms them (NIANBAO_CONFIRM_*_AFTER)."""
+    and evidence of removals until a later crawl confirms them (NIANBAO_CONFIRM_*_AFTER);
+    unchanged reports seen without extraction (ReportSeen) in batches."""
 
     def __init__(self, crawler):
         super().__init__(crawler)
@@ -221,6 +225,12 @@ class StorePipeline(_CrawlerPipeline):
             else:
                 outcome = store.history.record_report(item)
             self.stats.inc_value(f"nianbao/reports/{outcome}")
+        elif isinstance(item, ReportSeen):
+            # Batched: one transaction per SEEN_BATCH unchanged reports, the rest at close.
+            store.freshness.seen(report_id=item.report_id, agency_id=item.agency_id,
+                                 crawl_id=crawl_id_of(self.crawler), at=item.fetched_at,
+                                 answer=item.answer)
+            self.stats.inc_value("nianbao/reports/unchanged")
         elif isinstance(item, ReportGone):
             noted = store.held.note_gone(
                 agency_id=item.agency_id, url=item.url, reason=item.reason or "gone",
@@ -228,3 +238,6 @@ class StorePipeline(_CrawlerPipeline):
             )
             self.stats.inc_value("nianbao/reports/gone_evidence" if noted else "nianbao/reports/gone_unknown")
         return item
+
+    def close_spider(self, spider=None):
+        store_for(self.crawler).freshness.flush()

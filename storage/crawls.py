@@ -58,13 +58,16 @@ class Crawls(StorePart):
         return int(cursor.lastrowid)
 
     def finish(
-        self, crawl_id: int, *, finish_reason: str, stats: Mapping, at: str | None = None
+        self, crawl_id: int, *, finish_reason: str, stats: Mapping, at: str | None = None,
+        listing_pages_skipped: Mapping[str, int] | None = None,
     ) -> None:
         """Record the end of a crawl.
 
         crawl_id: from `start`. finish_reason: e.g. Scrapy's 'finished', 'shutdown'.
         stats: the crawl's statistics (JSON-encoded; datetimes and other values become
-        strings). at: end time, ISO-8601 UTC; now if None.
+        strings). at: end time, ISO-8601 UTC; now if None. listing_pages_skipped: agency id ->
+        listing pages the crawl did not follow because a page held nothing new (absent: 0, a
+        full pass).
         Raises UnknownCrawl for an id `start` did not return.
         """
         at = at or utc_now()
@@ -75,9 +78,10 @@ class Crawls(StorePart):
             )
             if cursor.rowcount == 0:
                 raise UnknownCrawl(f"no crawl with id {crawl_id}")
-            self._record_crawl_agencies(crawl_id, finish_reason, at)
+            self._record_crawl_agencies(crawl_id, finish_reason, at, listing_pages_skipped or {})
 
-    def _record_crawl_agencies(self, crawl_id: int, finish_reason: str, at: str) -> None:
+    def _record_crawl_agencies(self, crawl_id: int, finish_reason: str, at: str,
+                               skipped: Mapping[str, int]) -> None:
         """One crawl_agencies row per agency of the crawl: its fetches and outcome.
 
         'errors' when a listing page of the agency failed (including a 200 answer that was not
@@ -128,9 +132,9 @@ class Crawls(StorePart):
             self.db.execute(
                 "INSERT OR REPLACE INTO crawl_agencies (crawl_id, agency_id, started_at, "
                 "finished_at, finish_reason, listing_fetches, listing_errors, outcome, "
-                "report_errors, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "report_errors, note, listing_pages_skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (crawl_id, agency_id, crawl["started_at"], at, finish_reason, fetches, errors,
-                 outcome, report_errors, note),
+                 outcome, report_errors, note, skipped.get(agency_id, 0)),
             )
 
     def mark_site_problem(self, crawl_id: int, agency_id: str, *, gone_reports: int, note: str) -> None:

@@ -196,6 +196,8 @@ class ReportFetch:
     extractor_version: the extractor that made the text (crawler.extract.EXTRACTOR_VERSION);
     None when not made by nianbao's extractor (tests). listing_title / listing_date: what the
     listing said of the report, the extraction's input besides the page.
+    etag / last_modified: the answer's ETag and Last-Modified headers (None when absent or for
+    a split article), kept in report_validators when the fetch becomes the current version.
     """
 
     agency_id: str
@@ -224,6 +226,8 @@ class ReportFetch:
     extractor_version: int | None = None
     listing_title: str | None = None
     listing_date: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
 
     def __repr__(self) -> str:  # short: Scrapy logs items, and raw_page can be megabytes
         return (f"ReportFetch({self.agency_id} {self.url[:200]}: {self.kind} {self.year}, "
