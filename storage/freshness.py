@@ -84,13 +84,18 @@ class Freshness(StorePart):
 
     # -- validators --------------------------------------------------------------------------
     def validators(self, agency_id: str) -> dict[str, Validators]:
-        """url -> Validators of the agency's live reports whose page was recorded."""
+        """url -> Validators of the agency's live reports whose current version is the
+        recorded page as read by the recorded extractor version."""
         return {row["url"]: Validators(row["report_id"], row["etag"], row["last_modified"],
                                        row["raw_sha256"], row["extractor_version"])
                 for row in self._all(
+                    # The current version's text must be the one those bytes gave under that
+                    # extractor (not a text an older extractor made, waiting for a catch-up).
                     "SELECT r.url, v.report_id, v.etag, v.last_modified, v.raw_sha256, "
                     "v.extractor_version FROM report_validators v JOIN reports r ON r.id = v.report_id "
-                    "WHERE r.agency_id = ? AND r.status = 'live' AND v.version = r.current_version",
+                    "JOIN versions cur ON cur.report_id = r.id AND cur.version = r.current_version "
+                    "WHERE r.agency_id = ? AND r.status = 'live' AND v.version = r.current_version "
+                    "AND cur.extractor_version IS v.extractor_version",
                     (agency_id,))}
 
     # -- unchanged sightings, batched ----------------------------------------------------------
