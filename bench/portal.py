@@ -30,13 +30,15 @@ MENU = "".join(f'<li><a href="/zwgk/col{n}/index.html">{name}{n}</a></li>' for n
     ["政府信息公开指南", "政府信息公开制度", "法定主动公开内容", "政府信息公开年报", "机构职能", "政策文件",
      "规划计划", "财政信息", "人事信息", "建议提案办理", "重大项目", "公共资源配置", "社会公益事业",
      "应急管理", "统计信息", "行政执法", "政策解读", "新闻发布会", "依申请公开", "互动交流"] * 2))
-CHROME = ("<div class='head'><a href='/'>首页</a> | <a href='#'>简</a> | <a href='#'>繁</a> | "
+LINKS = "".join(f"<a href='http://www.{n}.gov.cn/' target='_blank'>{name}人民政府门户网站</a>" for n, name in enumerate(
+    ["北京市", "天津市", "河北省", "山西省", "内蒙古自治区", "辽宁省", "吉林省", "黑龙江省", "上海市", "江苏省",
+     "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "广西壮族自治区"]))
+CHROME = ("<div class='links'><span>政府网站链接：</span>" + LINKS + "</div><div class='head'><a href='/'>首页</a> | <a href='#'>简</a> | <a href='#'>繁</a> | "
           "<a href='#'>无障碍</a> | <a href='#'>登录</a></div><div class='side'><ul>" + MENU + "</ul></div>")
 FOOTER = ("<div class='foot'><p>主办单位：{site}　承办：{site}办公室　地址：人民路1号　邮编：230000</p>"
           "<p>网站标识码：3400000001　皖ICP备05001234号　皖公网安备 34010202000001号</p>"
           "<p><a href='/wzdt/'>网站地图</a> | <a href='/lxwm/'>联系我们</a> | <a href='/sybz/'>使用帮助</a></p></div>")
 NOTICES = ["关于做好{year}年度政务公开工作的通知", "{site}{year}年政务公开工作要点", "{site}关于调整工作机构的公告"]
-RUBY_PAIRS = (("報", "報(bào)"), ("開", "開(kāi)"), ("縣", "縣(xiàn)"))
 ATTACHMENT = b"%PDF-1.4\n% nianbao bench attachment\n" + b"0" * 6000 + b"\n%%EOF\n"
 
 
@@ -131,9 +133,7 @@ def _build_agency(portal: Portal, i: int, count: int, seed: str) -> None:
             trad_name = _trad_name(i)
             title = f"{trad_name}{year}年政府信息公開工作年度報告"
             trad = seed.replace("2019", str(year)).replace("如東縣住房和城鄉(xiāng)建設(shè)局", trad_name)
-            trad += f"\n（編號{i}-{k}）"
-            for plain, ruby in RUBY_PAIRS:
-                trad = trad.replace(plain, ruby)
+            trad += f"\n（編號{i}-{k}）"  # the seed carries its pinyin ruby debris: 報(bào)告
             path = f"/a{i}/art/{year + 1}/art_{k}.html"
             data = hanweb_article(title, date, paragraphs(trad), site=trad_name).replace(
                 "<body>", "<body>" + CHROME, 1).encode("utf-8")

@@ -8,8 +8,12 @@ against what the store holds for the URL (not against the listing's title).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from scrapy.exceptions import DropItem
 
@@ -67,6 +71,49 @@ class ExtractPipeline(_CrawlerPipeline):
         super().__init__(crawler)
         self._issuers: IssuerIndex | None = None
         self._synced: set[str] = set()
+        self.workers = crawler.settings.getint("NIANBAO_EXTRACT_WORKERS")
+        self._pool: ProcessPoolExecutor | None = None
+
+    def close_spider(self, spider=None):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _worker_pool(self) -> ProcessPoolExecutor | None:
+        """The extraction processes (NIANBAO_EXTRACT_WORKERS), started on first use; None
+        to extract on the reactor thread (no workers, or a reactor other than asyncio's)."""
+        if self.workers <= 0:
+            return None
+        if self._pool is None:
+            from scrapy.utils.reactor import is_asyncio_reactor_installed
+
+            if not is_asyncio_reactor_installed():
+                self.workers = 0
+                return None
+            # forkserver: workers start from a clean process, not a fork of the reactor's
+            # (threads, sockets, the SQLite connection); they import the extractor once.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["nianbao.crawler.report_extract"])
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self._pool
+
+    async def _extract(self, item: ReportPage):
+        """extract_pages of the item, in a worker process when there are workers: the
+        reactor thread goes on downloading and storing meanwhile (both cores busy)."""
+        pages = (item.html, *item.more_parts)
+        pool = self._worker_pool()
+        if pool is None:
+            return extract_pages(pages, item.final_url, listing_title=item.listing_title,
+                                 listing_date=item.listing_date)
+        try:
+            return await asyncio.wrap_future(pool.submit(
+                extract_pages, pages, item.final_url, listing_title=item.listing_title,
+                listing_date=item.listing_date))
+        except BrokenProcessPool:  # a worker died (killed, out of memory): a new pool next time
+            self.stats.inc_value("nianbao/extract_workers_lost")
+            self._pool = None
+            return extract_pages(pages, item.final_url, listing_title=item.listing_title,
+                                 listing_date=item.listing_date)
 
     def counts_for(self, agency_id: str, issuer: str | None) -> str | None:
         """The agency a report found on `agency_id`'s site and naming `issuer` counts for,
@@ -84,7 +131,7 @@ class ExtractPipeline(_CrawlerPipeline):
             self._synced.add(counted)
         return counted
 
-    def process_item(self, item):
+    async def process_item(self, item):
         if not isinstance(item, ReportPage):
             return item
         self._catch_up(item)
@@ -104,10 +151,7 @@ class ExtractPipeline(_CrawlerPipeline):
             # failed fetch of the report (purpose 'report'), so the agency's crawl is incomplete.
             self._reject(item, f"undecodable: {decoding.describe()}", purpose=PURPOSE_REPORT)
         try:
-            extracted = extract_pages(
-                (item.html, *item.more_parts), item.final_url,
-                listing_title=item.listing_title, listing_date=item.listing_date,
-            )
+            extracted = await self._extract(item)
         except ExtractionError as exc:
             self._reject(item, f"extraction failed: {exc}")
         except Exception as exc:  # a bug or an input nobody foresaw: log it, keep crawling

@@ -24,6 +24,11 @@ NIANBAO_MAX_LISTING_PAGES = 50
 # Re-fetch every report already in the store, even if its listing no longer shows it: that is
 # how a taken-down report (404/410) is noticed.
 NIANBAO_RECHECK_KNOWN_REPORTS = True
+# Processes that extract report text beside the reactor thread (which downloads, parses
+# listings and writes the store): 1 keeps both cores of a small machine busy. 0 extracts on
+# the reactor thread (tests do: a worker costs a second of start-up per crawl).
+NIANBAO_EXTRACT_WORKERS = int(os.environ.get("NIANBAO_EXTRACT_WORKERS", "1"))
+
 # --- incremental crawls (README, "Re-crawls that cost little") -------------------------------
 # Ask for a known report with If-None-Match / If-Modified-Since (the ETag and Last-Modified
 # its current page came with). A 304, or the very bytes of its current page read by the same

@@ -58,7 +58,8 @@ def test_one_changed_report_among_200_answered_by_304s(tmp_path):
         config = write_registry(tmp_path / "agencies.yaml",
                                 {"id": "many", "sources": [site.url("/list/index.html")]})
         db = tmp_path / "nianbao.db"
-        crawl(config, db, settings=EVERY_CRAWL)
+        # Extraction in a worker process (NIANBAO_EXTRACT_WORKERS), as in production.
+        crawl(config, db, settings={**EVERY_CRAWL, "NIANBAO_EXTRACT_WORKERS": "1"})
         assert _findings(db) == {"new": 200}
         assert len(query(db, "SELECT * FROM report_validators WHERE etag IS NOT NULL")) == 200
 
