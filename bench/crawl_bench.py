@@ -91,6 +91,22 @@ def fetched_rows(db: Path) -> list[list]:
             "SELECT url, agency_id, purpose FROM fetch_log WHERE status = 200 ORDER BY id")]
 
 
+def table_bytes(db: Path) -> dict[str, int]:
+    """Bytes each table (with its indexes) takes in the file (SQLite's dbstat)."""
+    with sqlite3.connect(db) as connection:
+        indexes = dict(connection.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'"))
+        sizes: dict[str, int] = {}
+        for name, size in connection.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"):
+            table = indexes.get(name, name)
+            sizes[table] = sizes.get(table, 0) + size
+    return sizes
+
+
+def growth(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {name: after.get(name, 0) - before.get(name, 0) for name in after
+            if after.get(name, 0) != before.get(name, 0)}
+
+
 def text_quality(db: Path, expected: dict[str, str], base: str) -> dict:
     """Every report page's stored text holds its own sentence, simplified, without ruby
     debris, mojibake or chrome."""
@@ -137,11 +153,22 @@ def run(work: Path, *, agencies: int = 200, reports: int = 10, repeats: int = 3,
             middle.append(baseline_crawl(rows_file, work, middlewares=(config, middle_db)))
             if quality is None:
                 quality = text_quality(db, portal.expected, server.base)
+            sizes = [table_bytes(db)]
             again.append(nianbao_crawl(config, db, EVERY_CRAWL))
+            sizes.append(table_bytes(db))
             steady.append(nianbao_crawl(config, db, STEADY))
+            sizes.append(table_bytes(db))
+            if attempt == 0:
+                store_sizes = {"after_first_crawl": sizes[0], "recheck_all_growth": growth(sizes[0], sizes[1]),
+                               "steady_growth": growth(sizes[1], sizes[2])}
             log(f"  run {attempt + 1}/{repeats}: first {first[-1]['pages_per_s']:.1f} pages/s, bare "
                 f"{bare[-1]['pages_per_s']:.1f}, middlewares {middle[-1]['pages_per_s']:.1f}; re-crawl "
                 f"{again[-1]['elapsed']:.1f}s vs {first[-1]['elapsed']:.1f}s, steady {steady[-1]['elapsed']:.1f}s")
+        results.append(summary(
+            "store growth per agency per unchanged crawl", "(for the bytes per agency per year)", "bytes",
+            [sum(store_sizes["recheck_all_growth"].values()) / agencies,
+             sum(store_sizes["steady_growth"].values()) / agencies],
+            detail={"agencies": agencies, **store_sizes}))
         med = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
         ratio = med(first, "pages_per_s") / med(bare, "pages_per_s")
         results.append(summary(
