@@ -26,7 +26,8 @@ ALLOWED = {
     "crawler": {"config", "storage"},
     "monitor": {"config", "storage", "crawler"},
     "demo": {"config", "storage", "crawler", "monitor", ""},
-    "bench": {"config", "storage", "crawler", "monitor"},
+    # the bench's generated portal is built from the demo portal's page templates
+    "bench": {"config", "storage", "crawler", "monitor", "demo"},
     "": {"config", "storage", "crawler", "monitor"},
 }
 
