@@ -201,24 +201,42 @@ class Crawls(StorePart):
         ).rowcount == 1
 
     def listing_shape(self, agency_id: str, url: str) -> dict[str, Any] | None:
-        """The last good fetch of a listing page: entries, pages, signature (a list), or None."""
-        row = self._one("SELECT entries, pages, signature, last_good_at FROM listing_pages "
-                        "WHERE agency_id = ? AND url = ?", (agency_id, url))
+        """The last good fetch of a listing page: entries, pages, signature (a list), etag,
+        last_modified and replay (decoded: {"entries": [[url, title, date, is_report]],
+        "pages": [url]}, or None), or None."""
+        row = self._one("SELECT entries, pages, signature, last_good_at, etag, last_modified, replay "
+                        "FROM listing_pages WHERE agency_id = ? AND url = ?", (agency_id, url))
         if row is None:
             return None
-        return {**dict(row), "signature": json.loads(row["signature"])}
+        return {**dict(row), "signature": json.loads(row["signature"]),
+                "replay": json.loads(row["replay"]) if row["replay"] else None}
+
+    def listing_validators(self, agency_id: str) -> dict[str, tuple[str | None, str | None]]:
+        """url -> (etag, last_modified) of the agency's listing pages that can be replayed."""
+        return {row["url"]: (row["etag"], row["last_modified"]) for row in self._all(
+            "SELECT url, etag, last_modified FROM listing_pages WHERE agency_id = ? "
+            "AND replay IS NOT NULL AND (etag IS NOT NULL OR last_modified IS NOT NULL)",
+            (agency_id,))}
 
     def record_listing(self, agency_id: str, url: str, *, crawl_id: int | None, entries: int,
-                       pages: int, signature: Sequence[str], at: str | None = None) -> None:
-        """Remember a good fetch of a listing page (its shape), replacing the previous one."""
+                       pages: int, signature: Sequence[str], at: str | None = None,
+                       etag: str | None = None, last_modified: str | None = None,
+                       replay: Mapping | None = None) -> None:
+        """Remember a good fetch of a listing page (its shape; its validators and what it
+        listed when a 304 may stand for it), replacing the previous one."""
+        if replay is None:
+            etag = last_modified = None
         self.db.execute(
             """INSERT INTO listing_pages (agency_id, url, last_good_at, last_crawl_id, entries,
-                                          pages, signature) VALUES (?, ?, ?, ?, ?, ?, ?)
+                                          pages, signature, etag, last_modified, replay)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (agency_id, url) DO UPDATE SET last_good_at = excluded.last_good_at,
                    last_crawl_id = excluded.last_crawl_id, entries = excluded.entries,
-                   pages = excluded.pages, signature = excluded.signature""",
+                   pages = excluded.pages, signature = excluded.signature, etag = excluded.etag,
+                   last_modified = excluded.last_modified, replay = excluded.replay""",
             (agency_id, url, at or utc_now(), crawl_id, entries, pages,
-             json.dumps(sorted(signature), ensure_ascii=False)),
+             json.dumps(sorted(signature), ensure_ascii=False), etag, last_modified,
+             json.dumps(replay, ensure_ascii=False) if replay is not None else None),
         )
 
     def summary(self, crawl_id: int) -> list[AgencySummary]:

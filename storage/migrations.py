@@ -587,6 +587,8 @@ def m011_incremental(db: Database) -> None:
     - crawl_agencies.listing_pages_skipped: listing pages not followed because a page held
       nothing new; 0 is a full pass (every page followed). Only a crawl within the full-pass
       interval of a complete full pass may skip (NIANBAO_FULL_PASS_EVERY).
+    - listing_pages.etag / last_modified / replay: a listing page is asked for conditionally
+      too; a 304 is read as its last good fetch, whose report links and pager `replay` keeps.
     - indexes for the retention of fetch_log and sightings (oldest first, per URL).
     """
     _run(
@@ -604,6 +606,9 @@ def m011_incremental(db: Database) -> None:
         )""",
         "ALTER TABLE sightings ADD COLUMN answer TEXT",
         "ALTER TABLE crawl_agencies ADD COLUMN listing_pages_skipped INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE listing_pages ADD COLUMN etag TEXT",
+        "ALTER TABLE listing_pages ADD COLUMN last_modified TEXT",
+        "ALTER TABLE listing_pages ADD COLUMN replay TEXT",
         "CREATE INDEX idx_fetch_log_url ON fetch_log (url, id)",
         "CREATE INDEX idx_fetch_log_fetched ON fetch_log (fetched_at)",
         "CREATE INDEX idx_sightings_seen ON sightings (seen_at)",

@@ -71,7 +71,8 @@ def test_one_changed_report_among_200_answered_by_304s(tmp_path):
                             "WHERE f.kind = 'changed'")
         assert changed == [{"url": site.url("/r/137.html")}]
         assert _versions(db) == 201
-        assert len(site.not_modified) == 199
+        assert len([path for path in site.not_modified if path.startswith("/r/")]) == 199
+        assert "/list/index.html" in site.not_modified  # the listing too: read as its last fetch
         crawl_id = query(db, "SELECT max(id) AS id FROM crawls")[0]["id"]
         answers = {row["answer"]: row["n"] for row in query(
             db, "SELECT answer, count(*) AS n FROM sightings WHERE crawl_id = ? GROUP BY answer", (crawl_id,))}
@@ -111,7 +112,7 @@ def test_gbk_site_without_etag_same_bytes_and_last_modified(tmp_path):
         edit(9, _gbk_article("某9镇", 2019, "\n七、其他需要报告的事项\n无。"))  # text
         crawl(config, db, settings=EVERY_CRAWL)
         assert _findings(db) == {"new": 30, "changed": 1}
-        assert len(site.not_modified) == 28
+        assert len([path for path in site.not_modified if path != "/gk/nb/list.htm"]) == 28
         assert _versions(db) == 31
 
         site.validators = None  # the server now ignores If-Modified-Since and sends no dates
@@ -256,3 +257,25 @@ def test_retention_prunes_unchanged_sightings_and_good_fetches_keeps_evidence(tm
     assert good and all(row["n"] == 1 for row in good)
     assert query(db, "SELECT count(*) AS n FROM findings")[0]["n"] == 3
     assert query(db, "SELECT count(*) AS n FROM crawl_agencies")[0]["n"] == 3
+
+
+def test_a_listing_answering_304_still_retries_a_report_that_failed(tmp_path):
+    """A 304 listing is read as its last good fetch: a listed report the store does not have
+    (its fetch failed) is asked for again, and the crawl that could not read it was not
+    complete."""
+    with LocalSite(validators="etag") as site:
+        site.page("/gw/a.html", _article("示例县统计局", 2020))
+        site.answers["/gw/b.html"] = (503, {"Content-Type": "text/html"}, b"busy")
+        site.listing("/gw/list.html", [("/gw/a.html", "示例县统计局2020年政府信息公开工作年度报告"),
+                                       ("/gw/b.html", "示例县统计局2021年政府信息公开工作年度报告")])
+        config = write_registry(tmp_path / "agencies.yaml", {"id": "tjj", "sources": [site.url("/gw/list.html")]})
+        db = tmp_path / "nianbao.db"
+        crawl(config, db, settings=EVERY_CRAWL)
+        assert query(db, "SELECT outcome, report_errors FROM crawl_agencies") == [
+            {"outcome": "ok", "report_errors": 1}]  # not complete (storage.crawls.COMPLETE)
+        site.page("/gw/b.html", _article("示例县统计局", 2021))
+        crawl(config, db, settings=EVERY_CRAWL)
+        assert "/gw/list.html" in site.not_modified and "/gw/a.html" in site.not_modified
+        assert _findings(db) == {"new": 2}
+        assert [row["report_errors"] for row in query(
+            db, "SELECT report_errors FROM crawl_agencies ORDER BY crawl_id")] == [1, 0]

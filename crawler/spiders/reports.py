@@ -44,7 +44,7 @@ from nianbao.crawler.classify import is_report_link
 from nianbao.crawler.extract import ATTACHMENT_EXTENSIONS as DOCUMENT_EXTENSIONS
 from nianbao.crawler.extract import EXTRACTOR_VERSION
 from nianbao.crawler.items import PART_SEPARATOR, ReportGone, ReportPage, ReportSeen
-from nianbao.crawler.listings import Entry, PageRequest, parse_listing, trs
+from nianbao.crawler.listings import Entry, Listing, PageRequest, parse_listing, trs
 from nianbao.crawler.listings.validity import ListingShape, listing_problem, shape_of
 from nianbao.crawler.middlewares import FETCH_LOG_ID_KEY
 from nianbao.crawler.store_access import crawl_id_of, store_for
@@ -76,6 +76,7 @@ class ReportsSpider(scrapy.Spider):
         # Per agency: validators of its live reports, their URLs, those the rotation skips,
         # whether its paging may stop early, and the listing pages it did not follow.
         self._validators: dict[str, dict[str, Validators]] = {}
+        self._listing_validators: dict[str, dict[str, tuple[str | None, str | None]]] = {}
         self._live: dict[str, set[str]] = {}
         self._not_due: dict[str, set[str]] = {}
         self._may_stop_paging: dict[str, bool] = {}
@@ -118,6 +119,7 @@ class ReportsSpider(scrapy.Spider):
             known_reports = store.history.known_reports(agency.id)
             self._live[agency.id] = {known["url"] for known in known_reports}
             self._validators[agency.id] = store.freshness.validators(agency.id)
+            self._listing_validators[agency.id] = store.crawls.listing_validators(agency.id)
             due = store.freshness.due_reports(agency.id, now=now, every=self.recheck_every,
                                               recent=self.recheck_recent)
             self._not_due[agency.id] = self._live[agency.id] - due
@@ -145,13 +147,35 @@ class ReportsSpider(scrapy.Spider):
         agency = self.by_id[agency_id]
         store = store_for(self.crawler)
         requested = _requested_url(response)
+        known = store.crawls.listing_shape(agency_id, requested)
+        if response.status == 304:
+            # Not modified since its last good fetch: read as that fetch (what it listed).
+            listing = _replayed(known)
+            if listing is None:
+                self._fail(response.request, "304 Not Modified, but no earlier reading of this "
+                           "listing to stand for it", "nianbao/listing_rejected")
+                return
+            self.crawler.stats.inc_value("nianbao/listing_not_modified")
+            store.crawls.record_listing(
+                agency_id, requested, crawl_id=crawl_id_of(self.crawler), entries=known["entries"],
+                pages=known["pages"], signature=known["signature"], etag=known["etag"],
+                last_modified=known["last_modified"], replay=known["replay"])
+        else:
+            listing = yield from self._read_listing(response, agency_id, requested, known)
+            if listing is None:
+                return
+        yield from self._follow(response, agency, source, listing)
+
+    def _read_listing(self, response, agency_id: str, requested: str, known):
+        """The listing a 200 answer holds, remembered as the last good fetch; None (and the
+        failure logged, a fallback yielded) when the answer is no listing."""
+        store = store_for(self.crawler)
         try:
             listing = parse_listing(response) if isinstance(response, TextResponse) else None
         except ValueError as exc:  # a JSON answer: Scrapy gives it a selector without XPath
             self._fail(response.request, f"not a listing: unreadable as a page ({exc})",
                        "nianbao/listing_rejected")
-            return
-        known = store.crawls.listing_shape(agency_id, requested)
+            return None
         last_good = (ListingShape(known["entries"], known["pages"], frozenset(known["signature"]))
                      if known else None)
         problem = listing_problem(response, listing, requested_url=requested, last_good=last_good)
@@ -160,11 +184,18 @@ class ReportsSpider(scrapy.Spider):
             fallback = self._fallback(response.request)
             if fallback is not None:
                 yield fallback
-            return
+            return None
         shape = shape_of(response, listing)
+        replay = _replay_of(listing) if _replayable(response.request) else None
         store.crawls.record_listing(agency_id, requested, crawl_id=crawl_id_of(self.crawler),
                                     entries=shape.entries, pages=shape.pages,
-                                    signature=shape.signature)
+                                    signature=shape.signature, etag=_header(response, b"ETag"),
+                                    last_modified=_settled_last_modified(response), replay=replay)
+        return listing
+
+    def _follow(self, response, agency: Agency, source: str, listing):
+        """Request the listing's report links and (unless paging stops here) its pages."""
+        agency_id = agency.id
         listed = new = 0
         for entry in listing.entries:
             if entry.url == response.url or not (entry.is_report or is_report_link(entry.title)):
@@ -226,7 +257,13 @@ class ReportsSpider(scrapy.Spider):
         if page.method == "POST":
             # A list of pairs: a form may repeat a key (`appid=1&appid=1`), as sites send it.
             return scrapy.FormRequest(page.url, formdata=list(page.formdata), **kwargs)
-        return scrapy.Request(page.url, **kwargs)
+        etag, last_modified = (self._listing_validators.get(agency.id, {}).get(page.url, (None, None))
+                               if self.conditional and not page.alternatives else (None, None))
+        headers = {name: value for name, value in (("If-None-Match", etag),
+                                                   ("If-Modified-Since", last_modified)) if value}
+        if headers:
+            meta["handle_httpstatus_list"] = [304]  # read as the last good fetch (parse_listing)
+        return scrapy.Request(page.url, headers=headers or None, **kwargs)
 
     def _fallback(self, request):
         """The next way to ask for a listing page whose way just failed, if there is one."""
@@ -446,6 +483,37 @@ def _is_document(response) -> bool:
     if content_type.startswith(DOCUMENT_TYPES):
         return True
     return urlsplit(response.url).path.lower().endswith(DOCUMENT_EXTENSIONS) and not content_type.startswith("text/")
+
+
+def _replayable(request) -> bool:
+    """A listing a 304 may stand for: asked by GET, without other ways to ask, and without a
+    fragment naming a column of a script-run page (two columns, one download)."""
+    page = request.meta.get("listing_page")
+    return (request.method == "GET" and not (page is not None and page.alternatives)
+            and not urlsplit(request.url).fragment and not urlsplit(_first_url(request)).fragment)
+
+
+def _first_url(request) -> str:
+    return request.meta.get("redirect_urls", [request.url])[0]
+
+
+def _replay_of(listing) -> dict | None:
+    """What a 304 must give again: the report links (every field the spider reads) and the
+    pager (GET pages only; a listing with other pages is not replayed)."""
+    if any(page.method != "GET" or page.alternatives or page.formdata for page in listing.pages):
+        return None
+    entries = [[e.url, e.title, e.date, e.is_report] for e in listing.entries
+               if e.is_report or is_report_link(e.title)]
+    return {"entries": entries, "pages": [page.url for page in listing.pages]}
+
+
+def _replayed(known) -> Listing | None:
+    replay = known and known.get("replay")
+    if not replay:
+        return None
+    return Listing(entries=[Entry(url, title, date, is_report=bool(is_report))
+                            for url, title, date, is_report in replay["entries"]],
+                   pages=[PageRequest(url) for url in replay["pages"]])
 
 
 def _header(response, name: bytes) -> str | None:
