@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
 from nianbao.config.issuers import IssuerIndex
 from nianbao.crawler.extract import EXTRACTOR_VERSION, PLACEHOLDER, ExtractionError
@@ -97,23 +98,21 @@ class ExtractPipeline(_CrawlerPipeline):
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._pool
 
-    async def _extract(self, item: ReportPage):
-        """extract_pages of the item, in a worker process when there are workers: the
-        reactor thread goes on downloading and storing meanwhile (both cores busy)."""
-        pages = (item.html, *item.more_parts)
-        pool = self._worker_pool()
-        if pool is None:
-            return extract_pages(pages, item.final_url, listing_title=item.listing_title,
-                                 listing_date=item.listing_date)
+    def _extract_inline(self, item: ReportPage):
+        return extract_pages((item.html, *item.more_parts), item.final_url,
+                             listing_title=item.listing_title, listing_date=item.listing_date)
+
+    async def _extract_in_worker(self, item: ReportPage, pool: ProcessPoolExecutor):
+        """extract_pages in a worker process: the reactor thread goes on downloading and
+        storing meanwhile (both cores busy). A dead worker is replaced next time."""
         try:
             return await asyncio.wrap_future(pool.submit(
-                extract_pages, pages, item.final_url, listing_title=item.listing_title,
-                listing_date=item.listing_date))
-        except BrokenProcessPool:  # a worker died (killed, out of memory): a new pool next time
+                extract_pages, (item.html, *item.more_parts), item.final_url,
+                listing_title=item.listing_title, listing_date=item.listing_date))
+        except BrokenProcessPool:  # a worker died (killed, out of memory)
             self.stats.inc_value("nianbao/extract_workers_lost")
             self._pool = None
-            return extract_pages(pages, item.final_url, listing_title=item.listing_title,
-                                 listing_date=item.listing_date)
+            return self._extract_inline(item)
 
     def counts_for(self, agency_id: str, issuer: str | None) -> str | None:
         """The agency a report found on `agency_id`'s site and naming `issuer` counts for,
@@ -131,9 +130,37 @@ class ExtractPipeline(_CrawlerPipeline):
             self._synced.add(counted)
         return counted
 
-    async def process_item(self, item):
+    def process_item(self, item):
+        """A ReportFetch, a ReportGone, or DropItem; a Deferred of one when the text is
+        extracted in a worker process (NIANBAO_EXTRACT_WORKERS)."""
         if not isinstance(item, ReportPage):
             return item
+        judged = self._judge(item)
+        if not isinstance(judged, tuple):
+            return judged  # gone, or a document: nothing to extract
+        pool = self._worker_pool()
+        if pool is None:
+            return self._read(item, *judged, self._attempt(lambda: self._extract_inline(item)))
+        return deferred_from_coro(self._read_in_worker(item, judged, pool))
+
+    async def _read_in_worker(self, item: ReportPage, judged: tuple, pool: ProcessPoolExecutor):
+        try:
+            extracted = await self._extract_in_worker(item, pool)
+        except Exception as exc:  # noqa: BLE001 - judged in _read like an inline failure
+            extracted = exc
+        return self._read(item, *judged, extracted)
+
+    @staticmethod
+    def _attempt(extract):
+        try:
+            return extract()
+        except Exception as exc:  # noqa: BLE001 - judged in _read
+            return exc
+
+    def _judge(self, item: ReportPage):
+        """Before extraction: catch up an older extractor's text, judge the page against the
+        store. A ReportGone or a document's ReportFetch, or (known, suspect, decoding) to
+        extract; DropItem for a page that is not the report."""
         self._catch_up(item)
         known = self._known(item)
         verdict = judge_page(url=item.url, final_url=item.final_url, html=item.html,
@@ -150,12 +177,14 @@ class ExtractPipeline(_CrawlerPipeline):
             # Not a problem of extraction: the site served something that is not text. It is a
             # failed fetch of the report (purpose 'report'), so the agency's crawl is incomplete.
             self._reject(item, f"undecodable: {decoding.describe()}", purpose=PURPOSE_REPORT)
-        try:
-            extracted = await self._extract(item)
-        except ExtractionError as exc:
-            self._reject(item, f"extraction failed: {exc}")
-        except Exception as exc:  # a bug or an input nobody foresaw: log it, keep crawling
-            self._reject(item, f"extraction crashed: {type(exc).__name__}: {exc}")
+        return known, suspect, decoding
+
+    def _read(self, item: ReportPage, known, suspect, decoding, extracted) -> ReportFetch:
+        """After extraction (its result, or the exception it raised): judge the text."""
+        if isinstance(extracted, ExtractionError):
+            self._reject(item, f"extraction failed: {extracted}")
+        if isinstance(extracted, Exception):  # a bug or an input nobody foresaw: log it, keep crawling
+            self._reject(item, f"extraction crashed: {type(extracted).__name__}: {extracted}")
         text_verdict = judge_text(kind=extracted.kind, text=extracted.text, known=known, html=item.html)
         if text_verdict is not None and text_verdict.kind == TRANSIENT:
             self._reject(item, f"{text_verdict.reason}: not recorded as a new version")
