@@ -60,7 +60,8 @@ def test_one_changed_report_among_200_answered_by_304s(tmp_path):
         db = tmp_path / "nianbao.db"
         # Extraction in a worker process (NIANBAO_EXTRACT_WORKERS), as in production.
         crawl(config, db, settings={**EVERY_CRAWL, "NIANBAO_EXTRACT_WORKERS": "1"})
-        assert _findings(db) == {"new": 200}
+        assert _findings(db) == {"new": 200}, query(
+            db, "SELECT url, status, error, purpose FROM fetch_log WHERE error IS NOT NULL OR status >= 400")
         assert len(query(db, "SELECT * FROM report_validators WHERE etag IS NOT NULL")) == 200
 
         site.page("/r/137.html", _article("示例137号局", 2012, "\n六、补充说明\n本报告于发布后更正了一处统计数据。"))
