@@ -75,6 +75,14 @@ class ExtractPipeline(_CrawlerPipeline):
         self.workers = crawler.settings.getint("NIANBAO_EXTRACT_WORKERS")
         self._pool: ProcessPoolExecutor | None = None
 
+    def open_spider(self, spider=None):
+        """Start the extraction worker now, before any request is in flight: starting a
+        process blocks the reactor thread for the seconds it takes to import the extractor,
+        and downloads waiting meanwhile would time out."""
+        pool = self._worker_pool()
+        if pool is not None:
+            pool.submit(int).result()
+
     def close_spider(self, spider=None):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
