@@ -1,4 +1,5 @@
-"""CrawlRecorder: one `crawls` row per run, the registry synced, removals settled, a summary.
+"""CrawlRecorder: one `crawls` row per run, the registry synced, removals settled, a summary,
+retention applied.
 
 At the end of a crawl: the crawl is finished in the store (which decides, per agency, whether
 it saw every listing page), an agency whose known reports answered as gone all at once is
@@ -16,7 +17,8 @@ from scrapy import signals
 from nianbao.config.deadlines import DEADLINE_RULES
 from nianbao.config.registry import parse_duration
 from nianbao.crawler.store_access import close_store, crawl_id_of, set_crawl_id, store_for
-from nianbao.storage.models import AgencyRecord
+from nianbao.storage.freshness import Retention
+from nianbao.storage.models import AgencyRecord, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +74,14 @@ class CrawlRecorder:
         crawl_id = crawl_id_of(self.crawler)
         store = store_for(self.crawler)
         if crawl_id is not None:
+            store.freshness.flush()  # the unchanged sightings still buffered
             stats = json.loads(json.dumps(self.crawler.stats.get_stats(), default=str))
-            store.crawls.finish(crawl_id, finish_reason=reason, stats=stats)
+            skipped = getattr(spider, "listing_pages_skipped", dict)()
+            store.crawls.finish(crawl_id, finish_reason=reason, stats=stats,
+                                listing_pages_skipped=skipped)
             if reason == "finished":
                 self._settle_removals(store, crawl_id)
+                self._prune(store)
             for row in store.crawls.summary(crawl_id):
                 logger.info(
                     "%s: %d reports found, %d new, %d changed, %d removed, %d held, %d fetch errors",
@@ -83,6 +89,15 @@ class CrawlRecorder:
                     row.held, row.fetch_errors,
                 )
         close_store(self.crawler)
+
+    def _prune(self, store) -> None:
+        """Retention (NIANBAO_KEEP_SIGHTINGS, NIANBAO_KEEP_FETCH_LOG): see store.freshness.prune."""
+        settings = self.crawler.settings
+        retention = Retention(sightings=_keep(settings.get("NIANBAO_KEEP_SIGHTINGS")),
+                              fetch_log=_keep(settings.get("NIANBAO_KEEP_FETCH_LOG")))
+        deleted = store.freshness.prune(retention, now=utc_now())
+        for table, count in deleted.items():
+            self.crawler.stats.set_value(f"nianbao/pruned/{table}", count)
 
     def _settle_removals(self, store, crawl_id: int) -> None:
         outcomes = store.crawls.outcomes(crawl_id)
@@ -99,3 +114,10 @@ class CrawlRecorder:
             self.crawler.settings.get("NIANBAO_CONFIRM_REMOVAL_AFTER")).total_seconds()
         removed = store.held.settle(crawl_id, good_agencies=good, confirm_after=confirm_after)
         self.crawler.stats.set_value("nianbao/reports/removed_confirmed", len(removed))
+
+
+def _keep(value) -> float | None:
+    """A retention setting in seconds; None (keep everything) for "" or "forever"."""
+    if value in (None, "", "forever"):
+        return None
+    return parse_duration(value).total_seconds()

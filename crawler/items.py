@@ -56,6 +56,8 @@ class ReportPage:
     # handed on; and those that could not be fetched, with the reason.
     files: tuple[FetchedFile, ...] = ()
     missing_files: tuple[tuple[str, str], ...] = ()
+    etag: str | None = None  # the answer's ETag header, if any
+    last_modified: str | None = None  # its Last-Modified header, if any
 
     @functools.cached_property
     def decoding(self) -> Decoded:
@@ -70,6 +72,23 @@ class ReportPage:
         files = f", {len(self.files)} files" if self.files else ""
         return (f"ReportPage({self.agency_id} {_short(self.url)}: {len(self.body)} bytes "
                 f"{self.encoding}, {html}{parts}{files})")
+
+
+@dataclass(frozen=True)
+class ReportSeen:
+    """A known live report that answered as itself without being extracted: a 304 to a
+    conditional request, or the very bytes its stored validators name, read by the same
+    extractor version (answer: 'not_modified' or 'same_bytes'). An unchanged sighting: no
+    version, no finding, anything held for the report cleared (store.freshness.seen)."""
+
+    agency_id: str
+    url: str
+    report_id: int
+    answer: str
+    fetched_at: str
+
+    def __repr__(self) -> str:
+        return f"ReportSeen({self.agency_id} {_short(self.url)}: {self.answer})"
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,20 @@ against what the store holds for the URL (not against the listing's title).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
 from nianbao.config.issuers import IssuerIndex
 from nianbao.crawler.extract import EXTRACTOR_VERSION, PLACEHOLDER, ExtractionError
-from nianbao.crawler.items import ReportGone, ReportPage
+from nianbao.crawler.items import ReportGone, ReportPage, ReportSeen
 from nianbao.crawler.documents.combine import read_file, with_files
 from nianbao.crawler.documents.isolate import DocumentLimits
 from nianbao.crawler.report_extract import (
@@ -26,6 +31,7 @@ from nianbao.crawler.report_extract import (
     reextraction,
     stored_fields,
     stored_page,
+    with_stats,
 )
 from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, has_end, judge_page, judge_text
 from nianbao.crawler.store_access import crawl_id_of, store_for
@@ -71,6 +77,56 @@ class ExtractPipeline(_CrawlerPipeline):
         self._issuers: IssuerIndex | None = None
         self._synced: set[str] = set()
         self.document_limits = DocumentLimits.from_settings(crawler.settings)
+        self.workers = crawler.settings.getint("NIANBAO_EXTRACT_WORKERS")
+        self._pool: ProcessPoolExecutor | None = None
+
+    def open_spider(self, spider=None):
+        """Start the extraction worker now, before any request is in flight: starting a
+        process blocks the reactor thread for the seconds it takes to import the extractor,
+        and downloads waiting meanwhile would time out."""
+        pool = self._worker_pool()
+        if pool is not None:
+            pool.submit(int).result()
+
+    def close_spider(self, spider=None):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _worker_pool(self) -> ProcessPoolExecutor | None:
+        """The extraction processes (NIANBAO_EXTRACT_WORKERS), started on first use; None
+        to extract on the reactor thread (no workers, or a reactor other than asyncio's)."""
+        if self.workers <= 0:
+            return None
+        if self._pool is None:
+            from scrapy.utils.reactor import is_asyncio_reactor_installed
+
+            if not is_asyncio_reactor_installed():
+                self.workers = 0
+                return None
+            # forkserver: workers start from a clean process, not a fork of the reactor's
+            # (threads, sockets, the SQLite connection); they import the extractor once.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["nianbao.crawler.report_extract"])
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self._pool
+
+    def _extract_inline(self, item: ReportPage):
+        return extract_pages((item.html, *item.more_parts), item.final_url,
+                             listing_title=item.listing_title, listing_date=item.listing_date)
+
+    async def _extract_in_worker(self, item: ReportPage, pool: ProcessPoolExecutor):
+        """extract_pages in a worker process: the reactor thread goes on downloading and
+        storing meanwhile (both cores busy). A dead worker is replaced next time."""
+        try:
+            return await asyncio.wrap_future(pool.submit(
+                extract_pages, (item.html, *item.more_parts), item.final_url,
+                listing_title=item.listing_title, listing_date=item.listing_date))
+        except BrokenProcessPool:  # a worker died (killed, out of memory)
+            self.stats.inc_value("nianbao/extract_workers_lost")
+            self._pool = None
+            return self._extract_inline(item)
+
 
     def counts_for(self, agency_id: str, issuer: str | None) -> str | None:
         """The agency a report found on `agency_id`'s site and naming `issuer` counts for,
@@ -89,8 +145,36 @@ class ExtractPipeline(_CrawlerPipeline):
         return counted
 
     def process_item(self, item):
+        """A ReportFetch, a ReportGone, or DropItem; a Deferred of one when the text is
+        extracted in a worker process (NIANBAO_EXTRACT_WORKERS)."""
         if not isinstance(item, ReportPage):
             return item
+        judged = self._judge(item)
+        if not isinstance(judged, tuple):
+            return judged  # gone, or a document: nothing to extract
+        pool = self._worker_pool()
+        if pool is None:
+            return self._read(item, *judged, self._attempt(lambda: self._extract_inline(item)))
+        return deferred_from_coro(self._read_in_worker(item, judged, pool))
+
+    async def _read_in_worker(self, item: ReportPage, judged: tuple, pool: ProcessPoolExecutor):
+        try:
+            extracted = await self._extract_in_worker(item, pool)
+        except Exception as exc:  # noqa: BLE001 - judged in _read like an inline failure
+            extracted = exc
+        return self._read(item, *judged, extracted)
+
+    @staticmethod
+    def _attempt(extract):
+        try:
+            return extract()
+        except Exception as exc:  # noqa: BLE001 - judged in _read
+            return exc
+
+    def _judge(self, item: ReportPage):
+        """Before extraction: catch up an older extractor's text, judge the page against the
+        store. A ReportGone or a document's ReportFetch, or (known, suspect, decoding) to
+        extract; DropItem for a page that is not the report."""
         self._catch_up(item)
         known = self._known(item)
         verdict = judge_page(url=item.url, final_url=item.final_url, html=item.html,
@@ -108,20 +192,22 @@ class ExtractPipeline(_CrawlerPipeline):
             # Not a problem of extraction: the site served something that is not text. It is a
             # failed fetch of the report (purpose 'report'), so the agency's crawl is incomplete.
             self._reject(item, f"undecodable: {decoding.describe()}", purpose=PURPOSE_REPORT)
-        try:
-            extracted = extract_pages(
-                (item.html, *item.more_parts), item.final_url,
-                listing_title=item.listing_title, listing_date=item.listing_date,
-            )
-        except ExtractionError as exc:
-            self._reject(item, f"extraction failed: {exc}")
-        except Exception as exc:  # a bug or an input nobody foresaw: log it, keep crawling
-            self._reject(item, f"extraction crashed: {type(exc).__name__}: {exc}")
+        return known, suspect, decoding
+
+    def _read(self, item: ReportPage, known, suspect, decoding, extracted) -> ReportFetch:
+        """After extraction (its result, or the exception it raised): judge the text."""
+        if isinstance(extracted, ExtractionError):
+            self._reject(item, f"extraction failed: {extracted}")
+        if isinstance(extracted, Exception):  # a bug or an input nobody foresaw: log it, keep crawling
+            self._reject(item, f"extraction crashed: {type(extracted).__name__}: {extracted}")
         files = self._read_files(item)
         files_read_first = False
         if files:
             files_read_first = self._read_first(item, extracted.text, files)
-            extracted = with_files(extracted, files)
+            combined = with_files(extracted, files)
+            # the files' tables are text rows: the statistics are read again from the whole text
+            extracted = combined if combined is extracted else with_stats(
+                combined, (item.html, *item.more_parts))
         text_verdict = judge_text(kind=extracted.kind, text=extracted.text, known=known, html=item.html)
         if text_verdict is not None and text_verdict.kind == TRANSIENT:
             self._reject(item, f"{text_verdict.reason}: not recorded as a new version")
@@ -168,7 +254,7 @@ class ExtractPipeline(_CrawlerPipeline):
         """Each fetched attachment read (in a child process, under the document limits)."""
         files = []
         for fetched in item.files:
-            file = self._read(fetched.url, fetched.body, fetched.content_type, fetched.final_url)
+            file = self._read_file(fetched.url, fetched.body, fetched.content_type, fetched.final_url)
             if file.extraction_status != "ok":
                 logger.info("%s: attachment %s: %s (%s)", item.url, fetched.url,
                             file.extraction_status, _bounded(file.reason))
@@ -184,7 +270,7 @@ class ExtractPipeline(_CrawlerPipeline):
                                    f"({damaged[0].reason}): not recorded this time", purpose="attachment")
         return tuple(files)
 
-    def _read(self, url: str, body: bytes, content_type: str, final_url: str | None) -> AttachmentFile:
+    def _read_file(self, url: str, body: bytes, content_type: str, final_url: str | None) -> AttachmentFile:
         """A file read in a child process, or what reading the same bytes with this extractor
         gave before (store.attachments.reading): an unchanged file is not read again."""
         before = store_for(self.crawler).attachments.reading(
@@ -207,6 +293,11 @@ class ExtractPipeline(_CrawlerPipeline):
             final_url=item.final_url, listing_title=item.listing_title,
             listing_date=item.listing_date,
             counts_for=self.counts_for(item.agency_id, extracted.issuer),
+            # Validators say the page is unchanged, not its files: a report read with files has
+            # none (it is fetched whole, files too), nor has a split article (its headers
+            # describe its first part only).
+            etag=None if item.more_parts or more.get("files") else item.etag,
+            last_modified=None if item.more_parts or more.get("files") else item.last_modified,
             **stored_fields(extracted), **more,
         )
 
@@ -278,7 +369,8 @@ class ExtractPipeline(_CrawlerPipeline):
 
 class StorePipeline(_CrawlerPipeline):
     """Write reports (new / changed / unchanged / restored) to the store; hold suspect pages
-    and evidence of removals until a later crawl confirms them (NIANBAO_CONFIRM_*_AFTER)."""
+    and evidence of removals until a later crawl confirms them (NIANBAO_CONFIRM_*_AFTER);
+    unchanged reports seen without extraction (ReportSeen) in batches."""
 
     def __init__(self, crawler):
         super().__init__(crawler)
@@ -298,6 +390,12 @@ class StorePipeline(_CrawlerPipeline):
             else:
                 outcome = store.history.record_report(item)
             self.stats.inc_value(f"nianbao/reports/{outcome}")
+        elif isinstance(item, ReportSeen):
+            # Batched: one transaction per SEEN_BATCH unchanged reports, the rest at close.
+            store.freshness.seen(report_id=item.report_id, agency_id=item.agency_id,
+                                 crawl_id=crawl_id_of(self.crawler), at=item.fetched_at,
+                                 answer=item.answer)
+            self.stats.inc_value("nianbao/reports/unchanged")
         elif isinstance(item, ReportGone):
             noted = store.held.note_gone(
                 agency_id=item.agency_id, url=item.url, reason=item.reason or "gone",
@@ -305,3 +403,6 @@ class StorePipeline(_CrawlerPipeline):
             )
             self.stats.inc_value("nianbao/reports/gone_evidence" if noted else "nianbao/reports/gone_unknown")
         return item
+
+    def close_spider(self, spider=None):
+        store_for(self.crawler).freshness.flush()

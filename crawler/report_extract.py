@@ -26,7 +26,7 @@ from nianbao.storage import BINARY_ENCODING, AttachmentFile, Reextraction, split
 
 __all__ = ["extract_pages", "extract_document", "extract_with_files", "read_document_file",
            "StoredPage", "reextract_stored", "reextract_stored_files",
-           "stored_fields", "reextraction", "EXTRACTOR_VERSION", "ExtractionError"]
+           "stored_fields", "reextraction", "with_stats", "EXTRACTOR_VERSION", "ExtractionError"]
 
 
 def stored_fields(extracted: Extracted) -> dict:

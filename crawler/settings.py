@@ -27,6 +27,32 @@ NIANBAO_DISCOVERY_DEPTH = 2
 # Re-fetch every report already in the store, even if its listing no longer shows it: that is
 # how a taken-down report (404/410) is noticed.
 NIANBAO_RECHECK_KNOWN_REPORTS = True
+# Processes that extract report text beside the reactor thread (which downloads, parses
+# listings and writes the store): 1 keeps both cores of a small machine busy. 0 extracts on
+# the reactor thread (tests do: a worker costs a second of start-up per crawl).
+NIANBAO_EXTRACT_WORKERS = int(os.environ.get("NIANBAO_EXTRACT_WORKERS", "1"))
+
+# --- incremental crawls (README, "Re-crawls that cost little") -------------------------------
+# Ask for a known report with If-None-Match / If-Modified-Since (the ETag and Last-Modified
+# its current page came with). A 304, or the very bytes of its current page read by the same
+# extractor version, is an unchanged sighting without extraction: no version, no finding.
+NIANBAO_CONDITIONAL_REQUESTS = True
+# The re-check rotation: a known live report is re-fetched when it was not checked for this
+# long, or first seen / changed within NIANBAO_RECHECK_RECENT (recent reports change most),
+# or has held evidence (a removal or suspect change waiting for confirmation). Reports its
+# listings show are rotated the same way. 0s re-fetches every known report on every crawl.
+NIANBAO_RECHECK_KNOWN_EVERY = os.environ.get("NIANBAO_RECHECK_KNOWN_EVERY", "3d")
+NIANBAO_RECHECK_RECENT = os.environ.get("NIANBAO_RECHECK_RECENT", "30d")
+# Listing paging stops early when a page shows report links and all of them are known, but
+# only for an agency whose listings were all followed (a full pass) in a complete crawl
+# within this interval; otherwise the crawl is a full pass. 0s: every crawl is a full pass.
+NIANBAO_FULL_PASS_EVERY = os.environ.get("NIANBAO_FULL_PASS_EVERY", "7d")
+# Retention, applied at the end of each crawl: 'unchanged' sightings and fetch_log rows of
+# good fetches older than this are deleted (each report keeps its latest sighting, each URL
+# its last good fetch; changes, errors, findings and per-crawl summaries are kept). "" or
+# "forever" keeps everything.
+NIANBAO_KEEP_SIGHTINGS = os.environ.get("NIANBAO_KEEP_SIGHTINGS", "30d")
+NIANBAO_KEEP_FETCH_LOG = os.environ.get("NIANBAO_KEEP_FETCH_LOG", "30d")
 # Retry backoff: the n-th retry of a request waits BASE * 2**(n-1) seconds (capped at MAX).
 NIANBAO_RETRY_BACKOFF_BASE = 2.0
 NIANBAO_RETRY_BACKOFF_MAX = 60.0

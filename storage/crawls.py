@@ -58,13 +58,16 @@ class Crawls(StorePart):
         return int(cursor.lastrowid)
 
     def finish(
-        self, crawl_id: int, *, finish_reason: str, stats: Mapping, at: str | None = None
+        self, crawl_id: int, *, finish_reason: str, stats: Mapping, at: str | None = None,
+        listing_pages_skipped: Mapping[str, int] | None = None,
     ) -> None:
         """Record the end of a crawl.
 
         crawl_id: from `start`. finish_reason: e.g. Scrapy's 'finished', 'shutdown'.
         stats: the crawl's statistics (JSON-encoded; datetimes and other values become
-        strings). at: end time, ISO-8601 UTC; now if None.
+        strings). at: end time, ISO-8601 UTC; now if None. listing_pages_skipped: agency id ->
+        listing pages the crawl did not follow because a page held nothing new (absent: 0, a
+        full pass).
         Raises UnknownCrawl for an id `start` did not return.
         """
         at = at or utc_now()
@@ -75,9 +78,10 @@ class Crawls(StorePart):
             )
             if cursor.rowcount == 0:
                 raise UnknownCrawl(f"no crawl with id {crawl_id}")
-            self._record_crawl_agencies(crawl_id, finish_reason, at)
+            self._record_crawl_agencies(crawl_id, finish_reason, at, listing_pages_skipped or {})
 
-    def _record_crawl_agencies(self, crawl_id: int, finish_reason: str, at: str) -> None:
+    def _record_crawl_agencies(self, crawl_id: int, finish_reason: str, at: str,
+                               skipped: Mapping[str, int]) -> None:
         """One crawl_agencies row per agency of the crawl: its fetches and outcome.
 
         'errors' when a listing page of the agency failed (including a 200 answer that was not
@@ -128,9 +132,9 @@ class Crawls(StorePart):
             self.db.execute(
                 "INSERT OR REPLACE INTO crawl_agencies (crawl_id, agency_id, started_at, "
                 "finished_at, finish_reason, listing_fetches, listing_errors, outcome, "
-                "report_errors, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "report_errors, note, listing_pages_skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (crawl_id, agency_id, crawl["started_at"], at, finish_reason, fetches, errors,
-                 outcome, report_errors, note),
+                 outcome, report_errors, note, skipped.get(agency_id, 0)),
             )
 
     def mark_site_problem(self, crawl_id: int, agency_id: str, *, gone_reports: int, note: str) -> None:
@@ -197,24 +201,42 @@ class Crawls(StorePart):
         ).rowcount == 1
 
     def listing_shape(self, agency_id: str, url: str) -> dict[str, Any] | None:
-        """The last good fetch of a listing page: entries, pages, signature (a list), or None."""
-        row = self._one("SELECT entries, pages, signature, last_good_at FROM listing_pages "
-                        "WHERE agency_id = ? AND url = ?", (agency_id, url))
+        """The last good fetch of a listing page: entries, pages, signature (a list), etag,
+        last_modified and replay (decoded: {"entries": [[url, title, date, is_report]],
+        "pages": [url]}, or None), or None."""
+        row = self._one("SELECT entries, pages, signature, last_good_at, etag, last_modified, replay "
+                        "FROM listing_pages WHERE agency_id = ? AND url = ?", (agency_id, url))
         if row is None:
             return None
-        return {**dict(row), "signature": json.loads(row["signature"])}
+        return {**dict(row), "signature": json.loads(row["signature"]),
+                "replay": json.loads(row["replay"]) if row["replay"] else None}
+
+    def listing_validators(self, agency_id: str) -> dict[str, tuple[str | None, str | None]]:
+        """url -> (etag, last_modified) of the agency's listing pages that can be replayed."""
+        return {row["url"]: (row["etag"], row["last_modified"]) for row in self._all(
+            "SELECT url, etag, last_modified FROM listing_pages WHERE agency_id = ? "
+            "AND replay IS NOT NULL AND (etag IS NOT NULL OR last_modified IS NOT NULL)",
+            (agency_id,))}
 
     def record_listing(self, agency_id: str, url: str, *, crawl_id: int | None, entries: int,
-                       pages: int, signature: Sequence[str], at: str | None = None) -> None:
-        """Remember a good fetch of a listing page (its shape), replacing the previous one."""
+                       pages: int, signature: Sequence[str], at: str | None = None,
+                       etag: str | None = None, last_modified: str | None = None,
+                       replay: Mapping | None = None) -> None:
+        """Remember a good fetch of a listing page (its shape; its validators and what it
+        listed when a 304 may stand for it), replacing the previous one."""
+        if replay is None:
+            etag = last_modified = None
         self.db.execute(
             """INSERT INTO listing_pages (agency_id, url, last_good_at, last_crawl_id, entries,
-                                          pages, signature) VALUES (?, ?, ?, ?, ?, ?, ?)
+                                          pages, signature, etag, last_modified, replay)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (agency_id, url) DO UPDATE SET last_good_at = excluded.last_good_at,
                    last_crawl_id = excluded.last_crawl_id, entries = excluded.entries,
-                   pages = excluded.pages, signature = excluded.signature""",
+                   pages = excluded.pages, signature = excluded.signature, etag = excluded.etag,
+                   last_modified = excluded.last_modified, replay = excluded.replay""",
             (agency_id, url, at or utc_now(), crawl_id, entries, pages,
-             json.dumps(sorted(signature), ensure_ascii=False)),
+             json.dumps(sorted(signature), ensure_ascii=False), etag, last_modified,
+             json.dumps(replay, ensure_ascii=False) if replay is not None else None),
         )
 
     def summary(self, crawl_id: int) -> list[AgencySummary]:

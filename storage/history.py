@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import UnknownAgency, UnknownCrawl, UnknownVersion
 from .findings import insert_finding
+from .freshness import remember_validators
 from .moves import ALIAS, MATCH_REDIRECT, apply_move, find_move, record_url
 from .models import (
     BINARY_ENCODING,
@@ -206,6 +207,7 @@ class History(StorePart):
                 insert_finding(self.db, FINDING_NEW, report, at, fetch.crawl_id,
                               {"title": fetch.title, "url": fetch.url})
                 self._sighting(report_id, fetch, Outcome.NEW, 1)
+                self._remember(report_id, 1, fetch)
                 return Outcome.NEW
 
             report = {"id": row["id"], "agency_id": row["agency_id"],
@@ -299,6 +301,7 @@ class History(StorePart):
             outcome = (Outcome.RESTORED if restored else Outcome.MOVED if moved_from is not None
                        else Outcome.CHANGED if changed and not more_files else Outcome.UNCHANGED)
             self._sighting(row["id"], fetch, outcome, version)
+            self._remember(row["id"], version, fetch)
             self.db.execute(
                 "UPDATE pending_findings SET resolved_at = ?, resolution = ? "
                 "WHERE report_id = ? AND resolved_at IS NULL",
@@ -325,6 +328,14 @@ class History(StorePart):
             (fetch.crawl_id, report_id, fetch.agency_id, fetch.fetched_at, outcome.value,
              version),
         )
+
+    def _remember(self, report_id: int, version: int, fetch: ReportFetch) -> None:
+        """The page that became (or confirmed) the current version: what the next crawl
+        compares with (report_validators). Only for text nianbao's extractor made."""
+        if fetch.extractor_version is not None:
+            remember_validators(self.db, report_id, version, raw_page=fetch.raw_page, etag=fetch.etag,
+                                last_modified=fetch.last_modified,
+                                extractor_version=fetch.extractor_version, at=fetch.fetched_at)
 
     # -- re-extraction: a newer extractor reads a stored page again ----------------------------
 

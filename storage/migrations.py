@@ -674,6 +674,47 @@ def m009_discovery_moves(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m011_incremental(db: Database) -> None:
+    """Incremental crawls and a store that does not grow with every unchanged crawl.
+
+    - report_validators: per live report, what its current page answered with (ETag,
+      Last-Modified, sha256 of the raw bytes, the extractor version that read them), so a
+      re-crawl asks conditionally and skips extraction of a page that did not change; and
+      when it was last checked (the re-check rotation reads this).
+    - sightings.answer: how an unchanged report was seen ('not_modified': a 304,
+      'same_bytes': the bytes its validators name); NULL when the page was extracted.
+    - crawl_agencies.listing_pages_skipped: listing pages not followed because a page held
+      nothing new; 0 is a full pass (every page followed). Only a crawl within the full-pass
+      interval of a complete full pass may skip (NIANBAO_FULL_PASS_EVERY).
+    - listing_pages.etag / last_modified / replay: a listing page is asked for conditionally
+      too; a 304 is read as its last good fetch, whose report links and pager `replay` keeps.
+    - indexes for the retention of fetch_log and sightings (oldest first, per URL).
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE report_validators (
+            report_id          INTEGER PRIMARY KEY REFERENCES reports(id),
+            etag               TEXT,
+            last_modified      TEXT,
+            raw_sha256         TEXT NOT NULL,
+            extractor_version  INTEGER,
+            version            INTEGER NOT NULL,
+            recorded_at        TEXT NOT NULL,
+            checked_at         TEXT NOT NULL
+        )""",
+        "ALTER TABLE sightings ADD COLUMN answer TEXT",
+        "ALTER TABLE crawl_agencies ADD COLUMN listing_pages_skipped INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE listing_pages ADD COLUMN etag TEXT",
+        "ALTER TABLE listing_pages ADD COLUMN last_modified TEXT",
+        "ALTER TABLE listing_pages ADD COLUMN replay TEXT",
+        "CREATE INDEX idx_fetch_log_url ON fetch_log (url, id)",
+        "CREATE INDEX idx_fetch_log_fetched ON fetch_log (fetched_at)",
+        "CREATE INDEX idx_sightings_seen ON sightings (seen_at)",
+    )
+
+
 def _subtotal_or_parts(row_key: str) -> str:
     """A section-三 category's 总计: its printed subtotal row, else the sum of its sub-rows'."""
     return (f"coalesce(max(CASE WHEN s.table_key = 'requests' AND s.row_key = '{row_key}' "

@@ -210,6 +210,8 @@ class ReportFetch:
     listing said of the report, the extraction's input besides the page.
     figures / checks: the statistics read from the page (storage.stats.Figure) and their
     arithmetic checks (storage.stats.StatCheck), stored with the version the fetch becomes.
+    etag / last_modified: the answer's ETag and Last-Modified headers (None when absent or for
+    a split article), kept in report_validators when the fetch becomes the current version.
     """
 
     agency_id: str
@@ -247,6 +249,8 @@ class ReportFetch:
     # for the first time (an upgrade that reads attachments, a file that failed before): a
     # version without a `changed` finding, even when the page's bytes moved (a view counter).
     files_read_first: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
 
     def __repr__(self) -> str:  # short: Scrapy logs items, and raw_page can be megabytes
         return (f"ReportFetch({self.agency_id} {self.url[:200]}: {self.kind} {self.year}, "

@@ -9,6 +9,8 @@ offers one small API per concept, all over the same connection:
     store.attachments reports' files (stored once by hash) and what reading them gave
     store.held        removals and changed texts held until a later crawl confirms them
     store.columns     report columns discovered under `discover` sources (report_columns)
+    store.freshness   validators of report pages, unchanged sightings in batches, the re-check
+                      rotation, full passes of listings, retention
     store.coverage    which annual report counts for each agency and year (for check)
     store.findings    findings, each raised once
     store.schedule    the daemon's agency_schedule
@@ -36,6 +38,7 @@ from .deliveries import Deliveries
 from .findings import Findings
 from .heartbeat import Heartbeat
 from .coverage_reads import CoverageReads
+from .freshness import Freshness
 from .held import Held
 from .history import History
 from .schedule import Schedule
@@ -63,6 +66,7 @@ class Store:
         self.attachments = Attachments(self.db)
         self.held = Held(self.db, self.history)
         self.columns = Columns(self.db)
+        self.freshness = Freshness(self.db)
         self.coverage = CoverageReads(self.db)
         self.findings = Findings(self.db)
         self.schedule = Schedule(self.db)
@@ -71,8 +75,11 @@ class Store:
         self.stats = Stats(self.db)
 
     def close(self) -> None:
-        """Close the connection. Committed data is already safe; nothing is pending."""
-        self.db.close()
+        """Write the buffered unchanged sightings (store.freshness), close the connection."""
+        try:
+            self.freshness.flush()
+        finally:
+            self.db.close()
 
     def __enter__(self) -> Store:
         return self

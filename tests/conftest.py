@@ -16,6 +16,15 @@ from tests.faults import FaultServer
 REPO = Path(__file__).resolve().parent.parent
 FILES = Path(__file__).resolve().parent / "files"
 
+# Crawls in tests re-fetch every known report and follow every listing page on each crawl,
+# as the tests written before the re-check rotation and early paging stop expect; those two
+# are tested with explicit settings (tests/test_incremental.py). Children inherit these.
+os.environ.setdefault("NIANBAO_RECHECK_KNOWN_EVERY", "0s")
+os.environ.setdefault("NIANBAO_FULL_PASS_EVERY", "0s")
+# Extraction on the reactor thread: a worker process costs a second of start-up per crawl,
+# and tests run hundreds of crawls (tests/test_incremental.py runs crawls with a worker).
+os.environ.setdefault("NIANBAO_EXTRACT_WORKERS", "0")
+
 # One loopback host: no politeness delays, short timeouts, quick retries.
 FAST_SETTINGS = {
     "DOWNLOAD_DELAY": "0",

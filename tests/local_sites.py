@@ -9,6 +9,8 @@ make "another port" and "another address" real.
 
 from __future__ import annotations
 
+import email.utils
+import hashlib
 import html
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,8 +22,19 @@ import yaml
 from nianbao.demo.site import paragraphs, report_text, trs_article
 
 
+# Last-Modified of the n-th edit of a LocalSite answer: long settled, later for later edits.
+FIRST_EDIT = 1_700_000_000
+
+
 class LocalSite:
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", validators: str | None = None):
+        """validators: None (no ETag, no Last-Modified, conditional headers ignored), "etag"
+        (an ETag per body; If-None-Match answered 304) or "last_modified" (a Last-Modified
+        per edit; If-Modified-Since answered 304), as web servers do."""
+        self.validators = validators
+        self._edits: dict[str, int] = {}  # path -> the number of the edit that set its answer
+        self._edit_count = 0
+        self.not_modified: list[str] = []  # paths answered 304
         self._server = ThreadingHTTPServer((host, 0), _Handler)
         self._server.daemon_threads = True
         self._server.site = self
@@ -42,6 +55,8 @@ class LocalSite:
 
     # --- answers --------------------------------------------------------------------------
     def page(self, path: str, body: str, status: int = 200) -> None:
+        self._edit_count += 1
+        self._edits[path] = self._edit_count
         self.answers[path] = (status, {"Content-Type": "text/html; charset=utf-8"}, body.encode("utf-8"))
 
     def data(self, path: str, body: str, content_type: str = "application/json; charset=utf-8",
@@ -63,6 +78,26 @@ class LocalSite:
         rows = "\n".join(f'<li><a href="{html.escape(href)}">{html.escape(title)}</a><span>2020-01-20</span></li>'
                          for href, title in links)
         self.page(path, f"<html><head><meta charset='utf-8'><title>年报</title></head><body><ul>{rows}</ul></body></html>")
+
+    def conditional(self, path: str, status: int, headers: dict[str, str], body: bytes,
+                    request_headers) -> tuple[int, dict[str, str], bytes]:
+        """The answer with validators, or a 304 when the request's validator still holds."""
+        if self.validators is None or status != 200:
+            return status, headers, body
+        headers = dict(headers)
+        if self.validators == "etag":
+            tag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            headers["ETag"] = tag
+            fresh = request_headers.get("If-None-Match") == tag
+        else:
+            stamp = email.utils.formatdate(FIRST_EDIT + 3600 * self._edits.get(path, 0), usegmt=True)
+            headers["Last-Modified"] = stamp
+            fresh = request_headers.get("If-Modified-Since") == stamp
+        if fresh:
+            with self._lock:
+                self.not_modified.append(path)
+            return 304, {k: v for k, v in headers.items() if k != "Content-Type"}, b""
+        return status, headers, body
 
     def served(self, path: str) -> bool:
         return path in self.requests
@@ -97,7 +132,9 @@ class LocalSite:
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
-        self._send(*self.server.site._answer(self.path, user_agent=self.headers.get("User-Agent")))
+        site = self.server.site
+        answer = site._answer(self.path, user_agent=self.headers.get("User-Agent"))
+        self._send(*site.conditional(self.path, *answer, self.headers))
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)

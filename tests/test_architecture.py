@@ -26,7 +26,8 @@ ALLOWED = {
     "crawler": {"config", "storage"},
     "monitor": {"config", "storage", "crawler"},
     "demo": {"config", "storage", "crawler", "monitor", ""},
-    "bench": {"config", "storage", "crawler", "monitor"},
+    # the bench's generated portal is built from the demo portal's page templates
+    "bench": {"config", "storage", "crawler", "monitor", "demo"},
     "web": {"config", "storage", "monitor"},
     # the CLI also registers `nianbao demo` (demo/cli.py, which imports only click at the top)
     "": {"config", "storage", "crawler", "monitor", "web", "demo"},

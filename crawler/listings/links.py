@@ -80,17 +80,28 @@ def _same_listing(page_url: str, url: str) -> bool:
     return posixpath.dirname(here.path) == posixpath.dirname(there.path)
 
 
+# The containers one list row is written in: a link's row is its nearest such ancestor.
+ROW_TAGS = ("li", "tr", "dd", "dl", "p")
+
+
 def _row_date(anchor: Selector, title: str) -> str | None:
-    """The date printed in the same list row as the link (e.g. <li><a/><span>2020-01-15</span>)."""
-    rows = anchor.xpath("ancestor::*[self::li or self::tr or self::dd or self::dl or self::p][1]")
-    if not rows:
-        rows = anchor.xpath("..")
-    if len(rows[0].xpath(".//a")) == 1:
-        row_text = _squash(" ".join(rows[0].xpath(".//text()").getall())).replace(title, " ")
+    """The date printed in the same list row as the link (e.g. <li><a/><span>2020-01-15</span>).
+
+    Runs for every anchor of every listing page, so it walks lxml's tree directly: wrapping
+    every following sibling of every link in a Selector was quadratic on a flat list (2,000
+    links in one <div>) and made a listing page cost three report pages."""
+    node = anchor.root
+    row = next(node.iterancestors(*ROW_TAGS), None)
+    if row is None:
+        row = node.getparent()
+    if row is None:
+        return None
+    if _links_in(row) == 1:
+        row_text = _squash(" ".join(row.xpath(".//text()"))).replace(title, " ")
     else:
         # Several links in one container (a flat <div> list): only the text between this link
         # and the next belongs to it, or a row would take its neighbour's date.
-        row_text = _text_until_next_link(anchor)
+        row_text = _text_until_next_link(node)
     match = DATE_RE.search(row_text)
     if not match:
         return None
@@ -100,14 +111,23 @@ def _row_date(anchor: Selector, title: str) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def _text_until_next_link(anchor: Selector) -> str:
-    parts = []
-    for node in anchor.xpath("following-sibling::node()"):
-        root = node.root
-        if not isinstance(root, str):
-            if root.tag == "a" or node.xpath(".//a"):
+def _links_in(row) -> int:
+    """1 when the row holds one link, 2 when more (it stops counting at the second)."""
+    count = 0
+    for _ in row.iter("a"):
+        count += 1
+        if count == 2:
+            break
+    return count
+
+
+def _text_until_next_link(node) -> str:
+    """The text after a link up to the next element that is or holds a link."""
+    parts = [node.tail or ""]
+    for sibling in node.itersiblings():
+        if isinstance(sibling.tag, str):  # comments and processing instructions hold no row text
+            if sibling.tag == "a" or next(sibling.iter("a"), None) is not None:
                 break
-            parts.extend(node.xpath(".//text()").getall())
-        else:
-            parts.append(root)
+            parts.extend(sibling.xpath(".//text()"))
+        parts.append(sibling.tail or "")
     return _squash(" ".join(parts))
