@@ -293,11 +293,10 @@ class ExtractPipeline(_CrawlerPipeline):
             final_url=item.final_url, listing_title=item.listing_title,
             listing_date=item.listing_date,
             counts_for=self.counts_for(item.agency_id, extracted.issuer),
-            # Validators say the page is unchanged, not its files: a report read with files has
-            # none (it is fetched whole, files too), nor has a split article (its headers
-            # describe its first part only).
-            etag=None if item.more_parts or more.get("files") else item.etag,
-            last_modified=None if item.more_parts or more.get("files") else item.last_modified,
+            # A split article's headers describe its first part only: no validators (nor for
+            # a page linking files: storage.history keeps none for it).
+            etag=None if item.more_parts else item.etag,
+            last_modified=None if item.more_parts else item.last_modified,
             **stored_fields(extracted), **more,
         )
 
@@ -351,7 +350,7 @@ class ExtractPipeline(_CrawlerPipeline):
         text is the report's), kept, and the listing gives title and date
         (crawler.report_extract.extract_document)."""
         self.stats.inc_value("nianbao/attachment_reports")
-        file = self._read(item.url, item.body, item.content_type, item.final_url)
+        file = self._read_file(item.url, item.body, item.content_type, item.final_url)
         if file.extraction_status != "ok":
             logger.info("%s: %s (%s)", item.url, file.extraction_status, _bounded(file.reason))
         extracted = extract_document(item.url, item.listing_title, item.listing_date, file)

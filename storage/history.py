@@ -331,8 +331,11 @@ class History(StorePart):
 
     def _remember(self, report_id: int, version: int, fetch: ReportFetch) -> None:
         """The page that became (or confirmed) the current version: what the next crawl
-        compares with (report_validators). Only for text nianbao's extractor made."""
-        if fetch.extractor_version is not None:
+        compares with (report_validators). Only for text nianbao's extractor made, and not
+        for a page that links files: its bytes (or a 304) say nothing of its files, which may
+        change behind the same links or be read for the first time; such a page is fetched
+        whole, files too (a file whose bytes were read before is not read again)."""
+        if fetch.extractor_version is not None and not fetch.attachments:
             remember_validators(self.db, report_id, version, raw_page=fetch.raw_page, etag=fetch.etag,
                                 last_modified=fetch.last_modified,
                                 extractor_version=fetch.extractor_version, at=fetch.fetched_at)

@@ -152,8 +152,10 @@ def test_a_304_clears_a_pending_removal_and_never_removes(tmp_path):
 
 def test_rotation_rechecks_only_due_reports_and_fetches_new_ones(tmp_path):
     """NIANBAO_RECHECK_KNOWN_EVERY: a report checked within the interval is not re-fetched
-    (its listing shows it or not); a new report on the listing is; a report with a held
-    removal is re-checked every crawl."""
+    (its listing shows it or not); a new report on the listing is, and makes the agency's
+    skipped reports due in that crawl (a URL the store does not know may be a known report
+    that moved: storage/moves.py judges it against their answers; they answer 304); a report
+    with a held removal is re-checked every crawl."""
     with LocalSite(validators="etag") as site:
         for i in range(6):
             site.page(f"/a/{i}.shtml", _article("示例区教育局", 2015 + i))
@@ -168,10 +170,15 @@ def test_rotation_rechecks_only_due_reports_and_fetches_new_ones(tmp_path):
         site.page("/a/6.shtml", _article("示例区教育局", 2021))
         site.listing("/a/list.shtml", [(f"/a/{i}.shtml", f"示例区教育局{2015 + i}年政府信息公开工作年度报告")
                                        for i in range(7)])
+        site.not_modified.clear()
         crawl(config, db, settings=rotation)
         fetched = sorted(path for path in site.requests if path.startswith("/a/") and path != "/a/list.shtml")
-        assert fetched == ["/a/6.shtml"]
+        assert fetched == [f"/a/{i}.shtml" for i in range(7)]
+        assert sorted(site.not_modified) == [f"/a/{i}.shtml" for i in range(6)]
         assert _findings(db) == {"new": 7}
+        site.requests.clear()
+        crawl(config, db, settings=rotation)  # nothing new listed: nothing due, nothing fetched
+        assert [p for p in site.requests if p.startswith("/a/") and p != "/a/list.shtml"] == []
         # A held removal is due at once; the recently-published window makes reports due too.
         site.answers["/a/3.shtml"] = (404, {"Content-Type": "text/html"}, b"<html>404</html>")
         crawl(config, db, settings={**rotation, "NIANBAO_RECHECK_KNOWN_EVERY": "0s"})
