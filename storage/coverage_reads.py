@@ -6,9 +6,14 @@ Published is the page's own date, else the day (in China, UTC+8) nianbao first s
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Sequence
 
-from .part import StorePart, ids_filter
+from nianbao.config.deadlines import FIRST_REPORT_YEAR
+
+from . import coverage_sql
+from .part import StorePart, ids_filter, ids_json
 
 
 class CoverageReads(StorePart):
@@ -72,3 +77,51 @@ class CoverageReads(StorePart):
             found.setdefault(row[0], []).append(row[1])
         return found
 
+
+    # -- the whole registry at once, in SQL (storage/coverage_sql.py) -------------------------
+
+    def _cell_params(self, agency_ids: Sequence[str], as_of: str) -> dict:
+        return {"ids": ids_json(agency_ids), "as_of": as_of,
+                "first_report_year": FIRST_REPORT_YEAR, "missing_only": 0}
+
+    def cells(self, agency_ids: Sequence[str], as_of: str) -> sqlite3.Cursor:
+        """A cursor over the coverage rows of these agencies (in this order) and their
+        expected years (ascending) as of `as_of` ('YYYY-MM-DD'): tuples of
+        coverage_sql.ROW_COLUMNS (verified 1/0 for a missing row, else None). Streams."""
+        return self.db.execute(coverage_sql.ROWS, self._cell_params(agency_ids, as_of))
+
+    def cells_json(self, agency_ids: Sequence[str], as_of: str) -> sqlite3.Cursor:
+        """The same rows as one JSON object text each (1-tuples), in the same order."""
+        return self.db.execute(coverage_sql.JSON_ROWS, self._cell_params(agency_ids, as_of))
+
+    def mark_codes(self, agency_ids: Sequence[str], as_of: str) -> sqlite3.Cursor:
+        """Per agency with expected years (in the order given): (agency id, its first
+        expected year, its cells' codes, 3 characters each: see coverage_sql.MARK_CODES)."""
+        return self.db.execute(coverage_sql.MARK_CODES, self._cell_params(agency_ids, as_of))
+
+    def failing_agencies(self, agency_ids: Sequence[str], threshold: int) -> list[str]:
+        """The agencies among these whose last `threshold` or more finished crawls in a row
+        (since their last 'ok' one; 'unknown' ones skipped) failed: one query."""
+        return [row[0] for row in self.db.execute(
+            coverage_sql.FAILING_AGENCIES, {"ids": ids_json(agency_ids), "threshold": threshold})]
+
+    def record_findings(self, agency_ids: Sequence[str], as_of: str, now: str) -> list[dict]:
+        """Write the missing, late and turned_up findings of these agencies' coverage as of
+        `as_of` not raised before, in one transaction of three INSERT ... SELECT; return the
+        findings written (id, kind, agency_id, year, report_id, dedup_key, details)."""
+        params = {**self._cell_params(agency_ids, as_of), "now": now}
+        with self._write():
+            before = self.db.execute("SELECT coalesce(max(id), 0) FROM findings").fetchone()[0]
+            self.db.execute(coverage_sql.INSERT_MISSING, params)
+            self.db.execute(coverage_sql.INSERT_LATE, params)
+            wanted = set(agency_ids)
+            missing = [row[0] for row in self.db.execute(
+                "SELECT DISTINCT agency_id FROM findings WHERE kind = 'missing'")
+                if row[0] in wanted]
+            if missing:
+                self.db.execute(coverage_sql.INSERT_TURNED_UP,
+                                {**params, "ids": ids_json(missing), "missing_only": 1})
+            rows = self._all(
+                "SELECT id, kind, agency_id, year, report_id, dedup_key, details FROM findings "
+                "WHERE id > ? ORDER BY id", (before,))
+        return [{**dict(row), "details": json.loads(row["details"])} for row in rows]
