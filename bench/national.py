@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from nianbao.config.deadlines import deadline_for
 from nianbao.monitor.findings import today
 from nianbao.storage import Store
 
@@ -156,12 +157,12 @@ def build_store(path: Path, agencies: int, years: int, seed: int = 10) -> dict:
         def reports():
             report_id = 0
             for n, agency_id in enumerate(ids):
-                start = agency_fields(n, first_year)["start_year"]
-                for year in range(start, this_year):
+                fields = agency_fields(n, first_year)
+                for year in range(fields["start_year"], this_year):
                     roll = rng.random()
                     if roll < 0.05:
                         continue  # missing
-                    due = datetime.date(year + 1, 3, 31)
+                    due = deadline_for(fields["kind"], year, fields.get("deadline"))
                     late = roll < 0.15
                     published = due + datetime.timedelta(days=rng.randint(1, 200) if late
                                                          else -rng.randint(0, 80))
@@ -189,8 +190,7 @@ def build_store(path: Path, agencies: int, years: int, seed: int = 10) -> dict:
                                f"http://x/{agency_id}/{year}-plan.html", None, None,
                                _utc(first_seen), now, TEXT, agency_id, None, year)
 
-        for row in reports():
-            pass_row = row
+        for pass_row in reports():
             db.execute(
                 "INSERT INTO reports (id, agency_id, year, kind, title, url, published_date, "
                 "published_basis, first_seen, last_seen, text, counts_for, year_basis, "

@@ -74,6 +74,10 @@ class Agencies(StorePart):
                 changed += self.db.execute(
                     f"""DELETE FROM agencies WHERE {gone}
                        AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.agency_id = agencies.id)
+                       AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.counts_for = agencies.id)
+                       AND NOT EXISTS (SELECT 1 FROM listing_pages p WHERE p.agency_id = agencies.id)
+                       AND NOT EXISTS (SELECT 1 FROM pending_findings p
+                                       WHERE p.agency_id = agencies.id)
                        AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.agency_id = agencies.id)
                        AND NOT EXISTS (SELECT 1 FROM fetch_log l WHERE l.agency_id = agencies.id)
                        AND NOT EXISTS (SELECT 1 FROM crawl_agencies c

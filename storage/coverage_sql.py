@@ -129,10 +129,11 @@ FROM rows GROUP BY ord ORDER BY ord"""
 # storage's to_json sorts them).
 
 _LATE_KNOWN = """
-  (published_basis <> 'first_seen' OR EXISTS (
+  (rows.published_basis <> 'first_seen' OR EXISTS (
      SELECT 1 FROM crawl_agencies g
-     WHERE g.agency_id = coalesce(hosted_by, agency_id) AND g.outcome = 'ok'
-       AND g.report_errors = 0 AND g.started_at > deadline_ends AND g.started_at < first_seen))"""
+     WHERE g.agency_id = coalesce(rows.hosted_by, rows.agency_id) AND g.outcome = 'ok'
+       AND g.report_errors = 0 AND g.started_at > rows.deadline_ends
+       AND g.started_at < rows.first_seen))"""
 
 _DAYS_LATE = "CAST(julianday(published_date) - julianday(deadline) AS INTEGER)"
 
