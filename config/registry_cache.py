@@ -11,6 +11,7 @@ that validates it (config/*.py), the pydantic and Python versions: edit the file
 nianbao or change a rule, and the cache is simply not found. Nothing is ever served for a
 file that was not validated in full.
 
+Only files of 256 KB and more (about 1,500 agencies) are cached, and the newest 8 are kept.
 Where: $NIANBAO_CACHE_DIR, else $XDG_CACHE_HOME/nianbao, else ~/.cache/nianbao. The files
 are the user's own (0600, written atomically); a pickle is only read from there, never from
 a place others can write. Unreadable, stale or unwritable caches are ignored: the registry
@@ -31,6 +32,10 @@ import pydantic
 
 CACHE_ENV_VAR = "NIANBAO_CACHE_DIR"
 FORMAT = 1  # bump when what is pickled changes shape
+# Smaller files validate in well under a second: not cached (a daemon's crawl children read
+# a small registry of their batch each, which would leave a cache file per batch).
+MIN_CACHED_BYTES = 256 * 1024
+KEEP = 8  # compiled registries kept; older ones are deleted when a new one is written
 CONFIG_DIR = Path(__file__).resolve().parent
 
 
@@ -74,10 +79,11 @@ def load(sha256: str):
     return registry
 
 
-def save(registry) -> Path | None:
-    """Cache a validated registry (building its indexes first); the file, or None when the
-    cache cannot be written (the registry is then validated again next time)."""
-    if not registry.sha256:
+def save(registry, size: int) -> Path | None:
+    """Cache a validated registry read from a file of `size` bytes (building its indexes
+    first); the file, or None when it is too small to be worth it or the cache cannot be
+    written (the registry is then validated again next time)."""
+    if not registry.sha256 or size < MIN_CACHED_BYTES:
         return None
     registry.by_id  # noqa: B018 - built now, kept in the pickle
     registry.issuer_index  # noqa: B018
@@ -92,6 +98,9 @@ def save(registry) -> Path | None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        old = sorted(path.parent.glob("registry-*.pickle"), key=lambda p: p.stat().st_mtime)
+        for stale in old[:-KEEP]:
+            stale.unlink(missing_ok=True)
     except OSError:
         return None
     return path

@@ -71,7 +71,10 @@ def check(config_path, db_path, as_of, agency_ids, as_json, as_jsonl, no_record)
             write_json(result.json_rows(), lines=as_jsonl)
             return
         console = Console(highlight=False)
-        lines = matrix_lines(result.mark_codes(), agencies, day, colour=console.is_terminal)
+        codes = result.mark_codes()
+        hosted = result.hosted_cells(
+            [agency_id for agency_id, _, cells in codes if cells and "h" in cells[2::3]])
+        lines = matrix_lines(codes, hosted, agencies, day, colour=console.is_terminal)
     for streak_agency, streak in result.failing.items():
         lines.append(_colour(
             f"Site failing: {streak_agency}: listing pages failed in {len(streak)} crawls in a "
@@ -141,30 +144,31 @@ CODE_STATUS = {"o": (ON_TIME, None), "l": (LATE, None), "m": (MISSING, True),
                "u": (MISSING, False), "n": (NOT_DUE, None)}
 
 
-def matrix_lines(codes: Iterable[tuple[str, int, str, str | None]], agencies: Sequence[Agency],
+def matrix_lines(codes: Iterable[tuple[str, int, str | None]],
+                 hosted_cells: Sequence[tuple[str, int, str]], agencies: Sequence[Agency],
                  as_of: datetime.date, *, colour: bool) -> list[str]:
     """The coverage matrix as lines of text (with rich markup when `colour`): agencies down,
     years across, a blank before an agency's start_year; then a total per status.
 
-    codes: per agency with expected years, (id, first year, 3 characters per cell, hosted
-    cells as 'YEAR HOST,...'), as `CheckRun.mark_codes` gives them."""
+    codes: per agency, (id, first year, 3 characters per cell or None), as
+    `CheckRun.mark_codes` gives them; hosted_cells: (agency, year, host) of the cells counted
+    from another agency's site."""
     head = f"Coverage as of {as_of.isoformat()}"
-    by_agency = {agency_id: (first, cells, hosted) for agency_id, first, cells, hosted in codes}
+    by_agency = {agency_id: (first, cells) for agency_id, first, cells in codes if cells}
     if not by_agency:
         return [head, "No report is expected yet of the agencies checked."]
-    last_year = max(first + len(cells) // 3 - 1 for first, cells, _ in by_agency.values())
+    last_year = max(first + len(cells) // 3 - 1 for first, cells in by_agency.values())
     years = range(min(a.start_year for a in agencies), last_year + 1)
     width = max(len("agency"), *(len(a.id) for a in agencies))
     lines = [head, f"{'agency':<{width}} " + " ".join(f"{y:^{CELL}}" for y in years)]
     rendered: dict[str, str] = {}  # a cell's code -> its text (a few dozen distinct codes)
     totals: Counter = Counter()
     text_year = False
-    hosted_cells: list[tuple[str, int, str]] = []
     for agency_id, name in ((a.id, a.name) for a in agencies):
-        first, cells, hosted = by_agency.get(agency_id, (years.start, "", None))
+        first, cells = by_agency.get(agency_id, (years.start, ""))
         marks = [" " * CELL] * (first - years.start)
         for at in range(0, len(cells), 3):
-            code = cells[at:at + 3]
+            code = cells[at:at + 3].lower()  # capitals: a finding was due (written by now)
             text = rendered.get(code)
             if text is None:
                 status, verified = CODE_STATUS[code[0]]
@@ -176,13 +180,9 @@ def matrix_lines(codes: Iterable[tuple[str, int, str, str | None]], agencies: Se
                 text = rendered[code] = _colour(f"{mark + dagger + arrow:^{CELL}}", hue, colour)
             marks.append(text)
         marks += [" " * CELL] * (len(years) - len(marks))
-        for letter in cells[0::3]:
+        for letter in cells[0::3].lower():
             totals[letter] += 1
         text_year = text_year or "t" in cells[1::3]
-        if hosted:
-            for cell in hosted.split(","):
-                year, host = cell.split(" ")
-                hosted_cells.append((agency_id, int(year), host))
         lines.append(f"{agency_id:<{width}} " + " ".join(marks) + f"  {_colour(name, 'dim', colour)}")
     by_status = Counter()
     for letter, count in totals.items():

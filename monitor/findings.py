@@ -136,6 +136,7 @@ class CheckRun:
     failing: dict[str, list[dict]]
     yearless: dict[str, int]
     uncounted: dict[str, list[str]]
+    codes: list[tuple] | None = None  # mark_codes, once computed
 
     def rows(self) -> Iterator[CoverageRow]:
         for values in self.store.coverage.cells(self.ids, self.as_of.isoformat()):
@@ -146,9 +147,16 @@ class CheckRun:
         return (values[0] for values in self.store.coverage.cells_json(self.ids,
                                                                        self.as_of.isoformat()))
 
-    def mark_codes(self) -> Iterator[tuple[str, int, str, str | None]]:
-        """Per agency: (id, first year, a 3-character code per cell, hosted cells)."""
-        return iter(self.store.coverage.mark_codes(self.ids, self.as_of.isoformat()))
+    def mark_codes(self) -> list[tuple[str, int, str | None]]:
+        """Per agency: (id, first year, a 3-character code per cell); see
+        storage/coverage_sql.MARK_CODES."""
+        if self.codes is None:
+            self.codes = self.store.coverage.mark_codes(self.ids, self.as_of.isoformat())
+        return self.codes
+
+    def hosted_cells(self, agency_ids: Sequence[str]) -> list[tuple[str, int, str]]:
+        """(agency, year, host) of these agencies' cells counted from another's site."""
+        return self.store.coverage.hosted_cells(list(agency_ids), self.as_of.isoformat())
 
 
 def _row_fields(values: tuple) -> dict:
@@ -182,17 +190,21 @@ def start_check(
     failing = {agency_id: failing_streak(store, agency_id)
                for agency_id in store.coverage.failing_agencies(ids, SITE_FAILING_AFTER)}
     new: list[dict] = []
+    codes = None
     if record and has_come(as_of):
+        # One pass over the cells says which agencies have a finding to raise (none, on most
+        # days); its codes are the matrix, printed after the findings are written.
+        codes = store.coverage.mark_codes(ids, as_of.isoformat())
         # In the rows' order (agency, year; a late before its turned_up), as the Python
         # rules raise them one row at a time.
         position = {agency_id: at for at, agency_id in enumerate(ids)}
-        new += sorted(store.coverage.record_findings(ids, as_of.isoformat(), utc_now()),
+        new += sorted(store.coverage.record_findings(codes, as_of.isoformat(), utc_now()),
                       key=lambda f: (position[f["agency_id"]], f["year"],
                                      f["kind"] == FINDING_TURNED_UP, f["id"]))
         names = {agency_id: registry.get(agency_id).name for agency_id in failing}
         new += _raise_site_failing(store, failing, names, SITE_FAILING_AFTER)
     return CheckRun(store, ids, as_of, new, failing, store.coverage.yearless_annual_reports(ids),
-                    store.coverage.uncounted_annual_reports(ids))
+                    store.coverage.uncounted_annual_reports(ids), codes)
 
 
 def sync_registry(store: Store, registry: Registry) -> None:

@@ -24,53 +24,82 @@ the agency started after the deadline day ended in China (findings.verify_missin
 
 from __future__ import annotations
 
+# The legal deadline of every report year for each (kind, override) the agencies have, as
+# one string of 10-character dates per pair: a cell's deadline is then a substr(), not a
+# lookup (at 2.7 M cells each microsecond is seconds).
+_LAW = """
+  law_years (year) AS (
+    SELECT :first_report_year
+    UNION ALL SELECT year + 1 FROM law_years
+    WHERE year < CAST(substr(:as_of, 1, 4) AS INTEGER)
+  ),
+  terms (kind, override) AS (SELECT DISTINCT kind, deadline FROM agencies),
+  law (kind, okey, deadlines) AS MATERIALIZED (
+    SELECT t.kind, coalesce(t.override, ''), (
+      SELECT group_concat(deadline, '') FROM (
+        SELECT CASE WHEN t.override IS NOT NULL THEN printf('%04d-', y.year + 1) || t.override
+                    ELSE coalesce((
+                      SELECT printf('%04d-%02d-%02d', y.year + 1, e.month, e.day)
+                      FROM deadline_rules e
+                      WHERE y.year >= e.first_year
+                        AND (e.last_year IS NULL OR y.year <= e.last_year)
+                        AND (e.agency_kind IS NULL OR e.agency_kind = t.kind)
+                      ORDER BY e.agency_kind IS NULL LIMIT 1), '0000-00-00') END AS deadline
+        FROM law_years y ORDER BY y.year))
+    FROM terms t
+  )"""
+
 # The agencies asked about, in order, with what the cells need of each. MATERIALIZED: the
-# last complete crawl is looked up once per agency, not once per cell.
+# last complete crawl and the deadlines are looked up once per agency, not once per cell.
 _SELECTION = """
-  sel (ord, agency_id, name, kind, override, first_year, last_good) AS MATERIALIZED (
-    SELECT j.key, a.id, a.name, a.kind, a.deadline, max(a.start_year, :first_report_year),
+  sel (ord, agency_id, name, kind, first_year, last_good, deadlines) AS MATERIALIZED (
+    SELECT j.key, a.id, a.name, a.kind, max(a.start_year, :first_report_year),
            (SELECT max(g.started_at) FROM crawl_agencies g
-            WHERE g.agency_id = a.id AND g.outcome = 'ok' AND g.report_errors = 0)
+            WHERE g.agency_id = a.id AND g.outcome = 'ok' AND g.report_errors = 0),
+           (SELECT l.deadlines FROM law l
+            WHERE l.kind = a.kind AND l.okey = coalesce(a.deadline, ''))
     FROM json_each(:ids) j CROSS JOIN agencies a ON a.id = j.value
   ),
-  years (year) AS (
-    SELECT min(first_year) FROM sel
-    UNION ALL SELECT year + 1 FROM years WHERE year < CAST(substr(:as_of, 1, 4) AS INTEGER)
-  ),
-  kinds (kind) AS (SELECT DISTINCT kind FROM sel),
-  law (kind, year, deadline) AS MATERIALIZED (
-    SELECT k.kind, y.year, (
-      SELECT printf('%04d-%02d-%02d', y.year + 1, e.month, e.day) FROM deadline_rules e
-      WHERE y.year >= e.first_year AND (e.last_year IS NULL OR y.year <= e.last_year)
-        AND (e.agency_kind IS NULL OR e.agency_kind = k.kind)
-      ORDER BY e.agency_kind IS NULL LIMIT 1)
-    FROM kinds k, years y
-  )"""
+  years (year) AS MATERIALIZED (SELECT year FROM law_years)"""
+
+# The report that counts for a cell, joined through idx_reports_counting: its first entry of
+# (agency, year) is the earliest published (ties: lower id), and the index holds what a cell
+# needs of it, so the table (with the texts) is read only for the columns only it has.
+_COUNTED = """
+    LEFT JOIN reports r INDEXED BY idx_reports_counting
+      ON r.counts_for = s.agency_id AND r.year = y.year AND r.kind = 'annual_report'
+     AND r.id = (
+      SELECT f.id FROM reports f INDEXED BY idx_reports_counting
+      WHERE f.counts_for = s.agency_id AND f.year = y.year AND f.kind = 'annual_report'
+      ORDER BY coalesce(f.published_date, date(f.first_seen, '+8 hours')), f.id LIMIT 1)"""
+
+# The cell's expected years: from the agency's first to the year before as_of's, and as_of's
+# own once its report is out (calendar.expected_years).
+_EXPECTED = """
+      y.year >= s.first_year
+      AND (y.year < CAST(substr(:as_of, 1, 4) AS INTEGER) OR r.id IS NOT NULL)"""
+
+_DEADLINE = "substr(s.deadlines, (y.year - :first_report_year) * 10 + 1, 10)"
+_PUBLISHED = "coalesce(r.published_date, date(r.first_seen, '+8 hours'))"
 
 # One row per cell, in (ord, year) order: CROSS JOIN fixes the nested loops' order (the
 # selection's order outside, the years inside), so no sort of millions of rows is needed.
-_CELLS = """
+_CELLS = f"""
   cells AS (
     SELECT s.ord, s.agency_id, s.name, y.year, s.last_good,
-           CASE WHEN s.override IS NOT NULL THEN printf('%04d-', y.year + 1) || s.override
-                ELSE l.deadline END AS deadline,
+           {_DEADLINE} AS deadline,
            r.id AS report_id,
-           coalesce(r.published_date, date(r.first_seen, '+8 hours')) AS published_date,
+           {_PUBLISHED} AS published_date,
            CASE WHEN r.published_date IS NOT NULL THEN coalesce(r.published_basis, 'page')
                 WHEN r.id IS NOT NULL THEN 'first_seen' END AS published_basis,
            r.status AS report_status, r.title, r.url, r.year_basis, r.title_year, r.first_seen,
            CASE WHEN r.agency_id <> s.agency_id THEN r.agency_id END AS hosted_by
     FROM sel s CROSS JOIN years y
-    LEFT JOIN law l ON l.kind = s.kind AND l.year = y.year
-    LEFT JOIN reports r ON r.id = (
-      SELECT f.id FROM reports f
-      WHERE f.counts_for = s.agency_id AND f.year = y.year AND f.kind = 'annual_report'
-      ORDER BY coalesce(f.published_date, date(f.first_seen, '+8 hours')), f.id LIMIT 1)
-    WHERE y.year >= s.first_year
+    {_COUNTED}
+    WHERE {_EXPECTED}
       AND (NOT :missing_only OR EXISTS (
         SELECT 1 FROM findings x
         WHERE x.agency_id = s.agency_id AND x.year = y.year AND x.kind = 'missing'))
-      AND (y.year < CAST(substr(:as_of, 1, 4) AS INTEGER) OR r.id IS NOT NULL)
   ),
   judged AS (
     SELECT *,
@@ -78,7 +107,8 @@ _CELLS = """
                 WHEN published_date IS NOT NULL THEN 'late'
                 WHEN :as_of > deadline THEN 'missing'
                 ELSE 'not_due' END AS status,
-           strftime('%Y-%m-%dT%H:%M:%SZ', deadline, '+1 day', '-8 hours') AS deadline_ends
+           -- the moment the deadline day ends in China, as the store writes times
+           deadline || 'T16:00:00Z' AS deadline_ends
     FROM cells
   ),
   rows AS (
@@ -88,7 +118,7 @@ _CELLS = """
     FROM judged
   )"""
 
-WITH = "WITH RECURSIVE" + _SELECTION + "," + _CELLS
+WITH = "WITH RECURSIVE" + _LAW + "," + _SELECTION + "," + _CELLS
 
 # Every column of a CoverageRow, in its order.
 ROW_COLUMNS = ("agency_id", "year", "status", "deadline", "report_id", "published_date",
@@ -110,19 +140,42 @@ SELECT json_object('agency_id', agency_id, 'year', year, 'status', status,
                    'hosted_by', hosted_by)
 FROM rows"""
 
-# One code per cell for the matrix: status letter (o on time, l late, m missing, u missing
-# but unverified, n not due), then 't' when the year was read from the text, 'h' when the
-# report was found on another agency's site ('-' otherwise). Three characters per cell,
-# cells of an agency contiguous from its first year.
-MARK_CODES = WITH + """
-SELECT agency_id, min(year),
-       group_concat(CASE status WHEN 'on_time' THEN 'o' WHEN 'late' THEN 'l'
-                                WHEN 'not_due' THEN 'n'
-                                ELSE CASE WHEN verified THEN 'm' ELSE 'u' END END
-                    || CASE WHEN year_basis = 'text' THEN 't' ELSE '-' END
-                    || CASE WHEN hosted_by IS NOT NULL THEN 'h' ELSE '-' END, ''),
-       group_concat(CASE WHEN hosted_by IS NOT NULL THEN year || ' ' || hosted_by END, ',')
-FROM rows GROUP BY ord ORDER BY ord"""
+# One code per cell for the matrix, per agency, with no sort: a correlated subquery per
+# agency concatenates its cells in year order. Three characters per cell, contiguous from the
+# agency's first year: the status letter (o on time, l late, m missing, u missing but not
+# verified, n not due), in capitals when the cell still lacks its finding (a verified missing
+# without a `missing` finding, a late one known to be late without a `late` finding); then 't'
+# when the year was read from the report's text, 'h' when the report was found on another
+# agency's site ('-' otherwise).
+_LATE_KNOWN_CELL = """
+  (r.published_date IS NOT NULL OR EXISTS (
+     SELECT 1 FROM crawl_agencies g
+     WHERE g.agency_id = r.agency_id AND g.outcome = 'ok' AND g.report_errors = 0
+       AND g.started_at > {deadline} || 'T16:00:00Z' AND g.started_at < r.first_seen))"""
+MARK_CODES = "WITH RECURSIVE" + _LAW + "," + _SELECTION + f"""
+SELECT s.agency_id, s.first_year, (
+  SELECT group_concat(
+    CASE WHEN r.id IS NULL THEN
+           CASE WHEN :as_of <= {_DEADLINE} THEN 'n'
+                WHEN coalesce(s.last_good, '') <= {_DEADLINE} || 'T16:00:00Z' THEN 'u'
+                WHEN EXISTS (SELECT 1 FROM findings x WHERE x.dedup_key =
+                               'missing:' || s.agency_id || ':' || y.year) THEN 'm'
+                ELSE 'M' END
+         WHEN {_PUBLISHED} <= {_DEADLINE} THEN 'o'
+         WHEN EXISTS (SELECT 1 FROM findings x WHERE x.dedup_key =
+                        'late:' || s.agency_id || ':' || y.year) THEN 'l'
+         WHEN {_LATE_KNOWN_CELL.format(deadline=_DEADLINE)} THEN 'L'
+         ELSE 'l' END
+    || CASE WHEN r.year_basis = 'text' THEN 't' ELSE '-' END
+    || CASE WHEN r.agency_id <> s.agency_id THEN 'h' ELSE '-' END, '')
+  FROM years y {_COUNTED}
+  WHERE {_EXPECTED})
+FROM sel s"""
+
+# The cells whose report was found on another agency's site: (agency, year, host), for the
+# matrix's legend (only asked for the agencies whose codes have an 'h').
+HOSTED = WITH + """
+SELECT agency_id, year, hosted_by FROM rows WHERE hosted_by IS NOT NULL"""
 
 # -- findings, each raised once (dedup_key), in one transaction --------------------------------
 # :now is the detection time. Details as monitor/findings.py writes them (keys sorted, as
@@ -197,6 +250,17 @@ WHERE report_id IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM findings x
                   WHERE x.dedup_key = 'turned_up:' || rows.agency_id || ':' || rows.year)
   AND (status <> 'late' OR {_LATE_KNOWN})"""
+
+# The agencies with a `missing` finding that has no `turned_up` yet while an annual report
+# now counts for that agency and year: the only cells a turned_up can come from.
+TURNED_UP_CANDIDATES = """
+SELECT DISTINCT m.agency_id FROM findings m
+WHERE m.kind = 'missing'
+  AND NOT EXISTS (SELECT 1 FROM findings t
+                  WHERE t.dedup_key = 'turned_up:' || m.agency_id || ':' || m.year)
+  AND EXISTS (SELECT 1 FROM reports f INDEXED BY idx_reports_counting
+              WHERE f.counts_for = m.agency_id AND f.year = m.year
+                AND f.kind = 'annual_report')"""
 
 # Agencies with a current run of at least :threshold failing crawls ('errors' or 'failed'
 # since their last 'ok' crawl; 'unknown' says nothing), in one pass over crawl_agencies.

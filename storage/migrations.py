@@ -585,8 +585,12 @@ def m010_scale_check(db: Database) -> None:
     """`nianbao check` and the coverage view at national scale (150,000 agencies x 18 years).
 
     - idx_reports_counting: (counts_for, year, published, id) of annual reports, published
-      being the date coverage counts (PUBLISHED_SQL): the report that counts for a cell is the
-      first index entry of (agency, year), read without touching the table or sorting.
+      being the date coverage counts (PUBLISHED_SQL), then what a check's cell needs of the
+      report (published_date, first_seen, agency_id, year_basis): the report that counts for
+      a cell is the first index entry of (agency, year), read without touching the table (whose
+      rows hold the texts) or sorting.
+    - idx_reports_issuer: the reports that name an issuer, for `reassign` (whose reports count
+      for whom) without reading every report.
     - registry_state: the registry file last synced into agencies in full (its SHA-256): an
       unchanged registry is not synced again.
     - coverage view: the same columns, rows and rules as m007's; each cell's deadline comes
@@ -598,8 +602,11 @@ def m010_scale_check(db: Database) -> None:
         "first_seen", "f.first_seen")
     _run(
         db,
-        f"CREATE INDEX idx_reports_counting ON reports (counts_for, year, {PUBLISHED_SQL}, id) "
-        "WHERE kind = 'annual_report'",
+        f"CREATE INDEX idx_reports_counting ON reports (counts_for, year, {PUBLISHED_SQL}, id, "
+        "published_date, first_seen, agency_id, year_basis) WHERE kind = 'annual_report'",
+        # reassign reads the (host, issuer) pairs: only the reports that name an issuer
+        "CREATE INDEX idx_reports_issuer ON reports (agency_id, issuer, counts_for) "
+        "WHERE issuer IS NOT NULL",
         """
         CREATE TABLE registry_state (
             id           INTEGER PRIMARY KEY CHECK (id = 1),

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from nianbao.config.registry import Agency, Registry
-from nianbao.monitor.findings import check, check_in_python, today
+from nianbao.monitor.findings import check, check_in_python, start_check, today
 from nianbao.storage import Store
 
 FIRST_SEEN_HOURS = (0, 15, 16, 23)  # around China's midnight (16:00 UTC)
@@ -113,6 +113,21 @@ def build(db: Path, registry: Registry, rng: random.Random, first_year: int) -> 
         store.db.conn.commit()
 
 
+CODE = {("on_time", None): "o", ("late", None): "l", ("missing", True): "m",
+        ("missing", False): "u", ("not_due", None): "n"}
+
+
+def cells_of(codes: list[tuple]) -> list[tuple]:
+    """The matrix's codes (storage/coverage_sql.MARK_CODES) as (agency, year, status letter,
+    year from the text, hosted) per cell."""
+    cells = []
+    for agency_id, first, code in codes:
+        for at in range(0, len(code or ""), 3):
+            cells.append((agency_id, first + at // 3, code[at].lower(), code[at + 1] == "t",
+                          code[at + 2] == "h"))
+    return cells
+
+
 def compared(findings: list[dict]) -> list[tuple]:
     return sorted((f["kind"], f["agency_id"], f["year"], f["dedup_key"],
                    json.dumps(f["details"], sort_keys=True, ensure_ascii=False))
@@ -139,9 +154,14 @@ def assert_one_law(tmp_path: Path, seed: int, agencies: int, years: int) -> int:
         for chosen in (None, some):
             with Store(sql_db) as store:
                 by_sql = check(store, registry, as_of, agency_ids=chosen)
+                codes = start_check(store, registry, as_of, agency_ids=chosen,
+                                    record=False).mark_codes()
             with Store(python_db) as store:
                 by_python = check_in_python(store, registry, as_of, agency_ids=chosen)
             assert by_sql.rows == by_python.rows, (seed, as_of)
+            assert cells_of(codes) == [(r.agency_id, r.year, CODE[r.status, r.verified],
+                                        r.year_basis == "text", r.hosted_by is not None)
+                                       for r in by_python.rows], (seed, as_of)
             assert compared(by_sql.new_findings) == compared(by_python.new_findings), (seed, as_of)
             assert {k: [c["id"] for c in v] for k, v in by_sql.failing.items()} == {
                 k: [c["id"] for c in v] for k, v in by_python.failing.items()}
