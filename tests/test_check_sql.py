@@ -198,3 +198,21 @@ def test_every_status_and_finding_kind_is_exercised(tmp_path):
 def test_sql_check_is_the_python_rules_at_scale(tmp_path):
     """A store of 3,000 agencies x 18 years (about 100,000 reports), every seed's corners."""
     assert_one_law(tmp_path, seed=100, agencies=3000, years=18)
+
+
+def test_two_halves_on_two_connections_are_the_one_pass(tmp_path, monkeypatch):
+    """A large selection's matrix codes are computed in two halves at once; the halves
+    joined are the single pass, agency for agency."""
+    from nianbao.storage import coverage_reads
+
+    rng = random.Random(7)
+    first_year = today().year - 6
+    registry = make_registry(rng, 40, first_year)
+    build(tmp_path / "s.db", registry, rng, first_year)
+    ids = [a.id for a in registry.agencies]
+    with Store(tmp_path / "s.db") as store:
+        single = store.coverage.mark_codes(ids, today().isoformat())
+        monkeypatch.setattr(coverage_reads, "PARALLEL_FROM", 2)
+        halves = store.coverage.mark_codes(ids, today().isoformat())
+    assert [row[0] for row in single] == ids
+    assert halves == single
