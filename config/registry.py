@@ -535,7 +535,7 @@ def load_registry(path: str | os.PathLike) -> Registry:
     data = read_registry_bytes(path)
     sha256 = hashlib.sha256(data).hexdigest()
     with _no_gc():
-        cached = registry_cache.load(sha256)
+        cached = registry_cache.load(sha256, Registry)
         if cached is not None:
             return cached.model_copy(update={"path": str(path)})
         registry = validate_registry(path, decode_registry(path, data), sha256)

@@ -62,10 +62,9 @@ def cache_path(sha256: str) -> Path:
     return cache_dir() / f"registry-{key}.pickle"
 
 
-def load(sha256: str):
-    """The cached Registry of a file with this SHA-256, or None."""
-    from nianbao.config.registry import Registry
-
+def load(sha256: str, kind: type):
+    """The cached registry (an instance of `kind`, config.registry.Registry) of a file with
+    this SHA-256, or None."""
     path = cache_path(sha256)
     try:
         if path.stat().st_uid != os.getuid():
@@ -74,7 +73,7 @@ def load(sha256: str):
             registry = pickle.load(handle)
     except Exception:  # absent, cut short, from another version: validate the file instead
         return None
-    if not isinstance(registry, Registry) or registry.sha256 != sha256:
+    if not isinstance(registry, kind) or registry.sha256 != sha256:
         return None
     return registry
 

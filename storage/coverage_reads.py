@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from nianbao.config.deadlines import FIRST_REPORT_YEAR
 
-from . import coverage_sql
+from .coverage_sql import (FAILING_AGENCIES, HOSTED, INSERT_LATE, INSERT_MISSING,
+                           INSERT_TURNED_UP, JSON_ROWS, MARK_CODES, ROWS, TURNED_UP_CANDIDATES)
 from .part import StorePart, ids_filter, ids_json
 
 
@@ -93,20 +94,20 @@ class CoverageReads(StorePart):
         """A cursor over the coverage rows of these agencies (in this order) and their
         expected years (ascending) as of `as_of` ('YYYY-MM-DD'): tuples of
         coverage_sql.ROW_COLUMNS (verified 1/0 for a missing row, else None). Streams."""
-        return self.db.execute(coverage_sql.ROWS, self._cell_params(agency_ids, as_of))
+        return self.db.execute(ROWS, self._cell_params(agency_ids, as_of))
 
     def cells_json(self, agency_ids: Sequence[str], as_of: str) -> sqlite3.Cursor:
         """The same rows as one JSON object text each (1-tuples), in the same order."""
-        return self.db.execute(coverage_sql.JSON_ROWS, self._cell_params(agency_ids, as_of))
+        return self.db.execute(JSON_ROWS, self._cell_params(agency_ids, as_of))
 
     def mark_codes(self, agency_ids: Sequence[str], as_of: str) -> list[tuple]:
         """Per agency (in the order given): (agency id, its first expected year, its cells'
-        codes, 3 characters each, see coverage_sql.MARK_CODES; None when it has no cell).
+        codes, 3 characters each, see MARK_CODES; None when it has no cell).
         One row per agency, computed without sorting. A large selection is split in two
         halves computed at once, the second on its own read-only connection in a thread
         (SQLite runs without the GIL): both cores, about half the wall time."""
         if len(agency_ids) < PARALLEL_FROM or self.db.conn.in_transaction:
-            return self.db.execute(coverage_sql.MARK_CODES,
+            return self.db.execute(MARK_CODES,
                                    self._cell_params(agency_ids, as_of)).fetchall()
         half = len(agency_ids) // 2
         path = self.db.execute("PRAGMA database_list").fetchone()[2]
@@ -116,14 +117,14 @@ class CoverageReads(StorePart):
             connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
                 second.extend(connection.execute(
-                    coverage_sql.MARK_CODES, self._cell_params(agency_ids[half:], as_of)))
+                    MARK_CODES, self._cell_params(agency_ids[half:], as_of)))
             finally:
                 connection.close()
 
         worker = threading.Thread(target=other_half, name="coverage-second-half")
         worker.start()
         try:
-            first = self.db.execute(coverage_sql.MARK_CODES,
+            first = self.db.execute(MARK_CODES,
                                     self._cell_params(agency_ids[:half], as_of)).fetchall()
         finally:
             worker.join()
@@ -134,13 +135,13 @@ class CoverageReads(StorePart):
     def hosted_cells(self, agency_ids: Sequence[str], as_of: str) -> list[tuple[str, int, str]]:
         """(agency, year, host) of the cells whose counted report was found on the host's
         site, another agency's."""
-        return self.db.execute(coverage_sql.HOSTED, self._cell_params(agency_ids, as_of)).fetchall()
+        return self.db.execute(HOSTED, self._cell_params(agency_ids, as_of)).fetchall()
 
     def failing_agencies(self, agency_ids: Sequence[str], threshold: int) -> list[str]:
         """The agencies among these whose last `threshold` or more finished crawls in a row
         (since their last 'ok' one; 'unknown' ones skipped) failed: one query."""
         return [row[0] for row in self.db.execute(
-            coverage_sql.FAILING_AGENCIES, {"ids": ids_json(agency_ids), "threshold": threshold})]
+            FAILING_AGENCIES, {"ids": ids_json(agency_ids), "threshold": threshold})]
 
     def record_findings(self, codes: Sequence[tuple], as_of: str, now: str) -> list[dict]:
         """Write the missing, late and turned_up findings not raised before of the agencies
@@ -157,12 +158,12 @@ class CoverageReads(StorePart):
         with self._write():
             before = self.db.execute("SELECT coalesce(max(id), 0) FROM findings").fetchone()[0]
             if flagged:
-                self.db.execute(coverage_sql.INSERT_MISSING, params)
-                self.db.execute(coverage_sql.INSERT_LATE, params)
-            turned = [row[0] for row in self.db.execute(coverage_sql.TURNED_UP_CANDIDATES)
+                self.db.execute(INSERT_MISSING, params)
+                self.db.execute(INSERT_LATE, params)
+            turned = [row[0] for row in self.db.execute(TURNED_UP_CANDIDATES)
                       if row[0] in wanted]
             if turned:
-                self.db.execute(coverage_sql.INSERT_TURNED_UP,
+                self.db.execute(INSERT_TURNED_UP,
                                 {**params, "ids": ids_json(turned), "missing_only": 1})
             rows = self._all(
                 "SELECT id, kind, agency_id, year, report_id, dedup_key, details FROM findings "
