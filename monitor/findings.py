@@ -216,7 +216,8 @@ def sync_registry(store: Store, registry: Registry) -> None:
         (AgencyRecord.from_agency(a) for a in registry.agencies),
         path=registry.path, sha256=registry.sha256)
     store.agencies.sync_deadline_rules(DEADLINE_RULES)
-    store.history.reassign(lambda host, issuer: registry.issuer_index.counts_for(host, issuer))
+    store.history.reassign(lambda host, issuer: registry.issuer_index.counts_for(host, issuer),
+                           registry.sha256)
 
 
 def check_in_python(

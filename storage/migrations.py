@@ -593,6 +593,8 @@ def m010_scale_check(db: Database) -> None:
       for whom) without reading every report.
     - registry_state: the registry file last synced into agencies in full (its SHA-256): an
       unchanged registry is not synced again.
+    - issuer_resolutions: whose report a (host, issuer) pair is, as resolved against the
+      registry file with that SHA-256: `reassign` resolves each pair once per registry.
     - coverage view: the same columns, rows and rules as m007's; each cell's deadline comes
       from a small table of (kind, year) deadlines computed once, its report from
       idx_reports_counting, so `WHERE year = ...` or `WHERE agency_id = ...` narrows the cells
@@ -614,6 +616,14 @@ def m010_scale_check(db: Database) -> None:
             sha256       TEXT NOT NULL,
             agencies     INTEGER NOT NULL,
             synced_at    TEXT NOT NULL
+        )""",
+        """
+        CREATE TABLE issuer_resolutions (
+            agency_id        TEXT NOT NULL,
+            issuer           TEXT NOT NULL,
+            counts_for       TEXT,
+            registry_sha256  TEXT NOT NULL,
+            PRIMARY KEY (agency_id, issuer)
         )""",
         "DROP VIEW IF EXISTS coverage",
         # As m007's (see its and m006's comments). `law`: the legal deadline of each kind and

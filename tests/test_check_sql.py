@@ -216,3 +216,40 @@ def test_two_halves_on_two_connections_are_the_one_pass(tmp_path, monkeypatch):
         halves = store.coverage.mark_codes(ids, today().isoformat())
     assert [row[0] for row in single] == ids
     assert halves == single
+
+
+def test_each_issuer_is_resolved_once_per_registry_file(tmp_path):
+    """reassign remembers (host, issuer) -> counts_for per registry file: an unchanged
+    registry resolves nothing again, a counts_for written otherwise is still corrected, and
+    another registry file resolves afresh."""
+    with Store(tmp_path / "s.db") as store:
+        for agency_id in ("host", "city"):
+            store.db.execute("INSERT INTO agencies (id, name, kind, start_year, sources, "
+                             "updated_at) VALUES (?, ?, 'government', 2010, '[]', 'x')",
+                             (agency_id, agency_id))
+        for n, issuer in enumerate(("某市人民政府", "某市人民政府", "外单位")):
+            store.db.execute(
+                "INSERT INTO reports (agency_id, year, kind, title, url, status, first_seen, "
+                "last_seen, text, current_version, content_hash, counts_for, issuer) "
+                "VALUES ('host', 2020, 'annual_report', 't', ?, 'live', 'x', 'x', 't', 1, 'h', "
+                "'host', ?)", (f"u{n}", issuer))
+        store.db.conn.commit()
+        asked = []
+
+        def resolve(host, issuer):
+            asked.append((host, issuer))
+            return {"某市人民政府": "city"}.get(issuer)
+
+        assert store.history.reassign(resolve, "sha-a") == 3
+        assert sorted(asked) == [("host", "外单位"), ("host", "某市人民政府")]
+        asked.clear()
+        assert store.history.reassign(resolve, "sha-a") == 0
+        assert asked == []
+        # a crawl wrote the host again: corrected from memory, nothing resolved
+        store.db.execute("UPDATE reports SET counts_for = 'host' WHERE url = 'u0'")
+        store.db.conn.commit()
+        assert store.history.reassign(resolve, "sha-a") == 1
+        assert asked == []
+        assert store.history.reassign(lambda host, issuer: "host", "sha-b") == 3
+        counts = [row[0] for row in store.db.execute("SELECT counts_for FROM reports ORDER BY url")]
+        assert counts == ["host", "host", "host"]
