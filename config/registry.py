@@ -418,8 +418,7 @@ class Registry(BaseModel):
 
     @functools.cached_property
     def issuer_index(self):
-        """config.issuers.IssuerIndex of the agencies (built once; kept in the registry
-        cache, see config/registry_cache.py)."""
+        """config.issuers.IssuerIndex of the agencies (built once, when first needed)."""
         from nianbao.config.issuers import IssuerIndex
 
         return IssuerIndex(self.agencies)
