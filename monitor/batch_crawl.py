@@ -37,10 +37,10 @@ def batch_registry(registry: Registry, agency_ids: Sequence[str]):
     seconds) for the few hundred it crawls. The entries come from the registry the daemon
     already validated, so the child's own validation of them cannot fail differently.
     """
-    wanted = set(agency_ids)
+    # by id: the work is the batch's, whatever the size of the registry
     document = {"agencies": [
-        agency.model_dump(mode="json", exclude_defaults=True)
-        for agency in registry.agencies if agency.id in wanted
+        registry.by_id[agency_id].model_dump(mode="json", exclude_defaults=True)
+        for agency_id in dict.fromkeys(agency_ids) if agency_id in registry.by_id
     ]}
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".yaml",
                                      prefix="nianbao-batch-") as handle:

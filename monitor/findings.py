@@ -24,15 +24,15 @@ nobody has looked for yet is not missing (the matrix shows such rows with "?").
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from nianbao.config.deadlines import DEADLINE_RULES
-from nianbao.config.issuers import IssuerIndex
 from nianbao.config.registry import Registry
 from nianbao.monitor.coverage import LATE, MISSING, ON_TIME, CoverageRow, compute_coverage
 from nianbao.storage import AgencyRecord, Store
-from nianbao.storage.models import utc_iso
+from nianbao.storage.coverage_sql import ROW_COLUMNS
+from nianbao.storage.models import utc_iso, utc_now
 from nianbao.storage.models import (
     FINDING_INCONSISTENT,
     FINDING_LATE,
@@ -122,13 +122,122 @@ def check(
     record: bool = True,
 ) -> CheckResult:
     """`run_check` with what the command prints besides the rows (new findings, failing sites)."""
+    run = start_check(store, registry, as_of, agency_ids=agency_ids, record=record)
+    return CheckResult(list(run.rows()), run.new_findings, run.failing, run.yearless,
+                       run.uncounted)
+
+
+@dataclass
+class CheckRun:
+    """A check whose findings are written; its rows are read from the store on demand, as a
+    stream (2.7 M of them at national scale), by SQL that applies the coverage rules
+    (storage/coverage_sql.py) to the agencies in `ids`, in that order."""
+
+    store: Store
+    ids: list[str]
+    as_of: datetime.date
+    new_findings: list[dict]
+    failing: dict[str, list[dict]]
+    yearless: dict[str, int]
+    uncounted: dict[str, list[str]]
+    codes: list[tuple] | None = None  # mark_codes, once computed
+
+    def rows(self) -> Iterator[CoverageRow]:
+        for values in self.store.coverage.cells(self.ids, self.as_of.isoformat()):
+            yield CoverageRow(**_row_fields(values))
+
+    def json_rows(self) -> Iterator[str]:
+        """Each row as a JSON object's text (CoverageRow.to_json's keys and values)."""
+        return (values[0] for values in self.store.coverage.cells_json(self.ids,
+                                                                       self.as_of.isoformat()))
+
+    def mark_codes(self) -> list[tuple[str, int, str | None]]:
+        """Per agency: (id, first year, a 3-character code per cell); see
+        storage/coverage_sql.MARK_CODES."""
+        if self.codes is None:
+            self.codes = self.store.coverage.mark_codes(self.ids, self.as_of.isoformat())
+        return self.codes
+
+    def hosted_cells(self, agency_ids: Sequence[str]) -> list[tuple[str, int, str]]:
+        """(agency, year, host) of these agencies' cells counted from another's site."""
+        return self.store.coverage.hosted_cells(list(agency_ids), self.as_of.isoformat())
+
+
+def _row_fields(values: tuple) -> dict:
+    fields = dict(zip(ROW_COLUMNS, values))
+    fields["deadline"] = datetime.date.fromisoformat(fields["deadline"])
+    if fields["published_date"] is not None:
+        fields["published_date"] = datetime.date.fromisoformat(fields["published_date"])
+    if fields["verified"] is not None:
+        fields["verified"] = bool(fields["verified"])
+    return fields
+
+
+def start_check(
+    store: Store,
+    registry: Registry,
+    as_of: datetime.date,
+    *,
+    agency_ids: Sequence[str] | None = None,
+    record: bool = True,
+) -> CheckRun:
+    """Sync the registry and the legal table into the store, raise the findings of the
+    agencies' coverage as of a day (when `record` and the day has come), and return the run,
+    whose rows stream from the store. Raises ConfigError for an id the registry lacks.
+
+    Works in sets: the coverage cells, the findings (INSERT ... SELECT, one transaction) and
+    the failing sites are each one SQL statement over the whole selection, so its cost grows
+    with the store's rows, not with Python objects per row."""
     agencies = registry.select(agency_ids)
-    # The whole registry: agencies it no longer lists leave the coverage view too.
-    store.agencies.sync((AgencyRecord.from_agency(a) for a in registry.agencies), prune=True)
+    sync_registry(store, registry)
+    ids = [agency.id for agency in agencies]
+    failing = {agency_id: failing_streak(store, agency_id)
+               for agency_id in store.coverage.failing_agencies(ids, SITE_FAILING_AFTER)}
+    new: list[dict] = []
+    codes = None
+    if record and has_come(as_of):
+        # One pass over the cells says which agencies have a finding to raise (none, on most
+        # days); its codes are the matrix, printed after the findings are written.
+        codes = store.coverage.mark_codes(ids, as_of.isoformat())
+        # In the rows' order (agency, year; a late before its turned_up), as the Python
+        # rules raise them one row at a time.
+        position = {agency_id: at for at, agency_id in enumerate(ids)}
+        new += sorted(store.coverage.record_findings(codes, as_of.isoformat(), utc_now()),
+                      key=lambda f: (position[f["agency_id"]], f["year"],
+                                     f["kind"] == FINDING_TURNED_UP, f["id"]))
+        names = {agency_id: registry.get(agency_id).name for agency_id in failing}
+        new += _raise_site_failing(store, failing, names, SITE_FAILING_AFTER)
+        new += raise_inconsistent(store, ids)
+    return CheckRun(store, ids, as_of, new, failing, store.coverage.yearless_annual_reports(ids),
+                    store.coverage.uncounted_annual_reports(ids), codes)
+
+
+def sync_registry(store: Store, registry: Registry) -> None:
+    """The registry's agencies and the legal deadline table into the store, and whose report
+    each one is against this registry: an agency added since the crawl takes over the
+    reports that name it. The whole registry: agencies it no longer lists leave the coverage
+    view too. Set-based, and skipped when the store last synced this very registry file."""
+    store.agencies.sync_registry(
+        (AgencyRecord.from_agency(a) for a in registry.agencies),
+        path=registry.path, sha256=registry.sha256)
     store.agencies.sync_deadline_rules(DEADLINE_RULES)
-    # Whose report each one is, against this registry: an agency added since the crawl takes
-    # over the reports that name it (they were outside the registry until now).
-    store.history.reassign(IssuerIndex(registry.agencies).counts_for)
+    store.history.reassign(lambda host, issuer: registry.issuer_index.counts_for(host, issuer),
+                           registry.sha256)
+
+
+def check_in_python(
+    store: Store,
+    registry: Registry,
+    as_of: datetime.date,
+    *,
+    agency_ids: Sequence[str] | None = None,
+    record: bool = True,
+) -> CheckResult:
+    """The same check computed row by row in Python by monitor/coverage.py's rules: the
+    reference that the SQL of `check` is held to (tests/test_check_sql.py). Fine for a few
+    thousand agencies; `check` is what runs."""
+    agencies = registry.select(agency_ids)
+    sync_registry(store, registry)
     ids = [agency.id for agency in agencies]
     first_reports = store.coverage.first_annual_reports(ids)
     rows = verify_missing(compute_coverage(agencies, first_reports, as_of), store.crawls.last_good(ids))

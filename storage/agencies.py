@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -26,8 +25,9 @@ def _rule_values(rule: Any) -> tuple:
 class Agencies(StorePart):
     """`store.agencies`: the agencies table (synced from the registry) and deadline_rules."""
 
-    def sync(self, agencies: Iterable[AgencyRecord], *, prune: bool = False) -> None:
-        """Insert or update agencies from the registry, in one transaction.
+    def sync(self, agencies: Iterable[AgencyRecord], *, prune: bool = False) -> int:
+        """Insert or update agencies from the registry, in one transaction; return how many
+        rows changed.
 
         agencies: agencies of the registry (all of them, or the subset a crawl covers). Rows
         are inserted or updated; updated_at changes only when a field does.
@@ -35,55 +35,82 @@ class Agencies(StorePart):
         nothing refers to (no report, finding or fetch_log row), and mark the others
         in_registry = 0. Off by default because a crawl syncs only the agencies it covers.
         Agencies with data are never deleted.
+        Set-based: the records go to a temporary table and three statements upsert and prune,
+        so 150,000 agencies sync in about a second. A change made without `prune` (a crawl's
+        batch) forgets registry_state, so the next full sync is not skipped.
         """
         now = utc_now()
         records = list(agencies)
-        ids = [a.id for a in records]
-        duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
+        duplicates = sorted(i for i, n in Counter(a.id for a in records).items() if n > 1)
         if duplicates:
             raise ValueError(f"duplicate agency ids: {', '.join(duplicates)}")
         with self._write():
-            # A crawl syncs its batch: read only those rows (pruning needs them all).
-            existing = {row["id"]: row for row in (
-                self._all("SELECT * FROM agencies") if prune else self._all(
-                    "SELECT * FROM agencies WHERE id IN (SELECT value FROM json_each(?))",
-                    (json.dumps(ids),)))}
-            for agency in records:
-                values = (agency.name, agency.kind, agency.region, agency.start_year,
-                          to_json(list(agency.sources)), agency.deadline, 1)
-                old = existing.get(agency.id)
-                if old is None:
-                    self.db.execute(
-                        "INSERT INTO agencies (name, kind, region, start_year, sources, "
-                        "deadline, in_registry, updated_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (*values, now, agency.id),
-                    )
-                elif tuple(old[k] for k in ("name", "kind", "region", "start_year",
-                                            "sources", "deadline", "in_registry")) != values:
-                    self.db.execute(
-                        "UPDATE agencies SET name = ?, kind = ?, region = ?, start_year = ?, "
-                        "sources = ?, deadline = ?, in_registry = ?, updated_at = ? WHERE id = ?",
-                        (*values, now, agency.id),
-                    )
+            self.db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS registry_rows (id TEXT PRIMARY KEY, name TEXT, "
+                "kind TEXT, region TEXT, start_year INTEGER, sources TEXT, deadline TEXT)")
+            self.db.execute("DELETE FROM temp.registry_rows")
+            self.db.conn.executemany(
+                "INSERT INTO temp.registry_rows VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ((a.id, a.name, a.kind, a.region, a.start_year, to_json(list(a.sources)),
+                  a.deadline) for a in records))
+            changed = self.db.execute(
+                """INSERT INTO agencies (id, name, kind, region, start_year, sources, deadline,
+                                         in_registry, updated_at)
+                   SELECT id, name, kind, region, start_year, sources, deadline, 1, :now
+                   FROM temp.registry_rows WHERE true
+                   ON CONFLICT (id) DO UPDATE SET
+                     name = excluded.name, kind = excluded.kind, region = excluded.region,
+                     start_year = excluded.start_year, sources = excluded.sources,
+                     deadline = excluded.deadline, in_registry = 1, updated_at = :now
+                   WHERE agencies.name IS NOT excluded.name OR agencies.kind IS NOT excluded.kind
+                      OR agencies.region IS NOT excluded.region
+                      OR agencies.start_year IS NOT excluded.start_year
+                      OR agencies.sources IS NOT excluded.sources
+                      OR agencies.deadline IS NOT excluded.deadline
+                      OR agencies.in_registry IS NOT 1""",
+                {"now": now}).rowcount
             if prune:
-                keep = set(ids)
-                for agency_id in existing.keys() - keep:
-                    self.db.execute(
-                        """DELETE FROM agencies WHERE id = :id
-                           AND NOT EXISTS (SELECT 1 FROM reports WHERE agency_id = :id)
-                           AND NOT EXISTS (SELECT 1 FROM findings WHERE agency_id = :id)
-                           AND NOT EXISTS (SELECT 1 FROM fetch_log WHERE agency_id = :id)
-                           AND NOT EXISTS (SELECT 1 FROM crawl_agencies WHERE agency_id = :id)
-                           AND NOT EXISTS (SELECT 1 FROM agency_schedule WHERE agency_id = :id)""",
-                        {"id": agency_id},
-                    )
-                    # One with history stays, marked as no longer in the registry: the
-                    # coverage view then stops expecting reports from it.
-                    self.db.execute(
-                        "UPDATE agencies SET in_registry = 0, updated_at = ? "
-                        "WHERE id = ? AND in_registry = 1",
-                        (now, agency_id),
-                    )
+                gone = "id NOT IN (SELECT id FROM temp.registry_rows)"
+                changed += self.db.execute(
+                    f"""DELETE FROM agencies WHERE {gone}
+                       AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.agency_id = agencies.id)
+                       AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.counts_for = agencies.id)
+                       AND NOT EXISTS (SELECT 1 FROM listing_pages p WHERE p.agency_id = agencies.id)
+                       AND NOT EXISTS (SELECT 1 FROM pending_findings p
+                                       WHERE p.agency_id = agencies.id)
+                       AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.agency_id = agencies.id)
+                       AND NOT EXISTS (SELECT 1 FROM fetch_log l WHERE l.agency_id = agencies.id)
+                       AND NOT EXISTS (SELECT 1 FROM crawl_agencies c
+                                       WHERE c.agency_id = agencies.id)
+                       AND NOT EXISTS (SELECT 1 FROM agency_schedule s
+                                       WHERE s.agency_id = agencies.id)""").rowcount
+                # One with history stays, marked as no longer in the registry: the coverage
+                # view then stops expecting reports from it.
+                changed += self.db.execute(
+                    f"UPDATE agencies SET in_registry = 0, updated_at = ? "
+                    f"WHERE in_registry = 1 AND {gone}", (now,)).rowcount
+            elif changed:
+                self.db.execute("DELETE FROM registry_state")
+            self.db.execute("DELETE FROM temp.registry_rows")
+        return changed
+
+    def sync_registry(self, agencies: Iterable[AgencyRecord], *, path: str,
+                      sha256: str | None) -> bool:
+        """`sync(agencies, prune=True)` of a whole registry file, skipped when registry_state
+        says this file (by its SHA-256) is what the agencies table already holds; return
+        True when it synced. sha256 None or empty: unknown, always sync."""
+        with self._write():
+            if sha256:
+                row = self._one("SELECT sha256 FROM registry_state WHERE id = 1")
+                if row is not None and row[0] == sha256:
+                    return False
+            self.sync(agencies, prune=True)
+            if sha256:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO registry_state (id, path, sha256, agencies, "
+                    "synced_at) VALUES (1, ?, ?, (SELECT count(*) FROM agencies "
+                    "WHERE in_registry = 1), ?)", (path, sha256, utc_now()))
+        return True
 
     def rows(self, agency_ids: Sequence[str] | None = None) -> list[dict]:
         """Agencies as stored: id, name, kind, start_year, deadline; ordered by id.

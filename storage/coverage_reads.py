@@ -6,9 +6,20 @@ Published is the page's own date, else the day (in China, UTC+8) nianbao first s
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import threading
 from collections.abc import Sequence
 
-from .part import StorePart, ids_filter
+from nianbao.config.deadlines import FIRST_REPORT_YEAR
+
+from .coverage_sql import (FAILING_AGENCIES, HOSTED, INSERT_LATE, INSERT_MISSING,
+                           INSERT_TURNED_UP, JSON_ROWS, MARK_CODES, ROWS, TURNED_UP_CANDIDATES)
+from .part import StorePart, ids_filter, ids_json
+
+
+# From this many agencies on, the matrix's cells are computed on two connections at once.
+PARALLEL_FROM = 5_000
 
 
 class CoverageReads(StorePart):
@@ -72,3 +83,89 @@ class CoverageReads(StorePart):
             found.setdefault(row[0], []).append(row[1])
         return found
 
+
+    # -- the whole registry at once, in SQL (storage/coverage_sql.py) -------------------------
+
+    def _cell_params(self, agency_ids: Sequence[str], as_of: str) -> dict:
+        return {"ids": ids_json(agency_ids), "as_of": as_of,
+                "first_report_year": FIRST_REPORT_YEAR, "missing_only": 0}
+
+    def cells(self, agency_ids: Sequence[str], as_of: str) -> sqlite3.Cursor:
+        """A cursor over the coverage rows of these agencies (in this order) and their
+        expected years (ascending) as of `as_of` ('YYYY-MM-DD'): tuples of
+        coverage_sql.ROW_COLUMNS (verified 1/0 for a missing row, else None). Streams."""
+        return self.db.execute(ROWS, self._cell_params(agency_ids, as_of))
+
+    def cells_json(self, agency_ids: Sequence[str], as_of: str) -> sqlite3.Cursor:
+        """The same rows as one JSON object text each (1-tuples), in the same order."""
+        return self.db.execute(JSON_ROWS, self._cell_params(agency_ids, as_of))
+
+    def mark_codes(self, agency_ids: Sequence[str], as_of: str) -> list[tuple]:
+        """Per agency (in the order given): (agency id, its first expected year, its cells'
+        codes, 3 characters each, see MARK_CODES; None when it has no cell).
+        One row per agency, computed without sorting. A large selection is split in two
+        halves computed at once, the second on its own read-only connection in a thread
+        (SQLite runs without the GIL): both cores, about half the wall time."""
+        if len(agency_ids) < PARALLEL_FROM or self.db.conn.in_transaction:
+            return self.db.execute(MARK_CODES,
+                                   self._cell_params(agency_ids, as_of)).fetchall()
+        half = len(agency_ids) // 2
+        path = self.db.execute("PRAGMA database_list").fetchone()[2]
+        second: list = []
+
+        def other_half() -> None:
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                second.extend(connection.execute(
+                    MARK_CODES, self._cell_params(agency_ids[half:], as_of)))
+            finally:
+                connection.close()
+
+        worker = threading.Thread(target=other_half, name="coverage-second-half")
+        worker.start()
+        try:
+            first = self.db.execute(MARK_CODES,
+                                    self._cell_params(agency_ids[:half], as_of)).fetchall()
+        finally:
+            worker.join()
+        if len(first) + len(second) != len(agency_ids):
+            raise RuntimeError("the second half of the coverage computation failed")
+        return first + second
+
+    def hosted_cells(self, agency_ids: Sequence[str], as_of: str) -> list[tuple[str, int, str]]:
+        """(agency, year, host) of the cells whose counted report was found on the host's
+        site, another agency's."""
+        return self.db.execute(HOSTED, self._cell_params(agency_ids, as_of)).fetchall()
+
+    def failing_agencies(self, agency_ids: Sequence[str], threshold: int) -> list[str]:
+        """The agencies among these whose last `threshold` or more finished crawls in a row
+        (since their last 'ok' one; 'unknown' ones skipped) failed: one query."""
+        return [row[0] for row in self.db.execute(
+            FAILING_AGENCIES, {"ids": ids_json(agency_ids), "threshold": threshold})]
+
+    def record_findings(self, codes: Sequence[tuple], as_of: str, now: str) -> list[dict]:
+        """Write the missing, late and turned_up findings not raised before of the agencies
+        whose `mark_codes` are `codes` (as of `as_of`), in one transaction of INSERT ...
+        SELECT; return the findings written (id, kind, agency_id, year, report_id,
+        dedup_key, details).
+
+        Only the agencies whose codes flag a cell without its finding ('M', 'L') are
+        computed again, and for turned_up only the cells with a `missing` finding and now a
+        report: a check that finds nothing new writes nothing and costs no second pass."""
+        flagged = [row[0] for row in codes if row[2] and ("M" in row[2] or "L" in row[2])]
+        params = {**self._cell_params(flagged, as_of), "now": now}
+        wanted = {row[0] for row in codes}
+        with self._write():
+            before = self.db.execute("SELECT coalesce(max(id), 0) FROM findings").fetchone()[0]
+            if flagged:
+                self.db.execute(INSERT_MISSING, params)
+                self.db.execute(INSERT_LATE, params)
+            turned = [row[0] for row in self.db.execute(TURNED_UP_CANDIDATES)
+                      if row[0] in wanted]
+            if turned:
+                self.db.execute(INSERT_TURNED_UP,
+                                {**params, "ids": ids_json(turned), "missing_only": 1})
+            rows = self._all(
+                "SELECT id, kind, agency_id, year, report_id, dedup_key, details FROM findings "
+                "WHERE id > ? ORDER BY id", (before,))
+        return [{**dict(row), "details": json.loads(row["details"])} for row in rows]

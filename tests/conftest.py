@@ -90,6 +90,14 @@ def query(db, sql: str, params=(), *, timeout: float = 10) -> list[dict]:
         connection.close()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _registry_cache(tmp_path_factory):
+    """Compiled registries (config/registry_cache.py) of the tests go to a temporary
+    directory, for this process and the nianbao processes it starts, not to ~/.cache."""
+    os.environ["NIANBAO_CACHE_DIR"] = str(tmp_path_factory.mktemp("registry-cache"))
+    yield
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked `soak` (the whole fault matrix: many minutes) run only with NIANBAO_SOAK=1."""
     if os.environ.get("NIANBAO_SOAK") == "1":

@@ -509,7 +509,7 @@ def test_a_stop_during_the_check_skips_its_delivery(tmp_path, receiver, stopping
         stopping.set()  # SIGTERM arrives while the check runs
         return []
 
-    monkeypatch.setattr(jobs, "run_check", check_then_sigterm)
+    monkeypatch.setattr(jobs, "start_check", check_then_sigterm)
     jobs.check_job(str(config), str(db), DaemonOptions().as_job_args())
     assert query(db, "SELECT 1 FROM findings")  # recorded: sent after the restart
     assert receiver.posts == [] and not query(db, "SELECT 1 FROM deliveries")
