@@ -19,6 +19,7 @@ spaces inside labels.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -74,8 +75,7 @@ class Surface:
 
     def text(self, text: str) -> str:
         if self.traditional:
-            import opencc
-            text = opencc.OpenCC("s2t").convert(text)
+            text = _to_traditional().convert(text)
         if self.full_width_digits:
             text = text.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
         if self.spaced_labels and re.search(r"[\u4e00-\u9fff]", text):
@@ -85,6 +85,12 @@ class Surface:
 
 
 PLAIN = Surface()
+
+
+@functools.lru_cache(maxsize=1)
+def _to_traditional():
+    import opencc  # a converter takes a while to load: one for all cells
+    return opencc.OpenCC("s2t")
 
 
 # --------------------------------------------------------------------------- report content
@@ -189,7 +195,7 @@ def _runs(text: str, split_runs: bool) -> str:
     return "".join(f'<w:r><w:t xml:space="preserve">{_esc(p)}</w:t></w:r>' for p in pieces if p)
 
 
-def _docx_table(grid: Grid, surface: Surface, split_runs: bool) -> str:
+def _docx_table(grid: Grid, surface: Surface, split_runs: bool, repeat_merged: bool) -> str:
     starts = {(s.row, s.col): s for s in grid.cells}
     covering = {}
     for s in grid.cells:
@@ -207,16 +213,19 @@ def _docx_table(grid: Grid, surface: Surface, split_runs: bool) -> str:
                 tcs.append(f"<w:tc><w:tcPr>{props}</w:tcPr><w:p>{_runs(surface.text(span.text), split_runs)}</w:p></w:tc>")
             elif cont is not None:
                 props = (f'<w:gridSpan w:val="{cont.colspan}"/>' if cont.colspan > 1 else "") + "<w:vMerge/>"
-                tcs.append(f"<w:tc><w:tcPr>{props}</w:tcPr><w:p/></w:tc>")
+                # converters (HTML -> DOCX, WPS) may leave the merged text in covered cells
+                kept = _runs(surface.text(cont.text), split_runs) if repeat_merged else ""
+                tcs.append(f"<w:tc><w:tcPr>{props}</w:tcPr><w:p>{kept}</w:p></w:tc>")
         rows.append("<w:tr>" + "".join(tcs) + "</w:tr>")
     cols = "".join('<w:gridCol w:w="800"/>' for _ in range(grid.cols))
     return (f'<w:tbl><w:tblPr><w:tblBorders><w:insideH w:val="single"/></w:tblBorders></w:tblPr>'
             f"<w:tblGrid>{cols}</w:tblGrid>{''.join(rows)}</w:tbl><w:p/>")
 
 
-def stats_docx(parts: list[str | Grid], *, surface: Surface = PLAIN, split_runs: bool = False) -> bytes:
+def stats_docx(parts: list[str | Grid], *, surface: Surface = PLAIN, split_runs: bool = False,
+               repeat_merged: bool = False) -> bytes:
     body = "".join(f"<w:p>{_runs(surface.text(p), split_runs)}</w:p>" if isinstance(p, str)
-                   else _docx_table(p, surface, split_runs) for p in parts)
+                   else _docx_table(p, surface, split_runs, repeat_merged) for p in parts)
     xml = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {W}><w:body>{body}</w:body></w:document>'
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:

@@ -164,3 +164,32 @@ def test_check_raises_one_inconsistent_finding_for_the_attachment_that_does_not_
     assert set(failed) == {"requests_balance", "handled_total_sum", "applicant_sum"}
     assert {"column": "total", "new": 30, "carried_over": 1, "handled_total": 29,
             "carried_forward": 1, "left": 31, "right": 30} in failed["requests_balance"]["failures"]
+
+
+# -- the same reading without a crawl: every surface of both kinds, both formats ---------------
+
+def _read(body: bytes, content_type: str) -> dict:
+    from nianbao.crawler.documents.formats import read_document
+    from nianbao.crawler.stats import read_stats
+
+    document = read_document(body, content_type)
+    assert document.status == "ok", document.reason
+    stats = read_stats([], document.text)
+    return {(f.table_key, f.row_key, f.column_key): f.value for f in stats.figures if f.source == "table"}
+
+
+# the crawl above has the 2021 format in PDF and 2019 in DOCX; here the other way round
+@pytest.mark.parametrize("kind,fmt,figures,surface,mess", [
+    ("pdf", "2019", SAMPLE_2019, made.PLAIN, {}),
+    ("pdf", "2019", SAMPLE_2019, VARIANT, {"split_requests": True}),
+    ("docx", "2021", SAMPLE_2021, made.PLAIN, {}),
+    ("docx", "2021", SAMPLE_2021, VARIANT, {"split_runs": True, "repeat_merged": True}),
+], ids=["pdf-2019", "pdf-2019-variant", "docx-2021", "docx-2021-variant"])
+def test_every_figure_of_a_document_table(kind, fmt, figures, surface, mess):
+    parts = made.report_parts(figures, fmt, A_AGENCY, 2021 if fmt == "2021" else 2019)
+    if kind == "pdf":
+        got = _read(made.stats_pdf(parts, surface=surface, **mess), "application/pdf")
+    else:
+        got = _read(made.stats_docx(parts, surface=surface, **mess), DOCX_TYPE)
+    assert {k: got.get(k, "absent") for k in figures} == figures
+    assert {k: v for k, v in got.items() if k not in figures and v is not None} == {}
