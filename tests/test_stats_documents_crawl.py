@@ -166,6 +166,25 @@ def test_check_raises_one_inconsistent_finding_for_the_attachment_that_does_not_
             "carried_forward": 1, "left": 31, "right": 30} in failed["requests_balance"]["failures"]
 
 
+
+def test_stats_rebuild_reads_the_same_figures_from_the_stored_text(crawled):
+    """`nianbao stats --rebuild` (an older store) reads the stored version's text, which holds
+    the files' table rows: the same figures and checks as the crawl."""
+    import sqlite3
+
+    _, db = crawled
+    order = " ORDER BY report_id, table_key, row_key, column_key"
+    before = query(db, "SELECT * FROM report_stats" + order)
+    checks = query(db, "SELECT * FROM report_checks ORDER BY report_id, check_key")
+    assert len(before) == 200 + 198 + 200 + 198
+    with sqlite3.connect(db) as connection:
+        connection.execute("DELETE FROM report_stats")
+        connection.execute("DELETE FROM report_checks")
+    result = run_nianbao("stats", "--db", str(db), "--rebuild")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert query(db, "SELECT * FROM report_stats" + order) == before
+    assert query(db, "SELECT * FROM report_checks ORDER BY report_id, check_key") == checks
+
 # -- the same reading without a crawl: every surface of both kinds, both formats ---------------
 
 def _read(body: bytes, content_type: str) -> dict:
