@@ -22,7 +22,7 @@ from scrapy.utils.defer import deferred_from_coro
 from nianbao.config.issuers import IssuerIndex
 from nianbao.crawler.extract import EXTRACTOR_VERSION, PLACEHOLDER, ExtractionError
 from nianbao.crawler.items import ReportGone, ReportPage, ReportSeen
-from nianbao.crawler.documents.combine import read_file, with_files
+from nianbao.crawler.documents.combine import read_file
 from nianbao.crawler.documents.isolate import DocumentLimits
 from nianbao.crawler.report_extract import (
     extract_document,
@@ -31,7 +31,7 @@ from nianbao.crawler.report_extract import (
     reextraction,
     stored_fields,
     stored_page,
-    with_stats,
+    take_in_files,
 )
 from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, has_end, judge_page, judge_text
 from nianbao.crawler.store_access import crawl_id_of, store_for
@@ -204,10 +204,9 @@ class ExtractPipeline(_CrawlerPipeline):
         files_read_first = False
         if files:
             files_read_first = self._read_first(item, extracted.text, files)
-            combined = with_files(extracted, files)
-            # the files' tables are text rows: the statistics are read again from the whole text
-            extracted = combined if combined is extracted else with_stats(
-                combined, (item.html, *item.more_parts))
+            # the files' tables (text rows) are read with the text they add: the statistics
+            # of a report that only points at its PDF are there
+            extracted = take_in_files(extracted, files, (item.html, *item.more_parts))
         text_verdict = judge_text(kind=extracted.kind, text=extracted.text, known=known, html=item.html)
         if text_verdict is not None and text_verdict.kind == TRANSIENT:
             self._reject(item, f"{text_verdict.reason}: not recorded as a new version")

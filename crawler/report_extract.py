@@ -25,8 +25,8 @@ from nianbao.crawler.documents.isolate import DocumentLimits
 from nianbao.storage import BINARY_ENCODING, AttachmentFile, Reextraction, split_attachment_marks
 
 __all__ = ["extract_pages", "extract_document", "extract_with_files", "read_document_file",
-           "StoredPage", "reextract_stored", "reextract_stored_files",
-           "stored_fields", "reextraction", "with_stats", "EXTRACTOR_VERSION", "ExtractionError"]
+           "StoredPage", "reextract_stored", "take_in_files", "reextract_stored_files",
+           "stored_fields", "reextraction", "EXTRACTOR_VERSION", "ExtractionError"]
 
 
 def stored_fields(extracted: Extracted) -> dict:
@@ -105,8 +105,14 @@ def extract_with_files(pages: Sequence[str], url: str, files: Sequence[Attachmen
     """`extract_pages`, then the files' texts taken in (crawler.documents.combine), and the
     statistics read again when the files added text (their tables are text rows)."""
     extracted = extract_pages(pages, url, listing_title=listing_title, listing_date=listing_date)
-    if not files:
-        return extracted
+    return take_in_files(extracted, files, pages) if files else extracted
+
+
+def take_in_files(extracted: Extracted, files: Sequence[AttachmentFile], pages: Sequence[str]) -> Extracted:
+    """An article's extraction (`extract_pages` of `pages`) with its files' texts taken in
+    (crawler.documents.combine) and its statistics read again when they added text: a file's
+    tables are text rows, and a report that only points at its PDF or DOCX has no others.
+    The crawl and `reextract` both come here, so both store the same figures."""
     combined = with_files(extracted, files)
     return combined if combined is extracted else with_stats(combined, pages)
 
