@@ -5,8 +5,9 @@ Agency differences are data (config/agencies.yaml); portal families are code
 
 - listing pages: pagination of any family, at most NIANBAO_MAX_LISTING_PAGES per source;
 - report pages: links whose listed title looks like a report (crawler.classify.is_report_link),
-  plus every report already in the store (to notice removals; asked first, so that a report
-  still at its URL is seen there before a copy elsewhere could be taken for a move);
+  plus every report already in the store (to notice removals and moves); a link to a URL the
+  store does not know waits until the agency's known reports have all answered
+  (crawler/spiders/known_first.py), so a moved report is judged knowing what its old URL said;
 - `discover` sources: the report column found under them (crawler/spiders/columns.py).
 
 Every request carries its agency id; OriginGuardMiddleware refuses those (and their redirects)
@@ -41,6 +42,7 @@ from nianbao.crawler.listings import Entry, PageRequest, parse_listing, trs
 from nianbao.crawler.listings.validity import ListingShape, listing_problem, shape_of
 from nianbao.crawler.middlewares import FETCH_LOG_ID_KEY
 from nianbao.crawler.spiders.columns import ColumnDiscovery
+from nianbao.crawler.spiders.known_first import KnownReportsFirst
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao import __version__
 from nianbao.storage.models import utc_now
@@ -49,7 +51,7 @@ from nianbao.storage import BINARY_ENCODING
 GONE_STATUSES = (404, 410)
 
 
-class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
+class ReportsSpider(ColumnDiscovery, KnownReportsFirst, AttachmentFollowing, scrapy.Spider):
     name = "reports"
 
     def __init__(self, agency: str | None = None, registry: Registry | None = None, *args, **kwargs):
@@ -87,17 +89,13 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
         spider.max_listing_pages = crawler.settings.getint("NIANBAO_MAX_LISTING_PAGES")
         spider.recheck_known = crawler.settings.getbool("NIANBAO_RECHECK_KNOWN_REPORTS")
         crawler.signals.connect(spider.request_dropped, signal=scrapy.signals.request_dropped)
+        spider.connect_known_first(crawler)
         return spider
 
     async def start(self):
         store = store_for(self.crawler)
         for agency in self.agencies:
-            for source in agency.sources:
-                if source in agency.discover_sources:
-                    for request in self.discovered_source_requests(agency, source):
-                        yield request
-                else:
-                    yield self._listing_request(agency, source, PageRequest(source))
+            rechecks = []
             if self.recheck_known:
                 for known in store.history.known_reports(agency.id):
                     # The stored title stands in for the listing's; the stored date is not the
@@ -108,7 +106,17 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
                         known_document=known["raw_encoding"] == BINARY_ENCODING, priority=1,
                     )
                     if request is not None:
+                        rechecks.append(request)
+            # Before any listing of the agency can link an unknown URL (known_first.py).
+            self.expect_known(agency.id, (request.url for request in rechecks))
+            for source in agency.sources:
+                if source in agency.discover_sources:
+                    for request in self.discovered_source_requests(agency, source):
                         yield request
+                else:
+                    yield self._listing_request(agency, source, PageRequest(source))
+            for request in rechecks:
+                yield request
 
     # --- listings -------------------------------------------------------------------------
     def parse_listing(self, response, agency_id: str, source: str):
@@ -145,7 +153,7 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
                 continue
             # Off the agency's origins? OriginGuardMiddleware refuses it and logs why.
             request = self._report_request(agency, entry)
-            if request is not None:
+            if request is not None and self.admit(agency_id, request) is not None:
                 yield request
         for page in listing.pages:
             request = self._listing_request(agency, source, page)
@@ -252,6 +260,8 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
         A listing page redirected to another page of the crawl (a pager's last page sent back
         to the first) was read there: not a failure. One redirected back to itself (a loop,
         or a gateway's cookie check) was read nowhere: a failed listing fetch."""
+        if request.meta.get("purpose") == "report":
+            self.known_request_done(request)
         redirects = request.meta.get("redirect_urls")
         if not redirects or "agency_id" not in request.meta:
             return
@@ -327,6 +337,7 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
     def parse_part(self, response, page: ReportPage, remaining: list[str]):
         if not isinstance(response, TextResponse):
             self.logger.warning("Part %s of %s is not a page; report skipped", response.url, page.url)
+            self.known_done(page.agency_id, page.url)
             return
         page = replace(
             page,
@@ -338,6 +349,7 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
 
     def part_failed(self, failure):
         # Without all its parts the text would look changed: record nothing this time.
+        self.known_request_done(failure.request)
         if not failure.check(IgnoreRequest):
             self.crawler.stats.inc_value("nianbao/report_failures")
         self._discarded(failure)
@@ -355,7 +367,8 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
                 http_status=status,
                 reason=f"http_{status}",
             )
-            return
+            return  # the re-check ends when the pipelines have recorded the evidence
+        self.known_request_done(request)  # no item: nothing to wait for
         if failure.check(IgnoreRequest):  # robots.txt or the origin guard: logged, not a failure
             self.logger.info("Not fetched: %s (%s)", request.url, _short(failure.getErrorMessage()))
             return
