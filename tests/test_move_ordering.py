@@ -203,3 +203,41 @@ def test_a_copy_read_before_the_originals_recheck_is_no_move(tmp_path, portal):
             == [(r["year"], r["status"], r["content_hash"]) for r in original_first])
     assert [r["url"].rsplit("/", 1)[-1] for r in copy_first] == [
         r["url"].rsplit("/", 1)[-1] for r in original_first]
+
+
+def test_every_way_a_recheck_ends_lets_the_new_links_go(tmp_path):
+    """Known re-checks that answer as themselves (slowly or at once), 404, 503 (retried, then
+    given up) and a 301 home each end the wait: the new report's link is fetched when the last
+    one ends, not only when the spider goes idle, and it is `new`."""
+    db = tmp_path / "nianbao.db"
+    portal = Portal(
+        agency_id="tjj", agency="示例县统计局", listing="/xxgk/nb/",
+        old_path=lambda year: f"/xxgk/nb/{year}/content_{year}.html",
+        new_path=lambda year: f"/xxgk/nb/{year}/content_{year}.html",
+        years=(2016, 2017, 2018, 2019, 2020), new_year=2021, gone="404", delay=1.0,
+        old_template="html5", new_template="html5", edit=lambda text: text)
+    with LocalSite() as site:
+        serve_old(site, portal)
+        config = registry(tmp_path, site, portal)
+        crawl(config, db)
+        assert len(reports(db)) == len(portal.years)
+        first, second, third, fourth, fifth = (portal.old_path(y) for y in portal.years)
+        site.page(second, "<html>404</html>", status=404)
+        site.page(third, "<html>busy</html>", status=503)
+        site.redirect(fourth, site.url("/"), status=301)
+        for path in (first, second, third, fourth):
+            site.delays[path] = portal.delay
+        new = portal.new_path(portal.new_year)
+        site.page(new, portal.page(portal.new_year, portal.text(portal.new_year), portal.new_template))
+        years = (portal.new_year, *portal.years)
+        site.listing(portal.listing, [(portal.old_path(y), portal.title(y)) for y in years])
+        start = len(site.requests)
+        crawl(config, db, settings={"CONCURRENT_REQUESTS": "16"})
+        stats = json.loads(query(db, "SELECT stats FROM crawls ORDER BY id DESC LIMIT 1")[0]["stats"])
+        assert stats.get(STAT_PARKED) == 1 and STAT_RELEASED_AT_IDLE not in stats
+        asked = site.requests[start:]
+        assert asked.count(third) == 2 and fifth in asked  # 503: retried once, then given up
+        assert asked.index(new) > max(i for i, path in enumerate(asked) if path == third)
+    assert [r["year"] for r in reports(db)] == [*portal.years, portal.new_year]
+    assert [f["report_id"] for f in findings(db, "new")][-1] == reports(db)[-1]["id"]
+    assert not findings(db, "moved") and not findings(db, "removed")
