@@ -2,7 +2,8 @@
 
 Unlike the demo portal (one whole site), a LocalSite is built by the test that needs it:
 `page()`, `data()` and `redirect()` add answers, `handle()` answers a path by a function of
-the method, query and form (a data proxy, a JSON API), `requests` lists the paths asked for
+the method, query and form (a data proxy, a JSON API), `delays` slows a path's answer,
+`requests` lists the paths asked for
 and `calls` the (method, path) of each. Several sites on different ports (or on 127.0.0.2)
 make "another port" and "another address" real.
 """
@@ -13,6 +14,7 @@ import email.utils
 import hashlib
 import html
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import parse_qsl, urlsplit
@@ -48,6 +50,8 @@ class LocalSite:
         # path (no query) -> fn(method, query pairs, form pairs) -> (status, content type, body)
         self.handlers: dict[str, Callable] = {}
         self.user_agents: list[str | None] = []  # the User-Agent of each request, in order
+        # path -> seconds to wait before answering (a slow server: controls the answers' order)
+        self.delays: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def url(self, path: str = "/", host: str | None = None) -> str:
@@ -117,6 +121,8 @@ class LocalSite:
             self.requests.append(path)
             self.calls.append((method, path))
             self.user_agents.append(user_agent)
+        if path in self.delays:
+            time.sleep(self.delays[path])
         parts = urlsplit(path)
         handler = self.handlers.get(parts.path)
         if handler is not None:

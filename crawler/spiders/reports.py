@@ -8,7 +8,9 @@ Agency differences are data (config/agencies.yaml); portal families are code
   plus the reports already in the store that the re-check rotation says are due (to notice
   changes and removals; NIANBAO_RECHECK_KNOWN_EVERY), asked first, so that a report still at
   its URL is seen there before a copy elsewhere could be taken for a move; a listing showing an
-  unknown URL makes every known report of the agency due (a redesign moves them all);
+  unknown URL makes every known report of the agency due (a redesign moves them all); a link to
+  a URL the store does not know waits until the agency's known reports have all answered
+  (crawler/spiders/known_first.py), so a moved report is judged knowing what its old URL said;
 - `discover` sources: the report column found under them (crawler/spiders/columns.py).
 
 Re-crawls cost little when nothing changed: a known report is asked for conditionally (its
@@ -52,6 +54,7 @@ from nianbao.crawler.listings import Entry, Listing, PageRequest, parse_listing,
 from nianbao.crawler.listings.validity import ListingShape, listing_problem, shape_of
 from nianbao.crawler.middlewares import FETCH_LOG_ID_KEY
 from nianbao.crawler.spiders.columns import ColumnDiscovery
+from nianbao.crawler.spiders.known_first import KnownReportsFirst
 from nianbao.crawler.store_access import crawl_id_of, store_for
 from nianbao import __version__
 from nianbao.storage.models import utc_now
@@ -61,7 +64,7 @@ from nianbao.storage.freshness import ANSWER_NOT_MODIFIED, ANSWER_SAME_BYTES, Va
 GONE_STATUSES = (404, 410)
 
 
-class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
+class ReportsSpider(ColumnDiscovery, KnownReportsFirst, AttachmentFollowing, scrapy.Spider):
     name = "reports"
 
     def __init__(self, agency: str | None = None, registry: Registry | None = None, *args, **kwargs):
@@ -113,6 +116,7 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
         spider.recheck_recent = _seconds(crawler.settings, "NIANBAO_RECHECK_RECENT")
         spider.full_pass_every = _seconds(crawler.settings, "NIANBAO_FULL_PASS_EVERY")
         crawler.signals.connect(spider.request_dropped, signal=scrapy.signals.request_dropped)
+        spider.connect_known_first(crawler)
         return spider
 
     async def start(self):
@@ -131,19 +135,24 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
             last_full = full_passes.get(agency.id)
             self._may_stop_paging[agency.id] = last_full is not None and _within(
                 last_full, now, self.full_pass_every)
-            for source in agency.sources:
-                if source in agency.discover_sources:
-                    for request in self.discovered_source_requests(agency, source):
-                        yield request
-                else:
-                    yield self._listing_request(agency, source, PageRequest(source))
+            rechecks = []
             if self.recheck_known:
                 self._skipped_known[agency.id] = [k for k in known_reports if k["url"] not in due]
                 for known in known_reports:
                     if known["url"] in due:
                         request = self._recheck_request(agency, known)
                         if request is not None:
-                            yield request
+                            rechecks.append(request)
+            # Before any listing of the agency can link an unknown URL (known_first.py).
+            self.expect_known(agency.id, (request.url for request in rechecks))
+            for source in agency.sources:
+                if source in agency.discover_sources:
+                    for request in self.discovered_source_requests(agency, source):
+                        yield request
+                else:
+                    yield self._listing_request(agency, source, PageRequest(source))
+            for request in rechecks:
+                yield request
 
     def _recheck_request(self, agency: Agency, known: dict):
         # The stored title stands in for the listing's; the stored date is not the listing's
@@ -157,17 +166,18 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
     def _recheck_skipped(self, agency: Agency):
         """A listing shows a URL the store does not know: a new report, or a known one that
         moved (a redesign moves them all). Every known report the rotation skipped is asked
-        now, so that a move is judged against their answers (storage/moves.py), never against
-        reports left unasked."""
+        now, and the unknown URL waits for their answers too (known_first.py), so that a move
+        is judged against them (storage/moves.py), never against reports left unasked."""
         skipped = self._skipped_known.pop(agency.id, None)
         if not skipped:
             return
         self.crawler.stats.inc_value("nianbao/reports/rechecked_after_new_url", len(skipped))
         self._not_due[agency.id] = set()
-        for known in skipped:
-            request = self._recheck_request(agency, known)
-            if request is not None:
-                yield request
+        requests = [r for r in (self._recheck_request(agency, known) for known in skipped)
+                    if r is not None]
+        self.expect_known(agency.id, (request.url for request in requests))
+        for request in requests:
+            yield request
 
     # --- listings -------------------------------------------------------------------------
     def parse_listing(self, response, agency_id: str, source: str):
@@ -242,7 +252,7 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
                 yield from self._recheck_skipped(agency)
             # Off the agency's origins? OriginGuardMiddleware refuses it and logs why.
             request = self._report_request(agency, entry)
-            if request is not None:
+            if request is not None and self.admit(agency_id, request) is not None:
                 yield request
         if listed and not new and self._may_stop_paging[agency_id]:
             # Every report this page lists is known: older pages hold known reports too (lists
@@ -371,6 +381,8 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
         A listing page redirected to another page of the crawl (a pager's last page sent back
         to the first) was read there: not a failure. One redirected back to itself (a loop,
         or a gateway's cookie check) was read nowhere: a failed listing fetch."""
+        if request.meta.get("purpose") == "report":
+            self.known_request_done(request)
         redirects = request.meta.get("redirect_urls")
         if not redirects or "agency_id" not in request.meta:
             return
@@ -486,6 +498,7 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
     def parse_part(self, response, page: ReportPage, remaining: list[str]):
         if not isinstance(response, TextResponse):
             self.logger.warning("Part %s of %s is not a page; report skipped", response.url, page.url)
+            self.known_done(page.agency_id, page.url)
             return
         page = replace(
             page,
@@ -497,6 +510,7 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
 
     def part_failed(self, failure):
         # Without all its parts the text would look changed: record nothing this time.
+        self.known_request_done(failure.request)
         if not failure.check(IgnoreRequest):
             self.crawler.stats.inc_value("nianbao/report_failures")
         self._discarded(failure)
@@ -514,7 +528,8 @@ class ReportsSpider(ColumnDiscovery, AttachmentFollowing, scrapy.Spider):
                 http_status=status,
                 reason=f"http_{status}",
             )
-            return
+            return  # the re-check ends when the pipelines have recorded the evidence
+        self.known_request_done(request)  # no item: nothing to wait for
         if failure.check(IgnoreRequest):  # robots.txt or the origin guard: logged, not a failure
             self.logger.info("Not fetched: %s (%s)", request.url, _short(failure.getErrorMessage()))
             return
