@@ -12,6 +12,7 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as _ScrapyRobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -417,3 +418,32 @@ def _redirect_target(url: str, location: bytes) -> str:
     if target.startswith("//"):
         target = f"{urlsplit(url).scheme}:{target}"
     return urljoin(url, target)
+
+
+class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, with every request that waits for a host's robots.txt
+    judged by it.
+
+    Scrapy (2.13) parks the requests that arrive while a host's robots.txt is downloading on
+    one Deferred, each awaiting it through `maybe_deferred_to_future`, whose callback returns
+    None: the first waiter gets the parser and every later one gets None, which Scrapy reads as
+    "no robots.txt, everything allowed". A crawl's first requests to a host (its listing, then
+    the re-checks of its known reports, asked at once) were so sent whatever robots.txt said.
+    Here each waiter gets its own Deferred, relayed the parser without consuming it.
+    """
+
+    async def robot_parser(self, request: Request):
+        from scrapy.utils.httpobj import urlparse_cached
+        from twisted.internet.defer import Deferred
+
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if not isinstance(pending, Deferred):
+            return await super().robot_parser(request)
+        waiter: Deferred = Deferred()
+
+        def relay(result):
+            waiter.callback(result)
+            return result  # the next waiter gets the parser too
+
+        pending.addBoth(relay)
+        return await maybe_deferred_to_future(waiter)

@@ -120,6 +120,9 @@ DOWNLOADER_MIDDLEWARES = {
     "nianbao.crawler.middlewares.OriginGuardMiddleware": 40,
     # Replaced by the guard above, which also compares ports and schemes.
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    # Scrapy's, with every request that waited for robots.txt judged by it (see the class).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "nianbao.crawler.middlewares.RobotsTxtMiddleware": 100,
     # Waits before a retried request goes out (Scrapy's retry middleware has no backoff), as
     # long as a 429/503's Retry-After asks. After RetryMiddleware (550), so that it reads the
     # Retry-After of a response before RetryMiddleware turns the response into a retry.

@@ -370,3 +370,39 @@ def test_a_name_repointed_between_check_and_connection_is_still_refused(site, hi
     # The connection's lookup failed (the resolver's refusal); nothing was received.
     rows = query(db, "SELECT status, error FROM fetch_log WHERE url LIKE '%rebind%'")
     assert rows and all(row["status"] is None and "DNS lookup failed" in row["error"] for row in rows)
+
+
+def test_robots_txt_judges_every_request_that_waited_for_it(tmp_path):
+    """A crawl's first requests to a host (its listing, and the re-checks of its known
+    reports, all asked at once) wait together for the host's robots.txt; each is judged by it.
+    Scrapy 2.13 handed the parser to the first waiter only and let the others through
+    (crawler.middlewares.RobotsTxtMiddleware). Two surfaces: a report disallowed after it was
+    stored, among several re-checked; and a whole folder disallowed by prefix."""
+    from tests.conftest import crawl, query
+    from tests.local_sites import LocalSite, write_registry
+
+    title = "示例县人民政府{}年政府信息公开工作年度报告"
+    for prefix, years, rule, forbidden in (
+            ("/nb", (2019, 2020, 2021, 2022), "Disallow: /nb/2020/a.html\nDisallow: /nb/2022/a.html",
+             {"/nb/2020/a.html", "/nb/2022/a.html"}),
+            ("/gk/ndbg", (2016, 2017, 2018), "Disallow: /gk/ndbg/old/", {"/gk/ndbg/old/2016.shtml",
+                                                                         "/gk/ndbg/old/2017.shtml"})):
+        with LocalSite() as site:
+            paths = ({y: f"{prefix}/{y}/a.html" for y in years} if prefix == "/nb" else
+                     {y: f"{prefix}/{'old' if y < 2018 else 'new'}/{y}.shtml" for y in years})
+            for year, path in paths.items():
+                site.report(path, title.format(year), year)
+            site.listing(f"{prefix}/", [(path, title.format(y)) for y, path in paths.items()])
+            config = write_registry(tmp_path / f"{prefix.strip('/').replace('/', '-')}.yaml",
+                                    {"id": "x", "sources": [site.url(f"{prefix}/")]})
+            db = tmp_path / f"{prefix.strip('/').replace('/', '-')}.db"
+            crawl(config, db)
+            assert len(query(db, "SELECT * FROM reports")) == len(years)
+            site.data("/robots.txt", f"User-agent: *\n{rule}\n", content_type="text/plain")
+            before = len(site.requests)
+            crawl(config, db)
+            asked = set(site.requests[before:])
+            assert not asked & forbidden, asked
+            assert set(paths.values()) - forbidden <= asked
+            # not fetched is not gone: nothing removed
+            assert query(db, "SELECT count(*) AS n FROM reports WHERE status = 'live'")[0]["n"] == len(years)
