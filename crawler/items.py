@@ -86,6 +86,12 @@ class ReportSeen:
     report_id: int
     answer: str
     fetched_at: str
+    # What the store holds for the report, so that a feed export (`scrapy crawl -O`) of a
+    # re-crawl still says which report it is; the store is not written from these.
+    title: str | None = None
+    year: int | None = None
+    kind: str | None = None
+    published_date: str | None = None
 
     def __repr__(self) -> str:
         return f"ReportSeen({self.agency_id} {_short(self.url)}: {self.answer})"

@@ -77,3 +77,7 @@ def test_json_csv_and_xml_exports(site):
     scrapy_crawl(config, tmp_path, str(tmp_path / "r.xml"), agency="xian-a")
     root = ET.parse(tmp_path / "r.xml").getroot()
     assert len(root) == 2 and root[0].find("raw_page") is None and root[0].findtext("title") in TITLES.values()
+    # a re-crawl of unchanged reports exports what it saw: the report as stored (title, year)
+    # and how it answered ('same_bytes': not extracted again), without text
+    assert {item.findtext("answer") for item in root} == {"same_bytes"}
+    assert sorted(item.findtext("year") for item in root) == ["2019", "2020"]

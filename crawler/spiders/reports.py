@@ -89,6 +89,8 @@ class ReportsSpider(ColumnDiscovery, KnownReportsFirst, AttachmentFollowing, scr
         self._unfollowed: dict[tuple[str, str], set[PageRequest]] = {}
         # Per agency: its known reports the rotation skipped, until a listing shows a new URL.
         self._skipped_known: dict[str, list[dict]] = {}
+        # Per agency: its live reports by URL, as the store holds them.
+        self._known_by_url: dict[str, dict[str, dict]] = {}
 
     @classmethod
     def update_settings(cls, settings):
@@ -127,6 +129,7 @@ class ReportsSpider(ColumnDiscovery, KnownReportsFirst, AttachmentFollowing, scr
         for agency in self.agencies:
             known_reports = store.history.known_reports(agency.id)
             self._live[agency.id] = {known["url"] for known in known_reports}
+            self._known_by_url[agency.id] = {known["url"]: known for known in known_reports}
             self._validators[agency.id] = store.freshness.validators(agency.id)
             self._listing_validators[agency.id] = store.crawls.listing_validators(agency.id)
             due = store.freshness.due_reports(agency.id, now=now, every=self.recheck_every,
@@ -449,8 +452,11 @@ class ReportsSpider(ColumnDiscovery, KnownReportsFirst, AttachmentFollowing, scr
         else:
             return None
         self.crawler.stats.inc_value(f"nianbao/reports/{answer}")
+        known = self._known_by_url.get(agency_id, {}).get(url) or {}
         return ReportSeen(agency_id=agency_id, url=url, report_id=validators.report_id,
-                          answer=answer, fetched_at=utc_now())
+                          answer=answer, fetched_at=utc_now(), title=known.get("title"),
+                          year=known.get("year"), kind=known.get("kind"),
+                          published_date=known.get("published_date"))
 
     def parse_report(self, response, agency_id, listing_title, listing_date, known_kind,
                      known_length, known_document):
