@@ -78,7 +78,7 @@ from nianbao.crawler import classify, dates
 from nianbao.crawler.cleanup import clean, clean_text, normalize_chars, normalize_title
 from nianbao.crawler.flatten import adopt_trailing_trees, cap_depth
 
-__all__ = ["Extracted", "ExtractionError", "extract_report", "attachment_links", "CONTAINERS", "ATTACHMENT_EXTENSIONS",
+__all__ = ["Extracted", "ExtractionError", "extract_report", "attachment_links", "table_rows", "CONTAINERS", "ATTACHMENT_EXTENSIONS",
            "EXTRACTOR_VERSION"]
 
 # What extraction produces, as a number stored with each version (see the module docstring).
@@ -250,7 +250,8 @@ def _cell_text(cell) -> str:
 
 # Python loops, not XPath unions ('./tr|./tbody/tr'): libxml2 merges union node sets in
 # quadratic time, which a table of 100,000 rows turns into minutes.
-def _rows(table) -> list:
+def table_rows(table) -> list:
+    """The <tr> of a table, its own only (not those of tables inside it), head and body."""
     rows = []
     for child in table.iterchildren("tr", "thead", "tbody", "tfoot"):
         if child.tag == "tr":
@@ -268,7 +269,7 @@ def _is_data_table(table) -> bool:
     """A grid of short cells (statistics), not a layout table holding blocks or tables."""
     if next(table.iterdescendants("table"), None) is not None:
         return False
-    rows = _rows(table)
+    rows = table_rows(table)
     if not rows:
         return False
     widest = max(len(_cells(row)) for row in rows)
@@ -288,7 +289,7 @@ def _table_rows(table) -> list[str]:
     """One line per row, cells joined by ' | '; spanned positions are empty cells."""
     pending: dict[int, int] = {}  # column -> rows still covered by a rowspan from above
     lines: list[str] = []
-    for row in _rows(table):
+    for row in table_rows(table):
         cells: list[str] = []
         col = 0
 

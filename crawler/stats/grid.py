@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import lxml.etree
 import lxml.html
 
+from nianbao.crawler.extract import table_rows
 from nianbao.crawler.stats.cells import parse_cell
 
 MAX_ROWS = 2000     # a statistics table has about 40 rows; bounded time on hostile pages
@@ -32,13 +33,7 @@ def _span(cell, name: str) -> int:
 
 
 def _rows(table) -> list:
-    rows = []
-    for child in table.iterchildren("tr", "thead", "tbody", "tfoot"):
-        if child.tag == "tr":
-            rows.append(child)
-        else:
-            rows.extend(child.iterchildren("tr"))
-    return rows[:MAX_ROWS]
+    return table_rows(table)[:MAX_ROWS]
 
 
 def _cell_text(cell) -> str:
