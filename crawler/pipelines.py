@@ -377,6 +377,11 @@ class StorePipeline(_CrawlerPipeline):
 
     def process_item(self, item):
         store = store_for(self.crawler)
+        if isinstance(item, (ReportFetch, ReportGone)):
+            # Unchanged sightings buffered so far are written first: a page at an unknown URL
+            # is judged against them (storage/moves.py: was the report seen at its own URL in
+            # this crawl? then a copy of it is no move). Nothing buffered: nothing written.
+            store.freshness.flush()
         if isinstance(item, ReportFetch):
             if item.suspect:
                 outcome = store.held.record_suspect(item, confirm_after=self.confirm_change_after)

@@ -85,9 +85,12 @@ def test_index_follows_new_versions_and_reextractions(store):
     store.history.record_report(fetch("hf-czj", url, title, changed))
     assert store.db.execute("SELECT count(*) FROM reports_fts_data").fetchone()[0] == before
     integrity(store)
-    store.db.execute("DELETE FROM sightings")
-    store.db.execute("DELETE FROM findings")
-    store.db.execute("DELETE FROM versions")
+    # every table that refers to a report, then the reports (the delete trigger's turn)
+    referring = [name for (name,) in store.db.execute(
+        "SELECT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
+        "WHERE m.type = 'table' AND f.\"table\" = 'reports' GROUP BY m.name")]
+    for name in referring:
+        store.db.execute(f"DELETE FROM [{name}]")
     store.db.execute("DELETE FROM reports")
     assert search(store, "4321条") == []
     integrity(store)

@@ -460,9 +460,17 @@ def test_html_report_from_the_command(store, tmp_path, portal):
 # -- the Atom feed -------------------------------------------------------------------------
 
 
-def test_atom_feed_of_findings_served(server, store, edited):
+def test_atom_feed_of_findings_served(store, edited):
     import feedparser
 
+    server = Server(store)  # its own: the module's server is stopped by the tests above
+    try:
+        _check_feeds(server, store, feedparser)
+    finally:
+        server.stop()
+
+
+def _check_feeds(server, store, feedparser):
     status, body = server.get("/nianbao/findings.atom")
     assert status == 200, body[:500]
     feed = feedparser.parse(body)

@@ -40,7 +40,14 @@ class AttachmentFollowing:
             return page
         links: list[str] = []
         for html in (page.html, *page.more_parts):
-            links.extend(link for link in attachment_links(html, page.final_url) if link not in links)
+            try:
+                found = attachment_links(html, page.final_url)
+            except Exception as exc:  # noqa: BLE001 - a page no parser reads (binary garbage
+                # served as HTML) links nothing we could find; the pipeline judges the page
+                self.logger.info("%s: no attachment links read (%s)", _short(page.url),
+                                 _short(f"{type(exc).__name__}: {exc}"))
+                continue
+            links.extend(link for link in found if link not in links)
         cap = self.crawler.settings.getint("NIANBAO_MAX_ATTACHMENTS", DEFAULT_MAX_ATTACHMENTS)
         if len(links) > cap:
             self.logger.info("%s links %d documents; only the first %d are read (NIANBAO_MAX_ATTACHMENTS)",
