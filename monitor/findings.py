@@ -24,6 +24,7 @@ nobody has looked for yet is not missing (the matrix shows such rows with "?").
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -140,7 +141,7 @@ class CheckRun:
     failing: dict[str, list[dict]]
     yearless: dict[str, int]
     uncounted: dict[str, list[str]]
-    codes: list[tuple] | None = None  # mark_codes, once computed
+    matrix: list[tuple] | None = None  # store.coverage.matrix, once read
 
     def rows(self) -> Iterator[CoverageRow]:
         for values in self.store.coverage.cells(self.ids, self.as_of.isoformat()):
@@ -154,13 +155,18 @@ class CheckRun:
     def mark_codes(self) -> list[tuple[str, int, str | None]]:
         """Per agency: (id, first year, a 3-character code per cell); see
         storage/coverage_sql.MARK_CODES."""
-        if self.codes is None:
-            self.codes = self.store.coverage.mark_codes(self.ids, self.as_of.isoformat())
-        return self.codes
+        return [row[:3] for row in self._matrix()]
+
+    def _matrix(self) -> list[tuple]:
+        if self.matrix is None:
+            self.matrix = self.store.coverage.matrix(self.ids, self.as_of.isoformat())
+        return self.matrix
 
     def hosted_cells(self, agency_ids: Sequence[str]) -> list[tuple[str, int, str]]:
         """(agency, year, host) of these agencies' cells counted from another's site."""
-        return self.store.coverage.hosted_cells(list(agency_ids), self.as_of.isoformat())
+        wanted = set(agency_ids)
+        return [(row[0], year, host) for row in self._matrix() if row[0] in wanted and row[3]
+                for year, host in json.loads(row[3])]
 
 
 def _row_fields(values: tuple) -> dict:
@@ -194,11 +200,14 @@ def start_check(
     failing = {agency_id: failing_streak(store, agency_id)
                for agency_id in store.coverage.failing_agencies(ids, SITE_FAILING_AFTER)}
     new: list[dict] = []
-    codes = None
+    matrix = None
     if record and has_come(as_of):
-        # One pass over the cells says which agencies have a finding to raise (none, on most
-        # days); its codes are the matrix, printed after the findings are written.
-        codes = store.coverage.mark_codes(ids, as_of.isoformat())
+        # The codes say which agencies have a finding to raise (none, on most days); they are
+        # the matrix, printed after the findings are written. Kept between checks
+        # (matrix_codes): only agencies whose reports, crawls, findings or deadlines changed
+        # are computed again.
+        matrix = store.coverage.matrix(ids, as_of.isoformat())
+        codes = [row[:3] for row in matrix]
         # In the rows' order (agency, year; a late before its turned_up), as the Python
         # rules raise them one row at a time.
         position = {agency_id: at for at, agency_id in enumerate(ids)}
@@ -209,7 +218,7 @@ def start_check(
         new += _raise_site_failing(store, failing, names, SITE_FAILING_AFTER)
         new += raise_inconsistent(store, ids)
     return CheckRun(store, ids, as_of, new, failing, store.coverage.yearless_annual_reports(ids),
-                    store.coverage.uncounted_annual_reports(ids), codes)
+                    store.coverage.uncounted_annual_reports(ids), matrix)
 
 
 def sync_registry(store: Store, registry: Registry) -> None:

@@ -6,6 +6,7 @@ Published is the page's own date, else the day (in China, UTC+8) nianbao first s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -14,12 +15,19 @@ from collections.abc import Sequence
 from nianbao.config.deadlines import FIRST_REPORT_YEAR
 
 from .coverage_sql import (FAILING_AGENCIES, HOSTED, INSERT_LATE, INSERT_MISSING,
-                           INSERT_TURNED_UP, JSON_ROWS, MARK_CODES, ROWS, TURNED_UP_CANDIDATES)
+                           INSERT_TURNED_UP, JSON_ROWS, KEEP_CODES, KEPT_CODES, MARK_CODES,
+                           MARK_CODES_KEPT, ROWS, TURNED_UP_CANDIDATES)
 from .part import StorePart, ids_filter, ids_json
 
 
 # From this many agencies on, the matrix's cells are computed on two connections at once.
 PARALLEL_FROM = 5_000
+
+# The identity of what computes the codes kept in matrix_codes: the statements and the first
+# year a report is expected. Codes kept by other rules (another version of nianbao) are
+# computed again, never served.
+RULES = hashlib.sha256(
+    f"{MARK_CODES_KEPT}|{HOSTED}|{FIRST_REPORT_YEAR}".encode()).hexdigest()[:16]
 
 
 class CoverageReads(StorePart):
@@ -102,13 +110,56 @@ class CoverageReads(StorePart):
 
     def mark_codes(self, agency_ids: Sequence[str], as_of: str) -> list[tuple]:
         """Per agency (in the order given): (agency id, its first expected year, its cells'
-        codes, 3 characters each, see MARK_CODES; None when it has no cell).
-        One row per agency, computed without sorting. A large selection is split in two
-        halves computed at once, the second on its own read-only connection in a thread
-        (SQLite runs without the GIL): both cores, about half the wall time."""
+        codes, 3 characters each, see MARK_CODES; None when it has no cell). Read from
+        matrix_codes where they are kept for this day, computed (and kept) for the others:
+        see `matrix`."""
+        return [row[:3] for row in self.matrix(agency_ids, as_of)]
+
+    def matrix(self, agency_ids: Sequence[str], as_of: str) -> list[tuple]:
+        """Per agency (in the order given, agencies not in the store left out): (agency id,
+        first expected year, codes as `mark_codes`, the cells counted from another agency's
+        site as JSON [[year, host], ...] or None).
+
+        The codes of an agency are kept in matrix_codes with the days they hold for; the
+        triggers of m014_matrix_codes drop them whenever something they read changes, so
+        only agencies without codes kept for this day are computed. Newly computed codes are
+        kept only when no other connection wrote to the store while they were computed (a
+        write the computation may not have seen would otherwise be covered up); a store that
+        cannot be written (read-only, or locked past the busy timeout) is simply not kept."""
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        kept = {row[0]: tuple(row) for row in self.db.execute(
+            KEPT_CODES, {"ids": ids_json(agency_ids), "as_of": as_of, "rules": RULES})}
+        stale = [agency_id for agency_id in agency_ids if agency_id not in kept]
+        if stale:
+            fresh = self._computed(MARK_CODES_KEPT, stale, as_of)
+            hosted: dict[str, list] = {}
+            with_hosted = [row[0] for row in fresh if row[2] and "h" in row[2][2::3]]
+            if with_hosted:
+                for agency_id, year, host in self.hosted_cells(with_hosted, as_of):
+                    hosted.setdefault(agency_id, []).append([year, host])
+            rows = [(agency_id, RULES, first, codes,
+                     json.dumps(hosted[agency_id]) if agency_id in hosted else None,
+                     after, until) for agency_id, first, codes, after, until in fresh]
+            self._keep(rows, version)
+            kept.update((row[0], (row[0], row[2], row[3], row[4])) for row in rows)
+        return [kept[agency_id] for agency_id in agency_ids if agency_id in kept]
+
+    def _keep(self, rows: list[tuple], version: int) -> None:
+        try:
+            with self._write():
+                if self.db.execute("PRAGMA data_version").fetchone()[0] != version:
+                    return  # another connection wrote meanwhile: computed again next time
+                self.db.conn.executemany(KEEP_CODES, rows)
+        except sqlite3.OperationalError:
+            pass  # read-only or busy: the codes are computed again next time
+
+    def _computed(self, sql: str, agency_ids: Sequence[str], as_of: str) -> list[tuple]:
+        """`sql` (MARK_CODES or MARK_CODES_KEPT) over these agencies, one row per agency in
+        this order, computed without sorting. A large selection is split in two halves
+        computed at once, the second on its own read-only connection in a thread (SQLite runs
+        without the GIL): both cores, about half the wall time."""
         if len(agency_ids) < PARALLEL_FROM or self.db.conn.in_transaction:
-            return self.db.execute(MARK_CODES,
-                                   self._cell_params(agency_ids, as_of)).fetchall()
+            return self.db.execute(sql, self._cell_params(agency_ids, as_of)).fetchall()
         half = len(agency_ids) // 2
         path = self.db.execute("PRAGMA database_list").fetchone()[2]
         second: list = []
@@ -117,15 +168,14 @@ class CoverageReads(StorePart):
             connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
                 second.extend(connection.execute(
-                    MARK_CODES, self._cell_params(agency_ids[half:], as_of)))
+                    sql, self._cell_params(agency_ids[half:], as_of)))
             finally:
                 connection.close()
 
         worker = threading.Thread(target=other_half, name="coverage-second-half")
         worker.start()
         try:
-            first = self.db.execute(MARK_CODES,
-                                    self._cell_params(agency_ids[:half], as_of)).fetchall()
+            first = self.db.execute(sql, self._cell_params(agency_ids[:half], as_of)).fetchall()
         finally:
             worker.join()
         if len(first) + len(second) != len(agency_ids):

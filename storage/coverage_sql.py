@@ -152,7 +152,7 @@ _LATE_KNOWN_CELL = """
      SELECT 1 FROM crawl_agencies g
      WHERE g.agency_id = r.agency_id AND g.outcome = 'ok' AND g.report_errors = 0
        AND g.started_at > {deadline} || 'T16:00:00Z' AND g.started_at < r.first_seen))"""
-MARK_CODES = "WITH RECURSIVE" + _LAW + "," + _SELECTION + f"""
+_MARK_CODES = "WITH RECURSIVE" + _LAW + "," + _SELECTION + f"""
 SELECT s.agency_id, s.first_year, (
   SELECT group_concat(
     CASE WHEN r.id IS NULL THEN
@@ -169,8 +169,37 @@ SELECT s.agency_id, s.first_year, (
     || CASE WHEN r.year_basis = 'text' THEN 't' ELSE '-' END
     || CASE WHEN r.agency_id <> s.agency_id THEN 'h' ELSE '-' END, '')
   FROM years y {_COUNTED}
-  WHERE {_EXPECTED})
+  WHERE {_EXPECTED}){{window}}
 FROM sel s"""
+MARK_CODES = _MARK_CODES.format(window="")
+
+# The days for which an agency's codes computed as of :as_of hold, for storage's
+# matrix_codes: as_of > valid_after and as_of <= valid_until. A code reads the day only in
+# which years are expected (the day's year) and, for a cell without a report, whether its
+# deadline has passed; every deadline but that of last year's report lies in an earlier year,
+# so the codes hold through the day's year on the same side of that one deadline.
+_LAST_DEADLINE = ("(SELECT CASE WHEN y.year >= :first_report_year AND substr(d, 1, 4) = "
+                  "CAST(y.year + 1 AS TEXT) THEN d END FROM (SELECT "
+                  "substr(s.deadlines, (y.year - :first_report_year) * 10 + 1, 10) AS d))")
+_THIS_YEAR = "CAST(substr(:as_of, 1, 4) AS INTEGER)"
+MARK_CODES_KEPT = _MARK_CODES.format(window=f""",
+  (SELECT CASE WHEN dl IS NOT NULL AND :as_of > dl THEN dl
+               ELSE printf('%04d-12-31', {_THIS_YEAR} - 1) END
+   FROM (SELECT {_LAST_DEADLINE} AS dl FROM (SELECT {_THIS_YEAR} - 1 AS year) y)),
+  (SELECT CASE WHEN dl IS NOT NULL AND :as_of <= dl THEN dl
+               ELSE printf('%04d-12-31', {_THIS_YEAR}) END
+   FROM (SELECT {_LAST_DEADLINE} AS dl FROM (SELECT {_THIS_YEAR} - 1 AS year) y))""")
+
+# The codes kept in matrix_codes that hold for :as_of and were computed by these :rules.
+KEPT_CODES = """
+SELECT m.agency_id, m.first_year, m.codes, m.hosted
+FROM json_each(:ids) j CROSS JOIN matrix_codes m ON m.agency_id = j.value
+WHERE m.rules = :rules AND :as_of > m.valid_after AND :as_of <= m.valid_until"""
+
+KEEP_CODES = """
+INSERT OR REPLACE INTO matrix_codes (agency_id, rules, first_year, codes, hosted, valid_after,
+                                     valid_until)
+VALUES (?, ?, ?, ?, ?, ?, ?)"""
 
 # The cells whose report was found on another agency's site: (agency, year, host), for the
 # matrix's legend (only asked for the agencies whose codes have an 'h').

@@ -977,3 +977,136 @@ def m013_search(db: Database) -> None:
         END""",
         "INSERT INTO reports_fts (reports_fts) VALUES ('rebuild')",
     )
+
+
+# What a cell's matrix code (storage/coverage_sql.MARK_CODES) reads of each table: a write
+# that changes one of these columns drops the codes of the agencies it can touch.
+_REPORT_COLUMNS = ("id", "counts_for", "agency_id", "year", "kind", "published_date",
+                   "first_seen", "year_basis")
+_CRAWL_COLUMNS = ("agency_id", "outcome", "report_errors", "started_at")
+_FINDING_COLUMNS = ("agency_id", "year", "kind", "dedup_key")
+_AGENCY_COLUMNS = ("id", "kind", "start_year", "deadline")
+
+
+def _changed(columns: tuple[str, ...]) -> str:
+    return " OR ".join(f"old.{c} IS NOT new.{c}" for c in columns)
+
+
+def _drop_codes_of_crawled(row: str) -> str:
+    # The agency's own cells (its last complete crawl) and the cells of the agencies whose
+    # counted reports were found on its site (a late report known to be late by a crawl of
+    # the site it was found on).
+    return f"""
+            DELETE FROM matrix_codes WHERE agency_id = {row}.agency_id;
+            DELETE FROM matrix_codes WHERE agency_id IN (
+              SELECT counts_for FROM reports WHERE agency_id = {row}.agency_id
+                AND counts_for IS NOT NULL);"""
+
+
+def _drop_codes_of_finding(row: str) -> str:
+    # The codes ask for findings by dedup_key ('missing:<agency>:<year>'): the agency named in
+    # the key, as well as the row's agency_id (always the same when check writes them).
+    return f"""
+            DELETE FROM matrix_codes WHERE agency_id = {row}.agency_id;
+            DELETE FROM matrix_codes WHERE agency_id = substr(
+              {row}.dedup_key, instr({row}.dedup_key, ':') + 1,
+              length({row}.dedup_key) - instr({row}.dedup_key, ':') - length(':' || {row}.year));"""
+
+
+@MIGRATIONS()
+def m014_matrix_codes(db: Database) -> None:
+    """matrix_codes: each agency's row of `nianbao check`'s matrix, kept between checks.
+
+    Computing the codes costs a correlated lookup per cell (2.7 M cells, about 7 s of CPU at
+    national scale); on most days nothing under most agencies changed. A row holds the
+    codes computed as of one day together with the days for which they hold (the same year,
+    on the same side of the deadline of last year's report: nothing else in a code depends on
+    the day), and `rules`, the identity of the SQL that computed them. Triggers delete an
+    agency's row whenever something its codes read changes: a report counted for it (insert,
+    delete, or a change of what the codes read), a crawl of it or of a site where a report
+    counting for it was found, a missing/late finding of it, its registry entry (kind,
+    start_year, deadline), and all rows when the legal deadline table changes. A row that is
+    absent, of other rules or of another window is computed again, so the table is only ever
+    a shortcut: dropping it (DELETE FROM matrix_codes) is always safe.
+    """
+    statements = [
+        """
+        CREATE TABLE matrix_codes (
+            agency_id    TEXT PRIMARY KEY,
+            rules        TEXT NOT NULL,
+            first_year   INTEGER NOT NULL,
+            codes        TEXT,
+            hosted       TEXT,
+            valid_after  TEXT NOT NULL,
+            valid_until  TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        # reports
+        """
+        CREATE TRIGGER matrix_codes_reports_ai AFTER INSERT ON reports
+        WHEN new.counts_for IS NOT NULL BEGIN
+            DELETE FROM matrix_codes WHERE agency_id = new.counts_for;
+        END""",
+        """
+        CREATE TRIGGER matrix_codes_reports_ad AFTER DELETE ON reports
+        WHEN old.counts_for IS NOT NULL BEGIN
+            DELETE FROM matrix_codes WHERE agency_id = old.counts_for;
+        END""",
+        f"""
+        CREATE TRIGGER matrix_codes_reports_au AFTER UPDATE OF {', '.join(_REPORT_COLUMNS)}
+        ON reports WHEN {_changed(_REPORT_COLUMNS)} BEGIN
+            DELETE FROM matrix_codes WHERE agency_id = old.counts_for;
+            DELETE FROM matrix_codes WHERE agency_id = new.counts_for;
+        END""",
+        # crawl_agencies
+        f"""
+        CREATE TRIGGER matrix_codes_crawl_agencies_ai AFTER INSERT ON crawl_agencies BEGIN
+            {_drop_codes_of_crawled('new')}
+        END""",
+        f"""
+        CREATE TRIGGER matrix_codes_crawl_agencies_ad AFTER DELETE ON crawl_agencies BEGIN
+            {_drop_codes_of_crawled('old')}
+        END""",
+        f"""
+        CREATE TRIGGER matrix_codes_crawl_agencies_au AFTER UPDATE OF {', '.join(_CRAWL_COLUMNS)}
+        ON crawl_agencies WHEN {_changed(_CRAWL_COLUMNS)} BEGIN
+            {_drop_codes_of_crawled('old')}
+            {_drop_codes_of_crawled('new')}
+        END""",
+        # findings
+        f"""
+        CREATE TRIGGER matrix_codes_findings_ai AFTER INSERT ON findings BEGIN
+            {_drop_codes_of_finding('new')}
+        END""",
+        f"""
+        CREATE TRIGGER matrix_codes_findings_ad AFTER DELETE ON findings BEGIN
+            {_drop_codes_of_finding('old')}
+        END""",
+        f"""
+        CREATE TRIGGER matrix_codes_findings_au AFTER UPDATE OF {', '.join(_FINDING_COLUMNS)}
+        ON findings WHEN {_changed(_FINDING_COLUMNS)} BEGIN
+            {_drop_codes_of_finding('old')}
+            {_drop_codes_of_finding('new')}
+        END""",
+        # agencies
+        """
+        CREATE TRIGGER matrix_codes_agencies_ai AFTER INSERT ON agencies BEGIN
+            DELETE FROM matrix_codes WHERE agency_id = new.id;
+        END""",
+        """
+        CREATE TRIGGER matrix_codes_agencies_ad AFTER DELETE ON agencies BEGIN
+            DELETE FROM matrix_codes WHERE agency_id = old.id;
+        END""",
+        f"""
+        CREATE TRIGGER matrix_codes_agencies_au AFTER UPDATE OF {', '.join(_AGENCY_COLUMNS)}
+        ON agencies WHEN {_changed(_AGENCY_COLUMNS)} BEGIN
+            DELETE FROM matrix_codes WHERE agency_id = old.id;
+            DELETE FROM matrix_codes WHERE agency_id = new.id;
+        END""",
+    ]
+    # deadline_rules: every agency's deadlines
+    for event, name in (("INSERT", "ai"), ("DELETE", "ad"), ("UPDATE", "au")):
+        statements.append(f"""
+        CREATE TRIGGER matrix_codes_deadline_rules_{name} AFTER {event} ON deadline_rules BEGIN
+            DELETE FROM matrix_codes;
+        END""")
+    _run(db, *statements)
