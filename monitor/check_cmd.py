@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import re
 import sys
+from pathlib import Path
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -55,17 +56,28 @@ def check(config_path, db_path, as_of, agency_ids, as_json, as_jsonl, no_record)
     One row per agency and year from its start_year through the latest year whose report is
     due or has already appeared. Findings are recorded only for a day that has come.
     """
+    from nianbao.monitor.check_registry import registry_for_check
     from nianbao.monitor.findings import has_come, start_check, today
     from nianbao.storage import Store
 
     agency_ids = list(dict.fromkeys(agency_ids))  # each once, in the order given
+    config_file = resolve_config_path(config_path)
+    db_file = Path(resolve_db_path(db_path))
+    registry = None
     try:
-        registry = load_registry(resolve_config_path(config_path))
-        agencies = registry.select(agency_ids)
+        if not db_file.exists():  # a new store: the file is validated before it is created
+            registry = load_registry(config_file)
+            registry.select(agency_ids)
     except ConfigError as exc:
         fail_config(exc)
     day = as_of.date() if as_of else today()
-    with Store(resolve_db_path(db_path)) as store:
+    with Store(db_file) as store:
+        try:
+            # an unchanged registry is read from the store (monitor/check_registry.py)
+            registry = registry or registry_for_check(config_file, store)
+            agencies = registry.select(agency_ids)
+        except ConfigError as exc:
+            fail_config(exc)
         result = start_check(store, registry, day, agency_ids=agency_ids or None,
                              record=not no_record)
         if as_json or as_jsonl:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -104,13 +105,30 @@ class Agencies(StorePart):
                 row = self._one("SELECT sha256 FROM registry_state WHERE id = 1")
                 if row is not None and row[0] == sha256:
                     return False
-            self.sync(agencies, prune=True)
+            records = list(agencies)
+            self.sync(records, prune=True)
             if sha256:
                 self.db.execute(
                     "INSERT OR REPLACE INTO registry_state (id, path, sha256, agencies, "
-                    "synced_at) VALUES (1, ?, ?, (SELECT count(*) FROM agencies "
-                    "WHERE in_registry = 1), ?)", (path, sha256, utc_now()))
+                    "synced_at, agency_order) VALUES (1, ?, ?, (SELECT count(*) FROM agencies "
+                    "WHERE in_registry = 1), ?, ?)",
+                    (path, sha256, utc_now(), to_json([a.id for a in records])))
         return True
+
+    def registry_held(self, sha256: str) -> list[tuple] | None:
+        """The agencies of the registry file with this SHA-256, in its order (tuples of id, name, kind,
+        start_year, deadline, region, sources), when it is what the store last synced in full
+        and nothing changed an agency since; else None."""
+        row = self._one("SELECT sha256, agency_order FROM registry_state WHERE id = 1")
+        if row is None or row[0] != sha256 or not row[1]:
+            return None
+        order = json.loads(row[1])
+        by_id = {r[0]: r for r in self.db.execute(
+            "SELECT id, name, kind, start_year, deadline, region, sources FROM agencies "
+            "WHERE in_registry = 1")}
+        if len(by_id) != len(order) or not all(agency_id in by_id for agency_id in order):
+            return None
+        return [by_id[agency_id] for agency_id in order]
 
     def rows(self, agency_ids: Sequence[str] | None = None) -> list[dict]:
         """Agencies as stored: id, name, kind, start_year, deadline; ordered by id.

@@ -1028,6 +1028,9 @@ def m014_matrix_codes(db: Database) -> None:
     start_year, deadline), and all rows when the legal deadline table changes. A row that is
     absent, of other rules or of another window is computed again, so the table is only ever
     a shortcut: dropping it (DELETE FROM matrix_codes) is always safe.
+
+    registry_state.agency_order: the ids of the registry last synced in full, in its order
+    (JSON), so that a check of that same file reads the agencies from the store.
     """
     statements = [
         """
@@ -1103,6 +1106,11 @@ def m014_matrix_codes(db: Database) -> None:
             DELETE FROM matrix_codes WHERE agency_id = new.id;
         END""",
     ]
+    # registry_state.agency_order: the registry's ids in file order, so that `check` of an
+    # unchanged registry reads ids and names from the store instead of loading the file.
+    # Forgetting the state makes the next check sync once more and write it.
+    statements += ["ALTER TABLE registry_state ADD COLUMN agency_order TEXT",
+                   "DELETE FROM registry_state"]
     # deadline_rules: every agency's deadlines
     for event, name in (("INSERT", "ai"), ("DELETE", "ad"), ("UPDATE", "au")):
         statements.append(f"""

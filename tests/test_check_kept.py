@@ -174,3 +174,47 @@ def test_the_legal_table_and_other_rules(config, db):
     connection.close()
     check_as_fresh(config, db, "--as-of", "2022-03-01")
     assert "o--o--o--" not in kept(db).values()
+
+
+def pad(config: Path) -> None:
+    """Make the registry file large enough to be compiled (config/registry_cache.py), so that
+    `check` reads its agencies from the store once the store holds it."""
+    from nianbao.config.registry_cache import MIN_CACHED_BYTES
+
+    with config.open("a", encoding="utf-8") as out:
+        out.write(("# " + "x" * 98 + "\n") * (MIN_CACHED_BYTES // 100 + 1))
+
+
+def test_a_registry_held_by_the_store_and_then_edited(config, db, tmp_path, monkeypatch):
+    monkeypatch.setenv("NIANBAO_CACHE_DIR", str(tmp_path / "cache"))
+    pad(config)
+    check(config, db, "--as-of", "2022-03-01")  # validates and compiles the file, syncs it
+    assert list((tmp_path / "cache").glob("registry-*.pickle"))
+    from nianbao.config.registry import load_registry
+    from nianbao.monitor.check_registry import HeldRegistry, registry_for_check
+
+    with Store(db) as store:
+        held = registry_for_check(config, store)
+        assert isinstance(held, HeldRegistry)
+        assert [(a.id, a.name, a.kind, a.start_year, a.deadline, a.region, a.sources)
+                for a in held.agencies] == [
+            (a.id, a.name, a.kind, a.start_year, a.deadline, a.region, a.sources)
+            for a in load_registry(config).agencies]
+    out = check_as_fresh(config, db, "--as-of", "2022-03-01")
+    assert row_of(out, "gov")[1] == "!"
+    # an edit: another file, loaded and validated again
+    config.write_text(config.read_text(encoding="utf-8").replace('"01-15"', '"03-31"')
+                      .replace("deadline: 01-15", "deadline: 03-31"), encoding="utf-8")
+    with Store(db) as store:
+        assert not isinstance(registry_for_check(config, store), HeldRegistry)
+    out = check_as_fresh(config, db, "--as-of", "2022-03-01")
+    assert row_of(out, "gov")[1] == "✓"
+    # a crawl's batch that changes an agency: the store no longer holds the file as it is
+    with Store(db) as store:
+        assert isinstance(registry_for_check(config, store), HeldRegistry)
+        from tests.test_coverage import agency
+
+        store.agencies.sync([agency("gov", "government", 2019, "01-15")])
+        assert not isinstance(registry_for_check(config, store), HeldRegistry)
+    out = check_as_fresh(config, db, "--as-of", "2022-03-01")
+    assert row_of(out, "gov")[1] == "✓"
