@@ -217,6 +217,12 @@ def start_check(
         names = {agency_id: registry.get(agency_id).name for agency_id in failing}
         new += _raise_site_failing(store, failing, names, SITE_FAILING_AFTER)
         new += raise_inconsistent(store, ids)
+        if new:
+            # A finding written changes its agency's codes (a capital letter: "no finding
+            # yet"), and its trigger dropped them: computed again now, with the findings,
+            # so that the next check reads them kept instead of computing them.
+            store.coverage.matrix(sorted({f["agency_id"] for f in new if f["agency_id"]}),
+                                  as_of.isoformat())
     return CheckRun(store, ids, as_of, new, failing, store.coverage.yearless_annual_reports(ids),
                     store.coverage.uncounted_annual_reports(ids), matrix)
 
