@@ -18,16 +18,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from nianbao.config import registry_cache
 from nianbao.config.registry import ConfigError, Registry, load_registry, read_registry_bytes
 from nianbao.storage import Store
 
 
-@dataclass(frozen=True)
-class HeldAgency:
+class HeldAgency(NamedTuple):
     """What a check reads of an agency (the attributes of config.registry.Agency it uses)."""
 
     id: str
@@ -81,5 +80,5 @@ def registry_for_check(path: Path, store: Store) -> Registry | HeldRegistry:
     if registry_cache.cache_path(sha256).exists():
         held = store.agencies.registry_held(sha256)
         if held is not None:
-            return HeldRegistry(path, sha256, tuple(HeldAgency(*row) for row in held))
+            return HeldRegistry(path, sha256, tuple(map(HeldAgency._make, held)))
     return load_registry(path)

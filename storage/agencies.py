@@ -119,16 +119,18 @@ class Agencies(StorePart):
         """The agencies of the registry file with this SHA-256, in its order (tuples of id, name, kind,
         start_year, deadline, region, sources), when it is what the store last synced in full
         and nothing changed an agency since; else None."""
-        row = self._one("SELECT sha256, agency_order FROM registry_state WHERE id = 1")
+        row = self._one("SELECT sha256, agency_order, agencies FROM registry_state WHERE id = 1")
         if row is None or row[0] != sha256 or not row[1]:
             return None
-        order = json.loads(row[1])
-        by_id = {r[0]: r for r in self.db.execute(
-            "SELECT id, name, kind, start_year, deadline, region, sources FROM agencies "
-            "WHERE in_registry = 1")}
-        if len(by_id) != len(order) or not all(agency_id in by_id for agency_id in order):
+        # In the file's order, by the order's keys; every one still an agency of the registry.
+        rows = self.db.execute(
+            "SELECT a.id, a.name, a.kind, a.start_year, a.deadline, a.region, a.sources "
+            "FROM json_each(?) j CROSS JOIN agencies a ON a.id = j.value "
+            "WHERE a.in_registry = 1 ORDER BY j.key", (row[1],)).fetchall()
+        held = self._one("SELECT count(*) FROM agencies WHERE in_registry = 1")[0]
+        if len(rows) != row[2] or held != row[2]:
             return None
-        return [by_id[agency_id] for agency_id in order]
+        return rows
 
     def rows(self, agency_ids: Sequence[str] | None = None) -> list[dict]:
         """Agencies as stored: id, name, kind, start_year, deadline; ordered by id.
