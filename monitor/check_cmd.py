@@ -176,27 +176,39 @@ def matrix_lines(codes: Iterable[tuple[str, int, str | None]],
     width = max(len("agency"), *(len(a.id) for a in agencies))
     lines = [head, f"{'agency':<{width}} " + " ".join(f"{y:^{CELL}}" for y in years)]
     rendered: dict[str, str] = {}  # a cell's code -> its text (a few dozen distinct codes)
+    # (first year, codes) -> the row's cells as text, and how many agencies have that row:
+    # many agencies share a row (all on time, say), which is then rendered once.
+    row_text: dict[tuple[int, str], str] = {}
+    rows: Counter = Counter()
+    blank = " " * CELL
+    for agency_id, name in ((a.id, a.name) for a in agencies):
+        key = by_agency.get(agency_id, (years.start, ""))
+        text = row_text.get(key)
+        if text is None:
+            first, cells = key
+            marks = [blank] * (first - years.start)
+            # capitals: a finding was due (written by now). findall and map keep the
+            # per-cell work in C: 2.7 M cells at national scale.
+            codes_of_cells = CELL_CODE.findall(cells.lower())
+            for code in set(codes_of_cells) - rendered.keys():
+                status, verified = CODE_STATUS[code[0]]
+                mark, hue, _ = MARKS[status]
+                if verified is False:
+                    mark, hue = UNVERIFIED_MARK
+                dagger = TEXT_YEAR_MARK if code[1] == "t" else ""
+                arrow = HOSTED_MARK if code[2] == "h" else ""
+                rendered[code] = _colour(f"{mark + dagger + arrow:^{CELL}}", hue, colour)
+            marks += map(rendered.__getitem__, codes_of_cells)
+            marks += [blank] * (len(years) - len(marks))
+            text = row_text[key] = " ".join(marks)
+        rows[key[1]] += 1
+        lines.append(f"{agency_id:<{width}} {text}  {_colour(name, 'dim', colour)}")
     totals: Counter = Counter()
     text_year = False
-    for agency_id, name in ((a.id, a.name) for a in agencies):
-        first, cells = by_agency.get(agency_id, (years.start, ""))
-        marks = [" " * CELL] * (first - years.start)
-        # capitals: a finding was due (written by now). findall and map keep the per-cell
-        # work in C: 2.7 M cells at national scale.
-        codes_of_cells = CELL_CODE.findall(cells.lower())
-        for code in set(codes_of_cells) - rendered.keys():
-            status, verified = CODE_STATUS[code[0]]
-            mark, hue, _ = MARKS[status]
-            if verified is False:
-                mark, hue = UNVERIFIED_MARK
-            dagger = TEXT_YEAR_MARK if code[1] == "t" else ""
-            arrow = HOSTED_MARK if code[2] == "h" else ""
-            rendered[code] = _colour(f"{mark + dagger + arrow:^{CELL}}", hue, colour)
-        marks += map(rendered.__getitem__, codes_of_cells)
-        marks += [" " * CELL] * (len(years) - len(marks))
-        totals.update(cells[0::3].lower())
+    for cells, agencies_with_row in rows.items():
+        for letter, count in Counter(cells[0::3].lower()).items():
+            totals[letter] += count * agencies_with_row
         text_year = text_year or "t" in cells[1::3]
-        lines.append(f"{agency_id:<{width}} " + " ".join(marks) + f"  {_colour(name, 'dim', colour)}")
     by_status = Counter()
     for letter, count in totals.items():
         by_status[CODE_STATUS[letter][0]] += count
