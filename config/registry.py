@@ -519,14 +519,16 @@ def read_registry_text(path: Path) -> str:
     return decode_registry(path, read_registry_bytes(path))
 
 
-def read_registry_bytes(path: Path) -> bytes:
-    """The file's bytes; ConfigError when it cannot be read."""
+def read_registry_bytes(path: Path, what: str = "a registry file") -> bytes:
+    """The file's bytes; ConfigError when it cannot be read. what: the kind of file expected,
+    for the message when the path is a directory (the registry or the CSV imported into it,
+    monitor/registry_cmd.py: one reading, one set of messages)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a registry file") from None
+        raise ConfigError(f"{path}: is a directory, not {what}") from None
     except PermissionError:
         raise ConfigError(f"{path}: cannot be read (permission denied)") from None
     except OSError as exc:

@@ -37,6 +37,7 @@ from nianbao.config.registry import (
     ConfigError,
     _first_problem,
     load_registry,
+    read_registry_bytes,
     show,
 )
 from nianbao.monitor.cli_options import fail_config
@@ -57,14 +58,9 @@ LIST_SPLIT = re.compile(r"[\s;；|]+")
 
 
 def read_csv_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a CSV file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    """The sheet's text: UTF-8 (a BOM or not) or GB18030, as Excel saves it; ConfigError
+    when it cannot be read or is neither."""
+    data = read_registry_bytes(path, what="a CSV file")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)

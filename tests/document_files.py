@@ -14,6 +14,8 @@ import io
 import zipfile
 from pathlib import Path
 
+from tests.cid_fonts import cid_font, drawable
+
 DOCUMENTS = Path(__file__).parent / "files" / "documents"
 
 # Shared ground truth of the fixtures: what a reader must give back.
@@ -50,16 +52,9 @@ def cid_pdf(lines: list[str], table: list[list[str]] | None = None, *,
     """A PDF whose Chinese text is in a non-embedded CID font under `encoding`, without
     ToUnicode; `table` is drawn as a ruled grid (lines and cells), as reports print it."""
     from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import CIDFont, UnicodeCIDFont
     from reportlab.pdfgen import canvas
 
-    if encoding.startswith("Uni"):
-        face = UnicodeCIDFont(font)
-    else:
-        face = CIDFont(font, encoding)
-    if face.fontName not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(face)
+    face = cid_font(font, encoding)
     out = io.BytesIO()
     c = canvas.Canvas(out, pagesize=A4, encrypt=encrypt)
     width, height = A4
@@ -67,7 +62,7 @@ def cid_pdf(lines: list[str], table: list[list[str]] | None = None, *,
         y = height - 72
         c.setFont(face.fontName, 12)
         for line in lines:
-            c.drawString(72, y, _in(face, line))
+            c.drawString(72, y, drawable(face, line))
             y -= 20
         if table and page == 0:
             y -= 10
@@ -77,7 +72,7 @@ def cid_pdf(lines: list[str], table: list[list[str]] | None = None, *,
             top = y
             for r, row in enumerate(table):
                 for i, cell in enumerate(row):
-                    c.drawString(72 + i * col_w + 4, top - (r + 1) * row_h + 7, _in(face, cell))
+                    c.drawString(72 + i * col_w + 4, top - (r + 1) * row_h + 7, drawable(face, cell))
             for r in range(len(table) + 1):
                 c.line(72, top - r * row_h, 72 + cols * col_w, top - r * row_h)
             for i in range(cols + 1):
@@ -85,17 +80,6 @@ def cid_pdf(lines: list[str], table: list[list[str]] | None = None, *,
         c.showPage()
     c.save()
     return out.getvalue()
-
-
-def _in(face, text: str) -> str:
-    """What reportlab's drawString takes: a byte-encoded CID font takes the bytes of its own
-    charset (GBK for GBK-EUC-H), one character per byte; a Unicode one takes text."""
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    if isinstance(face, UnicodeCIDFont):
-        return text
-    charset = "gbk" if "GBK" in face.encodingName else "gb2312"
-    return text.encode(charset).decode("latin-1")
 
 
 def scanned_pdf(pages: int = 1) -> bytes:

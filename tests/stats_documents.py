@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import lxml.html
 
 from nianbao.demo import stats_tables
+from tests.cid_fonts import cid_font
 
 
 @dataclass(frozen=True)
@@ -130,12 +131,9 @@ def stats_pdf(parts: list[str | Grid], *, surface: Surface = PLAIN, font: str = 
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if font not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    font = cid_font(font).fontName
     body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
     cell = ParagraphStyle("cell", fontName=font, fontSize=7, leading=9, wordWrap="CJK")
     width = A4[0] - 2 * 54

@@ -57,6 +57,9 @@ def test_daemon_rss_stays_flat_over_200_cycles(tmp_path, portal):
         code, _ = daemon.stop()
     finally:
         daemon.kill()
+    # the readings, for the record (run with -s to see them; bench/README.md keeps them)
+    print(f"daemon RSS after {WARM_UP} warm-up cycles: {before} kB; after {cycles} more: "
+          f"{after} kB ({(after - before) / before:+.1%})")
     assert code == 0
     assert "Traceback" not in daemon.output()
     assert after <= before * 1.10, f"daemon RSS grew from {before} kB to {after} kB " \
