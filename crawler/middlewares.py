@@ -22,7 +22,7 @@ from w3lib.url import safe_url_string
 from nianbao.config.origins import PRIVATE_ADDRESS, Origin, OriginPolicy, Refusal, scheme_refusal
 from nianbao.crawler.encoding import Decoded, choose_encoding, decode_html
 from nianbao.crawler.resolver import PrivateAddressError, PublicAddressResolver, address_refusal
-from nianbao.crawler.store_access import crawl_id_of, store_for
+from nianbao.crawler.store_access import batch_for, crawl_id_of, store_for
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +240,12 @@ class FetchLogMiddleware:
     def _log(self, request: Request, *, status, size, error) -> None:
         started = request.meta.get(STARTED_AT_KEY)
         duration_ms = int((time.monotonic() - started) * 1000) if started is not None else None
-        request.meta[FETCH_LOG_ID_KEY] = store_for(self.crawler).crawls.log_fetch(
+        with batch_for(self.crawler).write():  # committed with the next ones (storage/batch.py)
+            request.meta[FETCH_LOG_ID_KEY] = self._insert(request, status=status, size=size, error=error,
+                                                          duration_ms=duration_ms)
+
+    def _insert(self, request: Request, *, status, size, error, duration_ms) -> int:
+        return store_for(self.crawler).crawls.log_fetch(
             crawl_id=crawl_id_of(self.crawler),
             agency_id=request.meta.get("agency_id"),
             url=request.url,
