@@ -9,6 +9,7 @@ import functools
 import logging
 import re
 import time
+import weakref
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
@@ -171,7 +172,8 @@ class EncodingRepairMiddleware:
             self._count(decoded)
             return response.replace(cls=repaired_class(type(response)), encoding=encoding, decoded=decoded)
         if chosen and chosen != response.encoding:
-            return response.replace(encoding=chosen)
+            response = response.replace(encoding=chosen)
+        _DECODED[response] = decoded  # what the report's item would compute again (decoded_of)
         return response
 
     def _count(self, decoded: Decoded) -> None:
@@ -181,6 +183,20 @@ class EncodingRepairMiddleware:
                 self.stats.inc_value(f"nianbao/decoding/{name}", getattr(decoded, name))
         if decoded.undecodable:
             self.stats.inc_value("nianbao/decoding/undecodable_pages")
+
+
+# The decoding of the responses left as Scrapy decodes them (their body in their encoding), for
+# as long as each response lives: a report's item reads its repair counts from here instead of
+# decoding the page once more on the reactor thread.
+_DECODED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def decoded_of(response: Response) -> Decoded | None:
+    """`decode_html(response.body, response.encoding)` as EncodingRepairMiddleware computed it,
+    or None (a response it did not see, or one replaced since)."""
+    if isinstance(response, RepairedText):
+        return response.decoded
+    return _DECODED.get(response)
 
 
 class RepairedText:
