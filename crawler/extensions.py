@@ -16,7 +16,7 @@ from scrapy import signals
 
 from nianbao.config.deadlines import DEADLINE_RULES
 from nianbao.config.registry import parse_duration
-from nianbao.crawler.store_access import close_store, crawl_id_of, set_crawl_id, store_for
+from nianbao.crawler.store_access import batch_for, close_store, crawl_id_of, set_crawl_id, store_for
 from nianbao.storage.freshness import Retention
 from nianbao.storage.models import AgencyRecord, utc_now
 
@@ -37,6 +37,7 @@ class _NoTraceback(logging.Filter):
 class CrawlRecorder:
     def __init__(self, crawler):
         self.crawler = crawler
+        self._ticking = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -56,6 +57,20 @@ class CrawlRecorder:
         # The coverage view computes due dates from this table; keep it as the law says.
         store.agencies.sync_deadline_rules(DEADLINE_RULES)
         set_crawl_id(self.crawler, store.crawls.start([a.id for a in agencies]))
+        batch = batch_for(self.crawler)
+        if not batch.closed:
+            # The open batch is committed at most NIANBAO_COMMIT_EVERY seconds after it opened,
+            # also when no further write comes to commit it.
+            from twisted.internet.task import LoopingCall
+
+            self._ticking = LoopingCall(self._tick, batch)
+            self._ticking.start(batch.max_seconds / 2, now=False)
+
+    def _tick(self, batch) -> None:
+        try:
+            batch.tick()
+        except Exception:  # noqa: BLE001 - batch.lost says so; the crawl ends as 'failed'
+            logger.exception("Committing the crawl's writes failed")
 
     def item_error(self, item, response, spider, failure):
         """A pipeline crashed on a report (a bug, an input nobody foresaw): Scrapy logs it and
@@ -73,6 +88,18 @@ class CrawlRecorder:
     def spider_closed(self, spider, reason):
         crawl_id = crawl_id_of(self.crawler)
         store = store_for(self.crawler)
+        if self._ticking is not None and self._ticking.running:
+            self._ticking.stop()
+        batch = batch_for(self.crawler)
+        try:
+            batch.close()  # what the crawl wrote, committed before it is judged
+        except Exception:  # noqa: BLE001 - the batch is lost: see below
+            logger.exception("Committing the crawl's last writes failed")
+        if batch.lost:
+            # Writes of this crawl were rolled back: what is stored of it is not all it saw, so
+            # it must not count as complete for any agency (nor confirm removals).
+            logger.error("Some writes of this crawl were lost: it is recorded as 'failed'")
+            reason = "failed"
         if crawl_id is not None:
             store.freshness.flush()  # the unchanged sightings still buffered
             stats = json.loads(json.dumps(self.crawler.stats.get_stats(), default=str))

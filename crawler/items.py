@@ -7,7 +7,7 @@ printed in full once wrote 144 MB to stderr.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nianbao.crawler.encoding import Decoded, decode_html
 
@@ -58,12 +58,17 @@ class ReportPage:
     missing_files: tuple[tuple[str, str], ...] = ()
     etag: str | None = None  # the answer's ETag header, if any
     last_modified: str | None = None  # its Last-Modified header, if any
+    # decode_html(body, encoding) as the encoding middleware computed it for a one-part page
+    # (crawler.middlewares.decoded_of), so that it is not computed twice.
+    decoded: Decoded | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
     def decoding(self) -> Decoded:
         """What decoding `body` cost: NULs dropped, bytes read in the other Chinese charset,
         bytes lost. The same pure function the encoding middleware made `html` with, so the
         counts describe `html` (and, for a split article, all its parts: `body` holds them)."""
+        if self.decoded is not None and not self.more_parts:
+            return self.decoded
         return decode_html(self.body, self.encoding)
 
     def __repr__(self) -> str:

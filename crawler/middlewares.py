@@ -9,6 +9,7 @@ import functools
 import logging
 import re
 import time
+import weakref
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
@@ -22,7 +23,7 @@ from w3lib.url import safe_url_string
 from nianbao.config.origins import PRIVATE_ADDRESS, Origin, OriginPolicy, Refusal, scheme_refusal
 from nianbao.crawler.encoding import Decoded, choose_encoding, decode_html
 from nianbao.crawler.resolver import PrivateAddressError, PublicAddressResolver, address_refusal
-from nianbao.crawler.store_access import crawl_id_of, store_for
+from nianbao.crawler.store_access import batch_for, crawl_id_of, store_for
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +172,8 @@ class EncodingRepairMiddleware:
             self._count(decoded)
             return response.replace(cls=repaired_class(type(response)), encoding=encoding, decoded=decoded)
         if chosen and chosen != response.encoding:
-            return response.replace(encoding=chosen)
+            response = response.replace(encoding=chosen)
+        _DECODED[response] = decoded  # what the report's item would compute again (decoded_of)
         return response
 
     def _count(self, decoded: Decoded) -> None:
@@ -181,6 +183,20 @@ class EncodingRepairMiddleware:
                 self.stats.inc_value(f"nianbao/decoding/{name}", getattr(decoded, name))
         if decoded.undecodable:
             self.stats.inc_value("nianbao/decoding/undecodable_pages")
+
+
+# The decoding of the responses left as Scrapy decodes them (their body in their encoding), for
+# as long as each response lives: a report's item reads its repair counts from here instead of
+# decoding the page once more on the reactor thread.
+_DECODED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def decoded_of(response: Response) -> Decoded | None:
+    """`decode_html(response.body, response.encoding)` as EncodingRepairMiddleware computed it,
+    or None (a response it did not see, or one replaced since)."""
+    if isinstance(response, RepairedText):
+        return response.decoded
+    return _DECODED.get(response)
 
 
 class RepairedText:
@@ -240,7 +256,12 @@ class FetchLogMiddleware:
     def _log(self, request: Request, *, status, size, error) -> None:
         started = request.meta.get(STARTED_AT_KEY)
         duration_ms = int((time.monotonic() - started) * 1000) if started is not None else None
-        request.meta[FETCH_LOG_ID_KEY] = store_for(self.crawler).crawls.log_fetch(
+        with batch_for(self.crawler).write():  # committed with the next ones (storage/batch.py)
+            request.meta[FETCH_LOG_ID_KEY] = self._insert(request, status=status, size=size, error=error,
+                                                          duration_ms=duration_ms)
+
+    def _insert(self, request: Request, *, status, size, error, duration_ms) -> int:
+        return store_for(self.crawler).crawls.log_fetch(
             crawl_id=crawl_id_of(self.crawler),
             agency_id=request.meta.get("agency_id"),
             url=request.url,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hashlib
 import logging
 import multiprocessing
@@ -17,7 +18,6 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from scrapy.exceptions import DropItem
-from scrapy.utils.defer import deferred_from_coro
 
 from nianbao.config.issuers import IssuerIndex
 from nianbao.crawler.extract import EXTRACTOR_VERSION, PLACEHOLDER, ExtractionError
@@ -34,7 +34,7 @@ from nianbao.crawler.report_extract import (
     take_in_files,
 )
 from nianbao.crawler.plausibility import GONE, TRANSIENT, KnownReport, has_end, judge_page, judge_text
-from nianbao.crawler.store_access import crawl_id_of, store_for
+from nianbao.crawler.store_access import batch_for, crawl_id_of, store_for
 from nianbao.config.registry import parse_duration
 from nianbao.storage.held import HELD
 from nianbao.storage.models import PURPOSE_REPORT, AgencyRecord, ReportFetch, content_hash
@@ -45,6 +45,32 @@ from nianbao.storage import BINARY_ENCODING, AttachmentFile, with_attachment_mar
 MAX_REASON = 300
 
 logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Document:
+    """What ExtractPipeline._judge says of a binary file linked as the report: read it."""
+
+    suspect: str | None
+
+
+def _asyncio_reactor() -> bool:
+    """Is the reactor asyncio's (threads can be awaited)? Not when no reactor runs (a test
+    calling the pipeline directly)."""
+    from scrapy.utils.reactor import is_asyncio_reactor_installed, is_reactor_installed
+
+    return is_reactor_installed() and is_asyncio_reactor_installed()
+
+
+def _known(row) -> KnownReport | None:
+    """What the store holds for the page's URL (history.known_report): the judge compares
+    with that, whatever the listing's title says now."""
+    if row is None:
+        return None
+    return KnownReport(kind=row["kind"], title=row["title"], text_length=row["text_length"] or 0,
+                       document=row["raw_encoding"] == BINARY_ENCODING,
+                       content_hash=row["content_hash"],
+                       ended=None if row["raw_encoding"] == BINARY_ENCODING else has_end(row["raw_tail"]))
 
 
 def _bounded(reason: str) -> str:
@@ -144,39 +170,46 @@ class ExtractPipeline(_CrawlerPipeline):
             self._synced.add(counted)
         return counted
 
-    def process_item(self, item):
-        """A ReportFetch, a ReportGone, or DropItem; a Deferred of one when the text is
-        extracted in a worker process (NIANBAO_EXTRACT_WORKERS)."""
+    async def process_item(self, item):
+        """A ReportFetch, a ReportGone, or DropItem. The text is extracted in a worker process
+        (NIANBAO_EXTRACT_WORKERS) and files are read in their child processes from a thread,
+        so the reactor thread goes on downloading meanwhile."""
         if not isinstance(item, ReportPage):
             return item
         judged = self._judge(item)
-        if not isinstance(judged, tuple):
-            return judged  # gone, or a document: nothing to extract
+        if isinstance(judged, ReportGone):
+            return judged
+        if isinstance(judged, _Document):  # a file linked as the report: its text is the report's
+            file = await self._read_file(item.url, item.body, item.content_type, item.final_url)
+            return dataclasses.replace(self._attachment_report(item, file), suspect=judged.suspect)
         pool = self._worker_pool()
         if pool is None:
-            return self._read(item, *judged, self._attempt(lambda: self._extract_inline(item)))
-        return deferred_from_coro(self._read_in_worker(item, judged, pool))
-
-    async def _read_in_worker(self, item: ReportPage, judged: tuple, pool: ProcessPoolExecutor):
-        try:
-            extracted = await self._extract_in_worker(item, pool)
-        except Exception as exc:  # noqa: BLE001 - judged in _read like an inline failure
-            extracted = exc
-        return self._read(item, *judged, extracted)
+            extracted = self._attempt(lambda: self._extract_inline(item))
+        else:
+            try:
+                extracted = await self._extract_in_worker(item, pool)
+            except Exception as exc:  # noqa: BLE001 - judged like an inline failure
+                extracted = exc
+        self._check_extracted(item, extracted)
+        files = await self._read_files(item)
+        return self._read(item, *judged, extracted, files)
 
     @staticmethod
     def _attempt(extract):
         try:
             return extract()
-        except Exception as exc:  # noqa: BLE001 - judged in _read
+        except Exception as exc:  # noqa: BLE001 - judged in _check_extracted
             return exc
 
     def _judge(self, item: ReportPage):
         """Before extraction: catch up an older extractor's text, judge the page against the
-        store. A ReportGone or a document's ReportFetch, or (known, suspect, decoding) to
-        extract; DropItem for a page that is not the report."""
-        self._catch_up(item)
-        known = self._known(item)
+        store. A ReportGone, a _Document to read, or (known, suspect, decoding) to extract;
+        DropItem for a page that is not the report."""
+        history = store_for(self.crawler).history
+        row = history.known_report(item.agency_id, item.url)
+        if self._catch_up(item, row):
+            row = history.known_report(item.agency_id, item.url)  # as re-extracted
+        known = _known(row)
         verdict = judge_page(url=item.url, final_url=item.final_url, html=item.html,
                              body=item.body, content_type=item.content_type, known=known)
         if verdict is not None and verdict.kind == GONE:
@@ -185,7 +218,7 @@ class ExtractPipeline(_CrawlerPipeline):
             self._reject(item, f"{verdict.reason}: not the report, not recorded as a new version")
         suspect = verdict.reason if verdict else None
         if item.html is None:
-            return dataclasses.replace(self._attachment_report(item), suspect=suspect)
+            return _Document(suspect)
         self._check_files(item)
         decoding = item.decoding
         if decoding.undecodable:
@@ -194,13 +227,15 @@ class ExtractPipeline(_CrawlerPipeline):
             self._reject(item, f"undecodable: {decoding.describe()}", purpose=PURPOSE_REPORT)
         return known, suspect, decoding
 
-    def _read(self, item: ReportPage, known, suspect, decoding, extracted) -> ReportFetch:
-        """After extraction (its result, or the exception it raised): judge the text."""
+    def _check_extracted(self, item: ReportPage, extracted) -> None:
+        """Extraction raised: the page is rejected (the fetch log says why)."""
         if isinstance(extracted, ExtractionError):
             self._reject(item, f"extraction failed: {extracted}")
         if isinstance(extracted, Exception):  # a bug or an input nobody foresaw: log it, keep crawling
             self._reject(item, f"extraction crashed: {type(extracted).__name__}: {extracted}")
-        files = self._read_files(item)
+
+    def _read(self, item: ReportPage, known, suspect, decoding, extracted, files) -> ReportFetch:
+        """After extraction and the files' reading: judge the text."""
         files_read_first = False
         if files:
             files_read_first = self._read_first(item, extracted.text, files)
@@ -249,11 +284,11 @@ class ExtractPipeline(_CrawlerPipeline):
             self._reject(item, f"attachment {url} could not be fetched ({reason}): "
                                "not recorded this time", purpose="attachment")
 
-    def _read_files(self, item: ReportPage):
+    async def _read_files(self, item: ReportPage):
         """Each fetched attachment read (in a child process, under the document limits)."""
         files = []
         for fetched in item.files:
-            file = self._read_file(fetched.url, fetched.body, fetched.content_type, fetched.final_url)
+            file = await self._read_file(fetched.url, fetched.body, fetched.content_type, fetched.final_url)
             if file.extraction_status != "ok":
                 logger.info("%s: attachment %s: %s (%s)", item.url, fetched.url,
                             file.extraction_status, _bounded(file.reason))
@@ -269,9 +304,14 @@ class ExtractPipeline(_CrawlerPipeline):
                                    f"({damaged[0].reason}): not recorded this time", purpose="attachment")
         return tuple(files)
 
-    def _read_file(self, url: str, body: bytes, content_type: str, final_url: str | None) -> AttachmentFile:
+    async def _read_file(self, url: str, body: bytes, content_type: str, final_url: str | None) -> AttachmentFile:
         """A file read in a child process, or what reading the same bytes with this extractor
-        gave before (store.attachments.reading): an unchanged file is not read again."""
+        gave before (store.attachments.reading): an unchanged file is not read again.
+
+        The child is waited for in a thread under the asyncio reactor: a read takes from a
+        third of a second (the child's start) to NIANBAO_DOCUMENT_TIMEOUT, and on the reactor
+        thread it stopped every download meanwhile (most of a first crawl of a portal with
+        PDF reports)."""
         before = store_for(self.crawler).attachments.reading(
             hashlib.sha256(body).hexdigest(), EXTRACTOR_VERSION)
         if before is not None:
@@ -280,7 +320,9 @@ class ExtractPipeline(_CrawlerPipeline):
                                   extraction_status=before["extraction_status"],
                                   reason=before["reason"] or "", text=before["text"], pages=before["pages"],
                                   final_url=final_url if final_url and final_url != url else None)
-        file = read_file(url, body, content_type, final_url=final_url, limits=self.document_limits)
+        read = functools.partial(read_file, url, body, content_type, final_url=final_url,
+                                 limits=self.document_limits)
+        file = await asyncio.to_thread(read) if _asyncio_reactor() else read()
         self.stats.inc_value(f"nianbao/attachments/{file.extraction_status}")
         return file
 
@@ -299,13 +341,13 @@ class ExtractPipeline(_CrawlerPipeline):
             **stored_fields(extracted), **more,
         )
 
-    def _catch_up(self, item: ReportPage) -> None:
-        """Re-extract the stored page of a report an older extractor read (see the class)."""
+    def _catch_up(self, item: ReportPage, known) -> bool:
+        """Re-extract the stored page of a report an older extractor read (see the class);
+        True if it tried (the stored row may have changed)."""
         store = store_for(self.crawler)
-        known = store.history.known_report(item.agency_id, item.url)
         if known is None or (known["extractor_version"] is not None
                              and known["extractor_version"] >= EXTRACTOR_VERSION):
-            return
+            return False
         for row in store.history.stored_pages(report_id=known["id"]):
             try:
                 extracted, files = reextract_stored_files(
@@ -321,17 +363,7 @@ class ExtractPipeline(_CrawlerPipeline):
                 row, extracted, crawl_id=crawl_id_of(self.crawler), files=files,
                 counts_for=self.counts_for(row["agency_id"], extracted.issuer)))
             self.stats.inc_value(f"nianbao/reextract/{outcome}")
-
-    def _known(self, item: ReportPage) -> KnownReport | None:
-        """What the store holds for this URL: the judge compares with that, whatever the
-        listing's title says now."""
-        row = store_for(self.crawler).history.known_report(item.agency_id, item.url)
-        if row is None:
-            return None
-        return KnownReport(kind=row["kind"], title=row["title"], text_length=row["text_length"] or 0,
-                           document=row["raw_encoding"] == BINARY_ENCODING,
-                           content_hash=row["content_hash"],
-                           ended=None if row["raw_encoding"] == BINARY_ENCODING else has_end(row["raw_tail"]))
+        return True
 
     def _gone(self, item: ReportPage, reason: str) -> ReportGone:
         """A page that says the report is not there: evidence of a removal, not a version.
@@ -344,12 +376,11 @@ class ExtractPipeline(_CrawlerPipeline):
         )
         return ReportGone(agency_id=item.agency_id, url=item.url, http_status=None, reason=reason)
 
-    def _attachment_report(self, item: ReportPage) -> ReportFetch:
-        """A report published only as a file linked from a listing: the file is read (its
-        text is the report's), kept, and the listing gives title and date
+    def _attachment_report(self, item: ReportPage, file: AttachmentFile) -> ReportFetch:
+        """A report published only as a file linked from a listing: the file read (its text
+        is the report's) is kept, and the listing gives title and date
         (crawler.report_extract.extract_document)."""
         self.stats.inc_value("nianbao/attachment_reports")
-        file = self._read_file(item.url, item.body, item.content_type, item.final_url)
         if file.extraction_status != "ok":
             logger.info("%s: %s (%s)", item.url, file.extraction_status, _bounded(file.reason))
         extracted = extract_document(item.url, item.listing_title, item.listing_date, file)
@@ -376,6 +407,12 @@ class StorePipeline(_CrawlerPipeline):
             crawler.settings.get("NIANBAO_CONFIRM_CHANGE_AFTER")).total_seconds()
 
     def process_item(self, item):
+        # With the other writes of the next fraction of a second (storage/batch.py); the
+        # item's own writes stay one unit (a savepoint) inside the batch.
+        with batch_for(self.crawler).write():
+            return self._store(item)
+
+    def _store(self, item):
         store = store_for(self.crawler)
         if isinstance(item, (ReportFetch, ReportGone)):
             # Unchanged sightings buffered so far are written first: a page at an unknown URL

@@ -31,6 +31,10 @@ NIANBAO_RECHECK_KNOWN_REPORTS = True
 # listings and writes the store): 1 keeps both cores of a small machine busy. 0 extracts on
 # the reactor thread (tests do: a worker costs a second of start-up per crawl).
 NIANBAO_EXTRACT_WORKERS = int(os.environ.get("NIANBAO_EXTRACT_WORKERS", "1"))
+# Seconds between commits of the crawl's writes (storage/batch.py: fetch_log rows, reports,
+# sightings in one transaction; a killed crawl loses at most that much, and never counts as
+# complete). 0 commits every write on its own.
+NIANBAO_COMMIT_EVERY = float(os.environ.get("NIANBAO_COMMIT_EVERY", "0.5"))
 
 # --- incremental crawls (README, "Re-crawls that cost little") -------------------------------
 # Ask for a known report with If-None-Match / If-Modified-Since (the ETag and Last-Modified

@@ -3,6 +3,7 @@ undecodable ones are failed report fetches; items and reasons stay short."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 
@@ -36,11 +37,16 @@ def page(body: bytes, encoding: str, url: str = "http://cz.example.gov.cn/art/20
                       fetched_at="2020-01-20T08:00:00Z", listing_title=extra.pop("title", None), **extra)
 
 
+def _process(crawler, item):
+    """ExtractPipeline.process_item is a coroutine; without workers it never waits on the reactor."""
+    return asyncio.run(build_from_crawler(ExtractPipeline, crawler).process_item(item))
+
+
 def test_gbk_paragraph_report_carries_its_repair(crawler):
     body = trs_article("示例县财政局2019年政府信息公开工作年度报告", "2020-01-20",
                        paragraphs(report_text("示例县财政局", 2019)) + "<p>GBK</p>", site="示例县").encode("utf-8")
     body = body.replace(b"GBK", "附：本年度收到的申请均已按期答复。".encode("gbk"))
-    fetch = build_from_crawler(ExtractPipeline, crawler).process_item(page(body, "utf-8"))
+    fetch = _process(crawler, page(body, "utf-8"))
     assert "附：本年度收到的申请均已按期答复。" in fetch.text.split("\n")
     assert fetch.decoding_loss == 0
     assert fetch.decoding_note == f"{len('附：本年度收到的申请均已按期答复。'.encode('gbk'))} bytes read as gb18030 in a utf-8 page"
@@ -53,7 +59,7 @@ def test_gbk_report_with_nuls_and_a_broken_character_carries_its_loss(crawler):
     zhong = "政府".encode("gbk")
     body = body.replace(zhong, zhong[:1] + b"\x00" + zhong[1:], 2)  # NUL inside a character
     body = body.replace("六、其他需要报告的事项".encode("gbk"), "六、其他需要报告的事项".encode("gbk") + b"\xff")
-    fetch = build_from_crawler(ExtractPipeline, crawler).process_item(page(body, "gb18030"))
+    fetch = _process(crawler, page(body, "gb18030"))
     assert "全年共收到政府信息公开申请" in fetch.text and "六、其他需要报告的事项" in fetch.text
     assert fetch.decoding_loss == 1
     assert fetch.decoding_note.endswith("2 NUL bytes dropped") and "1 of " in fetch.decoding_note
@@ -68,7 +74,7 @@ def test_gbk_report_with_nuls_and_a_broken_character_carries_its_loss(crawler):
 def test_undecodable_report_is_a_failed_report_fetch(crawler, body, encoding):
     item = page(body, encoding, title="示例县财政局2019年政府信息公开工作年度报告")
     with pytest.raises(DropItem, match="^undecodable: "):
-        build_from_crawler(ExtractPipeline, crawler).process_item(item)
+        _process(crawler, item)
     logged = store_for(crawler).db.execute(
         "SELECT purpose, status, error FROM fetch_log WHERE url = ?", (item.url,)).fetchall()
     assert [(row[0], row[1]) for row in logged] == [("report", None)]
@@ -83,7 +89,7 @@ def test_rejection_reason_is_bounded(crawler):
             "<p>欢迎访问示例县人民政府门户网站，本站提供政务公开、办事服务、互动交流等栏目。</p></div></body></html>")
     item = page(body.encode("utf-8"), "utf-8", final_url="http://cz.example.gov.cn/?" + "x" * 5_000,
                 known_kind="annual_report")
-    gone = build_from_crawler(ExtractPipeline, crawler).process_item(item)
+    gone = _process(crawler, item)
     assert isinstance(gone, ReportGone) and gone.reason == "redirect_home"
     (error,) = store_for(crawler).db.execute("SELECT error FROM fetch_log").fetchone()
     assert error.startswith("gone: redirect_home (answered at http://cz.example.gov.cn/?xxx")

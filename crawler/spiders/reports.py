@@ -52,7 +52,7 @@ from nianbao.crawler.extract import EXTRACTOR_VERSION
 from nianbao.crawler.items import PART_SEPARATOR, ReportGone, ReportPage, ReportSeen
 from nianbao.crawler.listings import Entry, Listing, PageRequest, parse_listing, trs
 from nianbao.crawler.listings.validity import ListingShape, listing_problem, shape_of
-from nianbao.crawler.middlewares import FETCH_LOG_ID_KEY
+from nianbao.crawler.middlewares import FETCH_LOG_ID_KEY, decoded_of
 from nianbao.crawler.spiders.columns import ColumnDiscovery
 from nianbao.crawler.spiders.known_first import KnownReportsFirst
 from nianbao.crawler.store_access import crawl_id_of, store_for
@@ -485,6 +485,7 @@ class ReportsSpider(ColumnDiscovery, KnownReportsFirst, AttachmentFollowing, scr
             content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
             etag=_header(response, b"ETag"),
             last_modified=_settled_last_modified(response),
+            decoded=decoded_of(response) if is_text else None,
         )
         parts = trs.article_parts(response) if is_text else []
         # the last part (or the page) goes on to its attachments (crawler/documents/following.py)
