@@ -1,23 +1,32 @@
 """Read a document in a child process with a time limit and a memory cap.
 
 A hostile or broken file can make a parser loop, allocate without end or crash in C code;
-run in the crawl's own process it would stop every agency's crawl. The child is a fresh
-Python (`python -m nianbao.crawler.documents.worker`) given the file on stdin and answering
-one JSON object on stdout; it is killed after NIANBAO_DOCUMENT_TIMEOUT seconds and may not
-use more than NIANBAO_DOCUMENT_MAX_MEMORY bytes. Starting it costs about 0.3 s, small next
-to a download; a crawl reads few files.
+run in the crawl's own process it would stop every agency's crawl. Each file is read in a
+child of its own, killed after NIANBAO_DOCUMENT_TIMEOUT seconds and capped (RLIMIT_AS) at
+NIANBAO_DOCUMENT_MAX_MEMORY bytes of address space.
+
+The children are forked from a multiprocessing fork server that imported the readers
+(pdfplumber, lxml, ...) once: a fresh Python per file cost about 0.35 s of CPU, nearly all
+of it imports, which on a portal that publishes its reports as PDFs was most of a first
+crawl's CPU (bench/README.md). The fork server is a single-threaded process of its own, so
+forking it is safe where forking the crawl (which has threads) would not be; it exits with
+the process that started it. The memory cap counts the readers already loaded (about 60 MB).
 """
 
 from __future__ import annotations
 
-import json
+import multiprocessing
 import os
-import subprocess
-import sys
+import threading
 from dataclasses import dataclass
 
 from .model import MALFORMED, TOO_LARGE, DocumentText
 from .sniff import document_kind
+
+# What the fork server imports before it forks a reader: everything `read_document` needs.
+PRELOAD = ["nianbao.crawler.documents.preload"]
+_context_lock = threading.Lock()
+_context = None
 
 
 def _env_int(name: str, default: int) -> int:
@@ -54,6 +63,38 @@ class DocumentLimits:
                    max_memory=settings.getint("NIANBAO_DOCUMENT_MAX_MEMORY", d.max_memory))
 
 
+def _readers():
+    global _context
+    with _context_lock:
+        if _context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOAD)
+            _context = context
+        return _context
+
+
+def _read_in_child(connection, body: bytes, content_type: str, url: str, max_pages: int,
+                   max_memory: int) -> None:
+    """The child: cap its memory before touching the file, answer one message, exit."""
+    import resource
+
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
+        from .formats import read_document
+
+        answer = ("ok", read_document(body, content_type, url, max_pages=max_pages).to_json())
+    except MemoryError:
+        answer = ("memory", "MemoryError")
+    except BaseException as exc:  # the file's fault, reported as its status
+        answer = ("error", f"{type(exc).__name__}: {exc}")
+    try:
+        connection.send(answer)
+    except MemoryError:
+        os._exit(3)
+    finally:
+        connection.close()
+
+
 def read_isolated(body: bytes, content_type: str = "", url: str = "",
                   limits: DocumentLimits | None = None) -> DocumentText:
     """The document's text or status, read in a child process; never raises for the file."""
@@ -63,22 +104,33 @@ def read_isolated(body: bytes, content_type: str = "", url: str = "",
         return DocumentText(kind, TOO_LARGE, f"{len(body)} bytes (more than "
                             f"NIANBAO_DOCUMENT_MAX_BYTES={limits.max_bytes}); the file is kept, not read")
 
-    # The child caps its own memory (RLIMIT_AS) first thing: a preexec_fn would run between
-    # fork and exec in a process that has threads (Scrapy's), which Python warns against.
-    command = [sys.executable, "-m", "nianbao.crawler.documents.worker",
-               content_type or "", url or "", str(limits.max_pages), str(limits.max_memory)]
+    context = _readers()
+    ours, theirs = context.Pipe(duplex=False)
+    child = context.Process(target=_read_in_child, daemon=True,
+                            args=(theirs, body, content_type or "", url or "",
+                                  limits.max_pages, limits.max_memory))
+    child.start()
+    theirs.close()  # so that a child dying without an answer reads as end of file here
     try:
-        done = subprocess.run(command, input=body, capture_output=True, timeout=limits.timeout)
-    except subprocess.TimeoutExpired:
-        return DocumentText(kind, MALFORMED, f"reading took longer than {limits.timeout:g} s "
-                            "(NIANBAO_DOCUMENT_TIMEOUT): a hostile or broken file?")
-    if done.returncode != 0:
-        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-        if "MemoryError" in tail[0] or done.returncode < 0:
-            return DocumentText(kind, MALFORMED, f"the reader died ({tail[0][:150] or done.returncode}): "
-                                f"more memory than NIANBAO_DOCUMENT_MAX_MEMORY={limits.max_memory}?")
-        return DocumentText(kind, MALFORMED, f"the reader failed: {tail[0][:200]}")
-    try:
-        return DocumentText.from_json(json.loads(done.stdout))
-    except (ValueError, KeyError) as exc:
-        return DocumentText(kind, MALFORMED, f"the reader gave no answer: {exc}"[:200])
+        if not ours.poll(limits.timeout):
+            return DocumentText(kind, MALFORMED, f"reading took longer than {limits.timeout:g} s "
+                                "(NIANBAO_DOCUMENT_TIMEOUT): a hostile or broken file?")
+        try:
+            status, payload = ours.recv()
+        except (EOFError, OSError):
+            status, payload = "died", None
+    finally:
+        ours.close()
+        if child.is_alive():
+            child.kill()
+        child.join(5)
+    if status == "ok":
+        try:
+            return DocumentText.from_json(payload)
+        except (ValueError, KeyError, TypeError) as exc:
+            return DocumentText(kind, MALFORMED, f"the reader gave no answer: {exc}"[:200])
+    if status in ("memory", "died"):
+        why = payload or f"exit code {child.exitcode}"
+        return DocumentText(kind, MALFORMED, f"the reader died ({why}): "
+                            f"more memory than NIANBAO_DOCUMENT_MAX_MEMORY={limits.max_memory}?")
+    return DocumentText(kind, MALFORMED, f"the reader failed: {payload}"[:200])
