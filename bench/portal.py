@@ -14,6 +14,7 @@ text each report must yield (for the quality check).
 from __future__ import annotations
 
 import html
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,33 @@ FOOTER = ("<div class='foot'><p>主办单位：{site}　承办：{site}办公室
           "<p>网站标识码：3400000001　皖ICP备05001234号　皖公网安备 34010202000001号</p>"
           "<p><a href='/wzdt/'>网站地图</a> | <a href='/lxwm/'>联系我们</a> | <a href='/sybz/'>使用帮助</a></p></div>")
 NOTICES = ["关于做好{year}年度政务公开工作的通知", "{site}{year}年政务公开工作要点", "{site}关于调整工作机构的公告"]
-ATTACHMENT = b"%PDF-1.4\n% nianbao bench attachment\n" + b"0" * 6000 + b"\n%%EOF\n"
+# Without reportlab (a test dependency) the attachments are bytes that only look like a PDF.
+FAKE_ATTACHMENT = b"%PDF-1.4\n% nianbao bench attachment\n" + b"0" * 6000 + b"\n%%EOF\n"
+
+
+def attachment_pdf(title: str, marker: str, text: str) -> bytes | None:
+    """A one-page PDF of the report as agencies print them: Chinese in a non-embedded CID font
+    (GBK-EUC-H, no ToUnicode), so the crawl reads a real file; None without reportlab. The
+    marker (what the quality check looks for) has a line of its own, never wrapped."""
+    try:
+        from reportlab.lib.pagesizes import A4
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import CIDFont
+        from reportlab.pdfgen import canvas
+    except ImportError:
+        return None
+    face = CIDFont("STSong-Light", "GBK-EUC-H")
+    if face.fontName not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(face)
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=A4)
+    page.setFont(face.fontName, 11)
+    y = A4[1] - 72
+    for line in [title, marker, *(text[n:n + 38] for n in range(0, len(text), 38))]:
+        page.drawString(60, y, line.encode("gbk").decode("latin-1"))
+        y -= 18
+    page.save()
+    return out.getvalue()
 
 
 @dataclass
@@ -112,7 +139,10 @@ def _build_agency(portal: Portal, i: int, count: int, seed: str) -> None:
         text = report_text(name, year, variant=f"（编号{i}-{k}）")
         if family == "attach" and k % 2:
             path = f"/a{i}/P0{year + 1}0131_{k}.pdf"
-            _write(portal, path, ATTACHMENT + f"{i}-{k}".encode())
+            pdf = attachment_pdf(title, f"（编号{i}-{k}）", report_text(name, year).replace("\n", ""))
+            _write(portal, path, pdf or FAKE_ATTACHMENT + f"{i}-{k}".encode())
+            if pdf:
+                portal.expected[path] = f"编号{i}-{k}"
             rows.append((path, title, date))
             continue
         body = paragraphs(text) + STATS_TABLE

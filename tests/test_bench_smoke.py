@@ -29,8 +29,8 @@ def test_bench_smoke_runs_end_to_end(tmp_path):
     rows = {row["measurement"]: row for row in report["rows"]}
     first = rows["first crawl vs bare Scrapy spider (pages/s)"]
     quality = first["detail"]["text_quality"]
-    # 5 agencies x 4 reports, 2 of them PDF attachments (no text to check)
-    assert quality["reports"] == 18 and quality["good"] == 18, quality
+    # 5 agencies x 4 reports, the PDF attachments among them (real PDFs, read as files)
+    assert quality["reports"] == 20 and quality["good"] == 20, quality
     assert first["detail"]["pages"] > 0 and first["median"] > 0
     for label in ("every known report re-checked", "production rotation, steady state"):
         recrawl = rows[f"unchanged re-crawl vs first crawl ({label})"]["detail"]
