@@ -190,6 +190,11 @@ def build_store(path: Path, agencies: int, years: int, seed: int = 10) -> dict:
                                f"http://x/{agency_id}/{year}-plan.html", None, None,
                                _utc(first_seen), now, TEXT, agency_id, None, year)
 
+        # The search index is built once at the end ('rebuild' in bulk) instead of row by row
+        # by the insert trigger: about 5x faster to build, the same index.
+        (index_trigger,) = db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'reports_ai'").fetchone()
+        db.execute("DROP TRIGGER reports_ai")
         for pass_row in reports():
             db.execute(
                 "INSERT INTO reports (id, agency_id, year, kind, title, url, published_date, "
@@ -199,6 +204,8 @@ def build_store(path: Path, agencies: int, years: int, seed: int = 10) -> dict:
                 (*pass_row, hashlib.sha1(str(pass_row[0]).encode()).hexdigest()))
             counts["reports"] += 1
             counts["annual_reports"] += pass_row[3] == "annual_report"
+        db.execute("INSERT INTO reports_fts (reports_fts) VALUES ('rebuild')")
+        db.execute(index_trigger)
 
     db.close()
     counts["bytes"] = path.stat().st_size
