@@ -721,6 +721,10 @@ def attachment_links(html: str, url: str) -> tuple[str, ...]:
     """The document links of an article page (absolute, in page order, page chrome left
     out), as `Extracted.attachments` lists them; for the spider, which fetches them before
     the page is extracted. A page the parser refuses has none."""
+    if isinstance(html, str) and not _DOCUMENT_IN_PAGE.search(html):
+        # No href could name a document: most report pages link none, and this runs on the
+        # crawl's thread, where a parse costs as much as the rest of the page's checks.
+        return ()
     try:
         tree = _parse(html, [])
     except (ExtractionError, TypeError):
@@ -737,6 +741,8 @@ def _join(base: str, href: str) -> str | None:
 
 
 _DOCUMENT_HINT = re.compile(r"\.(?:pdf|docx?|wps|ofd|xlsx?|zip|rar)(?![a-z0-9])", re.I)
+# The same in a page's source, where the dot may be written as a character reference.
+_DOCUMENT_IN_PAGE = re.compile(r"(?:\.|&#0*46;|&#x0*2e;|&period;)(?:pdf|docx?|wps|ofd|xlsx?|zip|rar)(?![a-z0-9])", re.I)
 
 
 def _is_document(href: str) -> bool:
