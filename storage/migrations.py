@@ -1013,6 +1013,31 @@ def _drop_codes_of_finding(row: str) -> str:
               length({row}.dedup_key) - instr({row}.dedup_key, ':') - length(':' || {row}.year));"""
 
 
+def _dropping_triggers(table: str, columns: tuple[str, ...], drop: str, when: str = "") -> list[str]:
+    """The three triggers (after insert, delete, and an update that changes one of `columns`)
+    that run `drop` (SQL with {row} for new/old) on `table`: an update drops for the old row
+    and the new one."""
+    def guard(row: str) -> str:
+        return f"WHEN {when.format(row=row)} " if when else ""
+
+    return [
+        f"""
+        CREATE TRIGGER matrix_codes_{table}_ai AFTER INSERT ON {table} {guard('new')}BEGIN
+            {drop.format(row='new')}
+        END""",
+        f"""
+        CREATE TRIGGER matrix_codes_{table}_ad AFTER DELETE ON {table} {guard('old')}BEGIN
+            {drop.format(row='old')}
+        END""",
+        f"""
+        CREATE TRIGGER matrix_codes_{table}_au AFTER UPDATE OF {', '.join(columns)}
+        ON {table} WHEN {_changed(columns)} BEGIN
+            {drop.format(row='old')}
+            {drop.format(row='new')}
+        END""",
+    ]
+
+
 @MIGRATIONS()
 def m014_matrix_codes(db: Database) -> None:
     """matrix_codes: each agency's row of `nianbao check`'s matrix, kept between checks.
@@ -1043,68 +1068,11 @@ def m014_matrix_codes(db: Database) -> None:
             valid_after  TEXT NOT NULL,
             valid_until  TEXT NOT NULL
         ) WITHOUT ROWID""",
-        # reports
-        """
-        CREATE TRIGGER matrix_codes_reports_ai AFTER INSERT ON reports
-        WHEN new.counts_for IS NOT NULL BEGIN
-            DELETE FROM matrix_codes WHERE agency_id = new.counts_for;
-        END""",
-        """
-        CREATE TRIGGER matrix_codes_reports_ad AFTER DELETE ON reports
-        WHEN old.counts_for IS NOT NULL BEGIN
-            DELETE FROM matrix_codes WHERE agency_id = old.counts_for;
-        END""",
-        f"""
-        CREATE TRIGGER matrix_codes_reports_au AFTER UPDATE OF {', '.join(_REPORT_COLUMNS)}
-        ON reports WHEN {_changed(_REPORT_COLUMNS)} BEGIN
-            DELETE FROM matrix_codes WHERE agency_id = old.counts_for;
-            DELETE FROM matrix_codes WHERE agency_id = new.counts_for;
-        END""",
-        # crawl_agencies
-        f"""
-        CREATE TRIGGER matrix_codes_crawl_agencies_ai AFTER INSERT ON crawl_agencies BEGIN
-            {_drop_codes_of_crawled('new')}
-        END""",
-        f"""
-        CREATE TRIGGER matrix_codes_crawl_agencies_ad AFTER DELETE ON crawl_agencies BEGIN
-            {_drop_codes_of_crawled('old')}
-        END""",
-        f"""
-        CREATE TRIGGER matrix_codes_crawl_agencies_au AFTER UPDATE OF {', '.join(_CRAWL_COLUMNS)}
-        ON crawl_agencies WHEN {_changed(_CRAWL_COLUMNS)} BEGIN
-            {_drop_codes_of_crawled('old')}
-            {_drop_codes_of_crawled('new')}
-        END""",
-        # findings
-        f"""
-        CREATE TRIGGER matrix_codes_findings_ai AFTER INSERT ON findings BEGIN
-            {_drop_codes_of_finding('new')}
-        END""",
-        f"""
-        CREATE TRIGGER matrix_codes_findings_ad AFTER DELETE ON findings BEGIN
-            {_drop_codes_of_finding('old')}
-        END""",
-        f"""
-        CREATE TRIGGER matrix_codes_findings_au AFTER UPDATE OF {', '.join(_FINDING_COLUMNS)}
-        ON findings WHEN {_changed(_FINDING_COLUMNS)} BEGIN
-            {_drop_codes_of_finding('old')}
-            {_drop_codes_of_finding('new')}
-        END""",
-        # agencies
-        """
-        CREATE TRIGGER matrix_codes_agencies_ai AFTER INSERT ON agencies BEGIN
-            DELETE FROM matrix_codes WHERE agency_id = new.id;
-        END""",
-        """
-        CREATE TRIGGER matrix_codes_agencies_ad AFTER DELETE ON agencies BEGIN
-            DELETE FROM matrix_codes WHERE agency_id = old.id;
-        END""",
-        f"""
-        CREATE TRIGGER matrix_codes_agencies_au AFTER UPDATE OF {', '.join(_AGENCY_COLUMNS)}
-        ON agencies WHEN {_changed(_AGENCY_COLUMNS)} BEGIN
-            DELETE FROM matrix_codes WHERE agency_id = old.id;
-            DELETE FROM matrix_codes WHERE agency_id = new.id;
-        END""",
+        *_dropping_triggers("reports", _REPORT_COLUMNS, "DELETE FROM matrix_codes WHERE agency_id = {row}.counts_for;",
+                            when="{row}.counts_for IS NOT NULL"),
+        *_dropping_triggers("crawl_agencies", _CRAWL_COLUMNS, _drop_codes_of_crawled("{row}")),
+        *_dropping_triggers("findings", _FINDING_COLUMNS, _drop_codes_of_finding("{row}")),
+        *_dropping_triggers("agencies", _AGENCY_COLUMNS, "DELETE FROM matrix_codes WHERE agency_id = {row}.id;"),
     ]
     # registry_state.agency_order: the registry's ids in file order, so that `check` of an
     # unchanged registry reads ids and names from the store instead of loading the file.

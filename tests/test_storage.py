@@ -9,11 +9,8 @@ import asyncio
 import dataclasses
 import datetime
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import textwrap
 import time
 import zlib
@@ -36,6 +33,7 @@ from nianbao.storage import (
     content_hash,
     normalize_text,
 )
+from tests.kill_writer import kill_writer_after
 
 ROOT = Path(__file__).resolve().parents[1]
 METADATA = ROOT / "storage" / "metadata.yml"
@@ -567,18 +565,7 @@ def test_sigkill_during_record_report_leaves_a_consistent_store(tmp_path):
     path = tmp_path / "nianbao.db"
     for seed, delay in enumerate((0.3, 0.55, 0.8)):
         script = WRITER.format(root=str(ROOT), path=str(path), seed=seed)
-        child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
-        try:
-            assert child.stdout.readline().strip() == "ready", child.stderr.read()
-            time.sleep(delay)
-            assert child.poll() is None, child.stderr.read()
-            os.kill(child.pid, signal.SIGKILL)
-        finally:
-            child.wait(timeout=10)
-            child.stdout.close()
-            child.stderr.close()
-        assert child.returncode == -signal.SIGKILL
+        assert kill_writer_after(script, delay) == -signal.SIGKILL
 
         with Store(path) as store:
             assert store.applied_migrations == []

@@ -5,19 +5,15 @@ commit, consistent."""
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from nianbao.storage import AgencyRecord, ReportFetch, Store, content_hash, utc_now
 from nianbao.storage.batch import BatchLost, WriteBatch
+from tests.kill_writer import kill_writer_after
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,17 +127,7 @@ BATCHED_WRITER = textwrap.dedent(
 def test_sigkill_between_commits_of_a_batch_leaves_a_consistent_store(tmp_path):
     path = tmp_path / "nianbao.db"
     for seed, delay in enumerate((0.35, 0.6)):
-        child = subprocess.Popen([sys.executable, "-c", BATCHED_WRITER.format(root=str(ROOT), path=str(path), seed=seed)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            assert child.stdout.readline().strip() == "ready", child.stderr.read()
-            time.sleep(delay)
-            assert child.poll() is None, child.stderr.read()
-            os.kill(child.pid, signal.SIGKILL)
-        finally:
-            child.wait(timeout=10)
-            child.stdout.close()
-            child.stderr.close()
+        kill_writer_after(BATCHED_WRITER.format(root=str(ROOT), path=str(path), seed=seed), delay)
         with Store(path) as store:
             assert store.history.integrity_problems() == []
             reports = store.db.execute("SELECT id, text, current_version FROM reports").fetchall()
