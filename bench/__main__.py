@@ -150,10 +150,12 @@ def print_table(rows: list[dict]) -> None:
     print(f"{'measurement':62} {'median':>10} {'min':>10} {'max':>10}  {'target':30} met")
     for row in rows:
         fmt = lambda v: "-" if v is None else f"{v:10.3g}"  # noqa: E731
-        ratio = row["detail"].get("ratio") or row["detail"].get("wall_ratio")
+        # the crawl rows' detail is a dict (ratios), the national rows' a sentence
+        detail = row["detail"] if isinstance(row["detail"], dict) else {}
+        ratio = detail.get("ratio") or detail.get("wall_ratio")
         extra = f"  ratio {ratio:.2f}x" if isinstance(ratio, float) else ""
-        if "bytes_ratio" in row["detail"]:
-            extra += f", bytes {row['detail']['bytes_ratio']:.3f}x"
+        if "bytes_ratio" in detail:
+            extra += f", bytes {detail['bytes_ratio']:.3f}x"
         print(f"{row['measurement'][:62]:62} {fmt(row['median'])} {fmt(row['min'])} {fmt(row['max'])}  "
               f"{row['target'][:30]:30} {row['met']}{extra}")
 
@@ -198,7 +200,6 @@ def main(argv: list[str] | None = None) -> int:
             print("4. national scale")
             (work / "national").mkdir()
             rows.extend(national(work / "national", args.national_agencies, args.national_years, args.repeats))
-    print_table(rows)
     result = {"ran_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
               "machine": machine(), "server": server, "smoke": args.smoke,
               "arguments": vars(args), "seconds": time.perf_counter() - started, "rows": rows}
@@ -206,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     name = ("smoke-" if args.smoke else "bench-") + result["ran_at"].replace(":", "") + ".json"
     (out / name).write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    print_table(rows)  # after the JSON is written: a long run is never lost to the printing
     print(f"\nwritten to {out / name} ({result['seconds']:.0f} s; server: {server})")
     return 0
 

@@ -38,3 +38,17 @@ def test_bench_smoke_runs_end_to_end(tmp_path):
     assert rows["unchanged re-crawl vs first crawl (every known report re-checked)"]["detail"]["not_modified"][0] \
         == (20 if server == "nginx" else 0)  # every report, PDFs too; the threaded server sends no ETag
     assert any(name.startswith("crawl peak RSS") for name in rows)
+
+
+def test_bench_smoke_national_rows_through_the_whole_command(tmp_path):
+    """`make bench` is one command: the national rows (tested alone in test_bench_national)
+    go through the same table and JSON as the crawl rows."""
+    result = subprocess.run(
+        [sys.executable, "-m", "nianbao.bench", "--smoke", "--skip", "micro,crawl", "--out", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [written] = list(tmp_path.glob("smoke-*.json"))
+    rows = {row["measurement"]: row for row in json.loads(written.read_text())["rows"]}
+    assert rows["check"]["median"] > 0 and "check --json" in rows
+    table = result.stdout.split("measurement", 1)[-1]  # the table, printed after the JSON
+    assert "check --jsonl" in table and "written to" in result.stdout
